@@ -1,0 +1,1 @@
+"""Pure computation: networks, objectives, the dream step. No I/O, threads or display."""

@@ -1,0 +1,1 @@
+"""Backends that compute the dream step's gradient: one interface (see issue 4)."""

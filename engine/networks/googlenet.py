@@ -1,0 +1,76 @@
+"""GoogLeNet (Inception v1), the iconic 2015 DeepDream look, from torchvision.
+
+Its weights are not embedded: they come from torch's cache (or a download where the
+machine has internet). Offline without a cache, the error says what to do instead.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+from torchvision.models import GoogLeNet, GoogLeNet_Weights
+
+from engine.errors import DreamwallError
+from engine.networks.base import LOGITS, DreamNet, LayerInfo, Preprocessing
+
+_LAYERS = [
+    ("conv1", 64, 2), ("conv2", 64, 4), ("conv3", 192, 4),
+    ("inception3a", 256, 8), ("inception3b", 480, 8),
+    ("inception4a", 512, 16), ("inception4b", 512, 16), ("inception4c", 512, 16),
+    ("inception4d", 528, 16), ("inception4e", 832, 16),
+    ("inception5a", 832, 32), ("inception5b", 1024, 32),
+]
+_POOL_AFTER = {"conv1": "maxpool1", "conv3": "maxpool2", "inception3b": "maxpool3", "inception4e": "maxpool4"}
+
+
+class DreamGoogLeNet(GoogLeNet, DreamNet):
+    name = "googlenet"
+    default_layer = "inception4c"
+    # torchvision's transform_input maps ImageNet-normalised input to [-1, 1]; do it directly.
+    preprocessing = Preprocessing(scale=1.0, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
+
+    def __init__(self) -> None:
+        super().__init__(num_classes=1000, aux_logits=False, transform_input=False, init_weights=False)
+
+    def stages(self) -> Sequence[tuple[str, nn.Module]]:
+        stages: list[tuple[str, nn.Module]] = []
+        for name, _, _ in _LAYERS:
+            stages.append((name, getattr(self, name)))
+            if name in _POOL_AFTER:
+                stages.append((_POOL_AFTER[name], getattr(self, _POOL_AFTER[name])))
+        stages.append((LOGITS, nn.Sequential(self.avgpool, nn.Flatten(), self.fc)))
+        return stages
+
+    def catalogue(self) -> Sequence[LayerInfo]:
+        return [LayerInfo(name, channels, stride) for name, channels, stride in _LAYERS]
+
+    def forward(self, image: Tensor) -> Tensor:  # type: ignore[override]
+        return DreamNet.forward(self, image)
+
+
+def cached_weights_path() -> Path:
+    hub = Path(os.environ.get("TORCH_HOME", torch.hub.get_dir().rsplit("/hub", 1)[0])) / "hub"
+    return hub / "checkpoints" / Path(GoogLeNet_Weights.IMAGENET1K_V1.url).name
+
+
+def reference_state() -> dict[str, Tensor]:
+    """IMAGENET1K_V1 weights from the cache, or downloaded; without aux classifiers."""
+    path = cached_weights_path()
+    if path.exists():
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    else:
+        try:
+            state = torch.hub.load_state_dict_from_url(
+                GoogLeNet_Weights.IMAGENET1K_V1.url, model_dir=str(path.parent), progress=False
+            )
+        except (OSError, RuntimeError) as error:
+            raise DreamwallError(
+                f"googlenet weights are not in {path} and could not be downloaded ({error.__class__.__name__}); "
+                "use an embedded network (squeezenet1_1, efficientnet-lite0, efficientnet-lite2) "
+                "or pass --weights PATH"
+            ) from None
+    return {k: v for k, v in state.items() if not k.startswith(("aux1.", "aux2."))}

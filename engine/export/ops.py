@@ -1,0 +1,234 @@
+"""Layer types that know their own vector-Jacobian product, with static shapes.
+
+Each op runs forward (`run`, returning what its backward needs) and maps an output
+gradient to an input gradient (`vjp`) using only plain feed-forward ops (Conv,
+ConvTranspose, Pad, Slice, Where, Concat, Split, MaxPool), so ONNX and TensorRT can
+take the whole gradient graph. Geometry is fixed at construction for one input size:
+the exported graph is static, which TensorRT optimises best.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+Shape = tuple[int, int, int]  # channels, height, width
+Saved = tuple[Any, ...]
+ACTIVATIONS = (None, "relu", "relu6")
+
+
+class VJPOp(nn.Module):
+    """One stage piece: forward with saved tensors, and its input gradient."""
+
+    in_shape: Shape
+    out_shape: Shape
+
+    def run(self, x: Tensor) -> tuple[Tensor, Saved]:
+        raise NotImplementedError
+
+    def vjp(self, grad: Tensor, saved: Saved) -> Tensor:
+        raise NotImplementedError
+
+
+def _active(y: Tensor, activation: str | None) -> Tensor | None:
+    """Where the activation passes gradient, read from its output (as autograd does)."""
+    if activation == "relu":
+        return y > 0
+    if activation == "relu6":
+        # hardtanh's backward passes where min < input < max, i.e. 0 < y < 6.
+        return (y > 0) & (y < 6)
+    return None
+
+
+def _transposed_for_conv(weight: Tensor, groups: int) -> Tensor:
+    """Weights of the stride-1 conv that equals this conv's input VJP (transpose + flip per group)."""
+    out_ch, in_per_group, kh, kw = weight.shape
+    out_per_group = out_ch // groups
+    grouped = weight.reshape(groups, out_per_group, in_per_group, kh, kw).transpose(1, 2)
+    return grouped.reshape(groups * in_per_group, out_per_group, kh, kw).flip(2, 3).contiguous()
+
+
+class ConvVJP(VJPOp):
+    """Conv2d (BatchNorm already folded in) with explicit (top, bottom, left, right) zero padding and an activation.
+
+    The input gradient of a stride-1 conv is an ordinary conv with transposed,
+    flipped weights (runtimes optimise Conv far better than ConvTranspose); strided
+    convs use ConvTranspose with the same weights and the output padding that
+    restores the padded input size, then crop the padding away.
+    """
+
+    def __init__(
+        self,
+        weight: Tensor,
+        bias: Tensor | None,
+        stride: int,
+        pads: tuple[int, int, int, int],
+        groups: int,
+        activation: str | None,
+        in_shape: Shape,
+    ) -> None:
+        super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+        self.register_buffer("weight", weight.detach().float().contiguous())
+        self.register_buffer("bias", None if bias is None else bias.detach().float().contiguous())
+        self.stride, self.groups, self.activation = stride, groups, activation
+        self.pads = pads
+        _, height, width = in_shape
+        kh, kw = weight.shape[-2:]
+        top, bottom, left, right = pads
+        padded_h, padded_w = height + top + bottom, width + left + right
+        out_h, out_w = (padded_h - kh) // stride + 1, (padded_w - kw) // stride + 1
+        self.in_shape, self.out_shape = in_shape, (int(weight.shape[0]), out_h, out_w)
+        if stride == 1:
+            self.register_buffer("back_weight", _transposed_for_conv(self.weight, groups))
+            self.back_pads = (kh - 1 - top, kh - 1 - bottom, kw - 1 - left, kw - 1 - right)
+            if min(self.back_pads) < 0:
+                raise ValueError(f"padding {pads} larger than kernel-1 is not supported")
+        else:
+            self.register_buffer("back_weight", self.weight)
+            self.output_padding = (padded_h - ((out_h - 1) * stride + kh), padded_w - ((out_w - 1) * stride + kw))
+            self.transpose_padding = (min(top, bottom), min(left, right))
+            self.crop = (top - self.transpose_padding[0], left - self.transpose_padding[1])
+
+    @staticmethod
+    def _conv(x: Tensor, weight: Tensor, bias: Tensor | None, stride: int, pads: tuple[int, int, int, int],
+              groups: int) -> Tensor:
+        top, bottom, left, right = pads
+        if top == bottom and left == right:
+            return F.conv2d(x, weight, bias, stride, (top, left), 1, groups)
+        return F.conv2d(F.pad(x, (left, right, top, bottom)), weight, bias, stride, 0, 1, groups)
+
+    def run(self, x: Tensor) -> tuple[Tensor, Saved]:
+        y = self._conv(x, self.weight, self.bias, self.stride, self.pads, self.groups)
+        if self.activation == "relu":
+            y = F.relu(y)
+        elif self.activation == "relu6":
+            y = F.relu6(y)
+        return y, (y,)
+
+    def vjp(self, grad: Tensor, saved: Saved) -> Tensor:
+        mask = _active(saved[0], self.activation)
+        if mask is not None:
+            grad = torch.where(mask, grad, torch.zeros((), dtype=grad.dtype, device=grad.device))
+        if self.stride == 1:
+            return self._conv(grad, self.back_weight, None, 1, self.back_pads, self.groups)
+        full = F.conv_transpose2d(
+            grad, self.back_weight, None, self.stride, self.transpose_padding, self.output_padding, self.groups
+        )
+        _, height, width = self.in_shape
+        if full.shape[-2:] == (height, width):
+            return full
+        return full[:, :, self.crop[0]:self.crop[0] + height, self.crop[1]:self.crop[1] + width]
+
+
+def pooled_size(size: int, kernel: int, stride: int, ceil_mode: bool) -> int:
+    """PyTorch's pooled length (padding 0): with ceil_mode the last window may overhang but must start inside."""
+    steps = (size - kernel) / stride
+    out = (math.ceil(steps) if ceil_mode else math.floor(steps)) + 1
+    if ceil_mode and (out - 1) * stride >= size:
+        out -= 1
+    return out
+
+
+class MaxPoolVJP(VJPOp):
+    """Max-pool whose gradient goes to each window's first maximum (PyTorch's tie-breaking).
+
+    The k*k strided views of the (-inf padded) input are compared with the pooled
+    output in window scan order; the first hit takes the gradient. A grouped
+    ConvTranspose with one-hot kernels then scatters the k*k gradient planes back to
+    their strided positions, summing where windows overlap.
+    """
+
+    def __init__(self, kernel: int, stride: int, ceil_mode: bool, in_shape: Shape) -> None:
+        super().__init__()
+        channels, height, width = in_shape
+        self.kernel, self.stride, self.ceil_mode = kernel, stride, ceil_mode
+        out_h = pooled_size(height, kernel, stride, ceil_mode)
+        out_w = pooled_size(width, kernel, stride, ceil_mode)
+        self.in_shape, self.out_shape = in_shape, (channels, out_h, out_w)
+        self.padded = ((out_h - 1) * stride + kernel, (out_w - 1) * stride + kernel)
+        one_hot = torch.eye(kernel * kernel).reshape(kernel * kernel, 1, kernel, kernel)
+        self.register_buffer("scatter_weight", one_hot.repeat(channels, 1, 1, 1))
+
+    def run(self, x: Tensor) -> tuple[Tensor, Saved]:
+        y = F.max_pool2d(x, self.kernel, self.stride, 0, 1, self.ceil_mode)
+        return y, (x, y)
+
+    def vjp(self, grad: Tensor, saved: Saved) -> Tensor:
+        x, y = saved
+        channels, height, width = self.in_shape
+        _, out_h, out_w = self.out_shape
+        extra_h, extra_w = self.padded[0] - height, self.padded[1] - width
+        if extra_h > 0 or extra_w > 0:
+            x = F.pad(x, (0, max(extra_w, 0), 0, max(extra_h, 0)), value=float("-inf"))
+        zero = torch.zeros((), dtype=grad.dtype, device=grad.device)
+        taken: Tensor | None = None
+        planes = []
+        span_h, span_w = (out_h - 1) * self.stride + 1, (out_w - 1) * self.stride + 1
+        for i in range(self.kernel):
+            for j in range(self.kernel):
+                hit = x[:, :, i:i + span_h:self.stride, j:j + span_w:self.stride] == y
+                if taken is not None:
+                    hit = hit & ~taken
+                taken = hit if taken is None else taken | hit
+                planes.append(torch.where(hit, grad, zero))
+        stacked = torch.stack(planes, dim=2).reshape(grad.shape[0], channels * self.kernel**2, out_h, out_w)
+        full = F.conv_transpose2d(stacked, self.scatter_weight.to(grad.dtype), None, self.stride, 0, 0, channels)
+        return full[:, :, :height, :width]
+
+
+class FireVJP(VJPOp):
+    """SqueezeNet's fire: squeeze, then two expand convs side by side, concatenated (VJP: split, sum)."""
+
+    def __init__(self, squeeze: ConvVJP, expand1: ConvVJP, expand3: ConvVJP) -> None:
+        super().__init__()
+        self.squeeze, self.expand1, self.expand3 = squeeze, expand1, expand3
+        self.in_shape = squeeze.in_shape
+        _, height, width = expand1.out_shape
+        self.split = expand1.out_shape[0]
+        self.out_shape = (expand1.out_shape[0] + expand3.out_shape[0], height, width)
+
+    def run(self, x: Tensor) -> tuple[Tensor, Saved]:
+        s, saved_s = self.squeeze.run(x)
+        a, saved_a = self.expand1.run(s)
+        b, saved_b = self.expand3.run(s)
+        return torch.cat([a, b], 1), (saved_s, saved_a, saved_b)
+
+    def vjp(self, grad: Tensor, saved: Saved) -> Tensor:
+        saved_s, saved_a, saved_b = saved
+        grad_a, grad_b = grad[:, :self.split], grad[:, self.split:]
+        grad_s = self.expand1.vjp(grad_a, saved_a) + self.expand3.vjp(grad_b, saved_b)
+        return self.squeeze.vjp(grad_s, saved_s)
+
+
+class ChainVJP(VJPOp):
+    """Ops in sequence, optionally with a residual skip around them (MBConv)."""
+
+    def __init__(self, ops: list[VJPOp], residual: bool = False) -> None:
+        super().__init__()
+        if not ops:
+            raise ValueError("a chain needs at least one op")
+        self.ops = nn.ModuleList(ops)
+        self.residual = residual
+        self.in_shape, self.out_shape = ops[0].in_shape, ops[-1].out_shape
+        if residual and self.in_shape != self.out_shape:
+            raise ValueError(f"residual needs equal shapes, got {self.in_shape} -> {self.out_shape}")
+
+    def run(self, x: Tensor) -> tuple[Tensor, Saved]:
+        saved = []
+        y = x
+        for op in self.ops:
+            y, s = op.run(y)
+            saved.append(s)
+        return (y + x if self.residual else y), tuple(saved)
+
+    def vjp(self, grad: Tensor, saved: Saved) -> Tensor:
+        g = grad
+        for op, s in zip(reversed(self.ops), reversed(saved), strict=True):
+            g = op.vjp(g, s)
+        return g + grad if self.residual else g

@@ -6,38 +6,57 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
+from types import ModuleType
 
-from engine.errors import DreamwallError
+from engine.errors import DreamwallError, did_you_mean
 from installation.cli import EXIT_USAGE, OneLineParser
 from installation.commands import COMMANDS
 
+GLOBAL_FLAGS = ("-v", "--verbose")
 
-def build_parser() -> OneLineParser:
-    parser = OneLineParser(prog="run.py", description="Real-time DeepDream for installations and stage.")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+
+def command_module(name: str) -> ModuleType:
+    return importlib.import_module(f"installation.commands.{name}")
+
+
+def print_overview() -> None:
+    print("usage: run.py [-v] [COMMAND] [options]   (no COMMAND = live)\n\ncommands:")
     for name in COMMANDS:
-        module = importlib.import_module(f"installation.commands.{name}")
-        sub = subparsers.add_parser(name, help=module.HELP, description=module.HELP)
-        module.configure(sub)
-        sub.set_defaults(handler=module.run)
-    return parser
+        print(f"  {name:<10} {command_module(name).HELP}")
+    print("\n`run.py COMMAND --help` for a command's options.")
+
+
+def split_command(arguments: list[str]) -> tuple[bool, str, list[str]]:
+    """(verbose, command, the command's own arguments); no command means the first in COMMANDS."""
+    verbose = False
+    while arguments and arguments[0] in GLOBAL_FLAGS:
+        verbose = True
+        arguments = arguments[1:]
+    if arguments and not arguments[0].startswith("-"):
+        return verbose, arguments[0], arguments[1:]
+    return verbose, COMMANDS[0], arguments
 
 
 def main(argv: list[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
-    if not arguments or (arguments[0].startswith("-") and arguments[0] not in ("-h", "--help", "-v", "--verbose")):
-        arguments = [COMMANDS[0], *arguments]
-    elif arguments[0] in ("-v", "--verbose") and (len(arguments) == 1 or arguments[1].startswith("-")):
-        arguments = [arguments[0], COMMANDS[0], *arguments[1:]]
-    parser = build_parser()
-    args = parser.parse_args(arguments)
+    if arguments in (["-h"], ["--help"], ["help"]):
+        print_overview()
+        return 0
+    verbose, command, rest = split_command(arguments)
+    if command not in COMMANDS:
+        sys.stderr.write(f"run.py: error: unknown command '{command}'{did_you_mean(command, COMMANDS)}; "
+                         f"choose from: {', '.join(COMMANDS)}\n")
+        return EXIT_USAGE
+    module = command_module(command)
+    parser = OneLineParser(prog=f"run.py {command}", description=module.HELP)
+    module.configure(parser)
+    args = parser.parse_args(rest)
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
+        level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
-        return int(args.handler(args) or 0)
+        return int(module.run(args) or 0)
     except DreamwallError as error:
         sys.stderr.write(f"error: {error}\n")
         return EXIT_USAGE

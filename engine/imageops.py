@@ -36,7 +36,7 @@ def gaussian_blur(image: Tensor, sigma: float) -> Tensor:
     """Separable Gaussian blur with reflected borders; sigma in pixels, 0 = unchanged."""
     if sigma <= 0:
         return image
-    radius = max(1, int(round(3 * sigma)))
+    radius = max(1, round(3 * sigma))
     radius = min(radius, image.shape[-1] - 1, image.shape[-2] - 1)
     if radius < 1:
         return image

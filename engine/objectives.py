@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-from engine.errors import DreamwallError, did_you_mean, unknown_name
+from engine.errors import DreamwallError, did_you_mean
 from engine.networks import LOGITS, DreamNet, imagenet_labels
 
 
@@ -142,11 +142,13 @@ class WeightedSum(Objective):
 
     @property
     def description(self) -> str:  # type: ignore[override]
-        parts = []
+        text = ""
         for weight, objective in self.items:
-            text = objective.description if weight == 1 else f"{weight:g}*{objective.description}"
-            parts.append(text)
-        return " + ".join(parts).replace("+ -", "- ") or "nothing"
+            sign = "-" if weight < 0 else "+"
+            magnitude = "" if abs(weight) == 1 else f"{abs(weight):g}*"
+            term = f"{magnitude}{objective.description}"
+            text = (f"-{term}" if sign == "-" else term) if not text else f"{text} {sign} {term}"
+        return text or "nothing"
 
     @property
     def layers(self) -> frozenset[str]:  # type: ignore[override]
@@ -171,7 +173,8 @@ def _class_objective(name: str) -> ClassLogit:
     for index, label in enumerate(labels):
         if label.lower() == wanted:
             return ClassLogit(index, label)
-    raise DreamwallError(f"unknown class '{name}'{did_you_mean(name.replace('_', ' '), labels)}; use an index 0-999 or an ImageNet label")
+    suggestion = did_you_mean(name.replace("_", " "), labels)
+    raise DreamwallError(f"unknown class '{name}'{suggestion}; use an index 0-999 or an ImageNet label")
 
 
 def _layer_objective(text: str, net: DreamNet) -> Objective:
@@ -185,10 +188,12 @@ def _layer_objective(text: str, net: DreamNet) -> Objective:
     for part in channel_text.split(","):
         part = part.strip()
         if not part.lstrip("-").isdigit():
-            raise DreamwallError(f"channel of {info.name} must be a whole number 0-{info.channels - 1}, got '{part}'")
+            last = info.channels - 1
+            raise DreamwallError(f"channel of {info.name} must be a whole number 0-{last}, got '{part}'")
         channel = int(part)
         if not 0 <= channel < info.channels:
-            raise DreamwallError(f"channel {channel} out of range for {info.name}: it has channels 0-{info.channels - 1}")
+            last = info.channels - 1
+            raise DreamwallError(f"channel {channel} out of range for {info.name}: it has channels 0-{last}")
         channels.append(channel)
     return Channels(info.name, tuple(channels))
 
@@ -216,7 +221,8 @@ def parse_objective(spec: object, net: DreamNet, load_guide: GuideLoader | None 
             unknown = set(spec) - {"guide", "layer", "weight"}
             if unknown:
                 key = sorted(unknown)[0]
-                raise DreamwallError(f"unknown key '{key}' in guide objective{did_you_mean(key, ['guide', 'layer', 'weight'])}")
+                suggestion = did_you_mean(key, ["guide", "layer", "weight"])
+                raise DreamwallError(f"unknown key '{key}' in guide objective{suggestion}")
             if load_guide is None:
                 raise DreamwallError("guide objectives need an image reader; not available here")
             path = str(spec["guide"])

@@ -33,6 +33,7 @@ ACTION_KINDS: dict[str, str | None] = {
     "sleep": None,                 # schedule: closed
     "wake": None,                  # schedule: open
     "quit": None,
+    "learn": None,                 # MIDI learn: the next key's action is bound to the next moved control
 }
 
 

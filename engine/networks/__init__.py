@@ -24,8 +24,9 @@ NETWORKS = (*EMBEDDED, "googlenet")
 
 
 def _squeezenet(weights: dict[str, Tensor] | None) -> tuple[DreamNet, dict[str, Tensor]]:
-    state = weights if weights is not None else squeezenet.state_dict_from_ndf_pickle(squeezenet.embedded_weights_path())
-    return squeezenet.SqueezeNet(), state
+    if weights is None:
+        weights = squeezenet.state_dict_from_ndf_pickle(squeezenet.embedded_weights_path())
+    return squeezenet.SqueezeNet(), weights
 
 
 def _efficientnet(name: str) -> Callable[[dict[str, Tensor] | None], tuple[DreamNet, dict[str, Tensor]]]:
@@ -59,8 +60,9 @@ def _read_weights_file(path: Path) -> dict[str, Tensor]:
         raise DreamwallError(f"weights file not found: {path}")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises many kinds for a corrupt or foreign file
-        raise DreamwallError(f"cannot read weights file {path}: not a PyTorch state dict ({error.__class__.__name__})") from None
+    except Exception as error:  # noqa: BLE001 - torch raises many kinds for a corrupt or foreign file
+        kind = error.__class__.__name__
+        raise DreamwallError(f"cannot read weights file {path}: not a PyTorch state dict ({kind})") from None
     if not isinstance(state, dict) or not all(isinstance(v, Tensor) for v in state.values()):
         raise DreamwallError(f"weights file {path} is not a state dict (a mapping of names to tensors)")
     return state

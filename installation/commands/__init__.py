@@ -10,4 +10,5 @@ COMMANDS = (
     "classify",
     "networks",
     "bench",
+    "render",
 )

@@ -1,0 +1,69 @@
+"""`python run.py dream IN -o OUT`: multi-octave DeepDream of a still image."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+
+from engine.errors import DreamwallError
+from engine.imageops import resize, to_tensor, to_uint8
+from engine.networks import DEFAULT_NETWORK, check_network_name, load_network
+from engine.objectives import parse_objective
+from engine.step import OctaveParams, StepParams, dream_octaves
+from installation.cli import float_in, int_in, size_arg
+from installation.images import check_writable_image_path, read_image, write_image
+from installation.progress import ProgressBar
+
+HELP = "dream a still image (multi-octave)"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("input", type=Path, help="image to dream on")
+    parser.add_argument("-o", "--output", type=Path, required=True, help="where to write the dream (.png, .jpg)")
+    parser.add_argument("--network", default=DEFAULT_NETWORK)
+    parser.add_argument("--weights", type=Path, help="state dict for the network's architecture")
+    parser.add_argument("--layers", help="objective: 'fire7', 'fire7:42', 'fire6=0.5,fire8:12=1', 'class:tabby'")
+    parser.add_argument("--steps", type=int_in(1, 1000, "steps"), default=10, help="steps per octave")
+    parser.add_argument("--octaves", type=int_in(1, 12, "octaves"), default=4)
+    parser.add_argument("--octave-scale", type=float_in(1.0, 4.0, "octave scale"), default=1.4)
+    parser.add_argument("--lr", type=float_in(0.0, 1.0, "lr"), default=0.01)
+    parser.add_argument("--jitter", type=int_in(0, 512, "jitter"), default=16)
+    parser.add_argument("--smooth", type=float_in(0.0, 20.0, "smooth"), default=0.5)
+    parser.add_argument("--tv", type=float_in(0.0, 10.0, "tv"), default=0.0)
+    parser.add_argument("--seed", type=int_in(0, 2**31 - 1, "seed"), default=0)
+    parser.add_argument("--size", type=size_arg, help="resize the input to WxH first")
+
+
+def layers_spec(text: str | None) -> object:
+    """CLI --layers: 'fire7', 'fire7:42' stay strings; 'fire6=0.5,fire8:12=1' is a weighted mapping."""
+    if text is None or "=" not in text:
+        return text
+    spec: dict[str, float] = {}
+    for part in text.split(","):
+        name, _, weight = part.strip().partition("=")
+        try:
+            spec[name.strip()] = float(weight)
+        except ValueError:
+            raise DreamwallError(f"weight of '{name.strip()}' must be a number, got '{weight}'") from None
+    return spec
+
+
+def run(args: argparse.Namespace) -> int:
+    check_network_name(args.network)
+    check_writable_image_path(args.output)
+    image = to_tensor(read_image(args.input))
+    if args.size:
+        image = resize(image, args.size[1], args.size[0])
+    net = load_network(args.network, args.weights)
+    spec = layers_spec(args.layers) or net.default_layer
+    objective = parse_objective(spec, net, load_guide=lambda path: to_tensor(read_image(Path(path))))
+    params = StepParams(lr=args.lr, jitter=args.jitter, smooth=args.smooth, tv=args.tv)
+    octaves = OctaveParams(octaves=args.octaves, scale=args.octave_scale, steps=args.steps)
+    generator = torch.Generator().manual_seed(args.seed)
+    progress = ProgressBar(f"dream {objective.description}")
+    dreamed = dream_octaves(net, image, objective, params, octaves, generator, progress=progress)
+    write_image(args.output, to_uint8(dreamed))
+    print(args.output)
+    return 0

@@ -1,0 +1,32 @@
+"""Shared fixtures: real embedded networks loaded once per session, sample photos."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+
+import numpy as np
+import pytest
+import skimage.data
+import torch
+
+from engine.networks import DreamNet, load_network
+
+torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+
+@pytest.fixture(scope="session")
+def squeezenet() -> DreamNet:
+    return load_network("squeezenet1_1")
+
+
+@pytest.fixture(scope="session")
+def lite0() -> DreamNet:
+    return load_network("efficientnet-lite0")
+
+
+@pytest.fixture(scope="session")
+def chelsea() -> np.ndarray:
+    return skimage.data.chelsea()

@@ -1,0 +1,92 @@
+"""Attract mode: when the room has been still for a while, the last dream evolves on its own.
+
+Each frame is dreamed from a slightly zoomed and rotated copy of the previous one,
+the classic infinite zoom. The state machine only decides when: it turns on after
+`after_s` seconds without motion and off as soon as someone moves. Time comes from
+an injected clock so tests (and the schedule) control it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from engine.errors import check_range
+
+Clock = Callable[[], float]
+DreamFn = Callable[[Tensor], Tensor]
+
+
+@dataclass(frozen=True)
+class ZoomParams:
+    """Per-frame transform of the feedback: zoom > 1 flies into the picture."""
+
+    zoom: float = 1.02
+    rotate_deg: float = 0.3
+    shift: tuple[float, float] = (0.0, 0.0)  # (x, y) in pixels per frame
+
+    def __post_init__(self) -> None:
+        check_range("attract zoom", self.zoom, 0.5, 2.0)
+        check_range("attract rotate_deg", self.rotate_deg, -45.0, 45.0)
+
+    @classmethod
+    def per_frame(cls, zoom_per_s: float, rotate_deg_per_s: float, dt: float) -> ZoomParams:
+        """The preset gives rates per second (attract.zoom, attract.rotate); one frame lasts `dt`."""
+        dt = max(0.0, dt)
+        return cls(zoom=zoom_per_s**dt, rotate_deg=rotate_deg_per_s * dt)
+
+
+def zoom_rotate(image: Tensor, params: ZoomParams) -> Tensor:
+    """Zoom about the centre, rotate and shift (1, 3, H, W); borders are mirrored, not black."""
+    height, width = image.shape[-2:]
+    angle = math.radians(params.rotate_deg)
+    cos, sin = math.cos(angle) / params.zoom, math.sin(angle) / params.zoom
+    aspect = width / height
+    # affine_grid works in [-1, 1] coordinates on both axes; correct rotation for the aspect
+    theta = torch.tensor(
+        [[cos, -sin / aspect, -2 * params.shift[0] / width], [sin * aspect, cos, -2 * params.shift[1] / height]],
+        dtype=image.dtype, device=image.device,
+    ).unsqueeze(0)  # fmt: skip
+    grid = F.affine_grid(theta.expand(image.shape[0], 2, 3), list(image.shape), align_corners=False)
+    return F.grid_sample(image, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+
+
+def attract_frame(previous: Tensor, params: ZoomParams, dream: DreamFn) -> Tensor:
+    """The next frame of the infinite zoom: dream(zoom_rotate(previous))."""
+    return dream(zoom_rotate(previous, params))
+
+
+class AttractMode:
+    """On after `after_s` seconds with motion below `threshold`; off at the first motion above it.
+
+    after_s = 0 switches attract mode off entirely.
+    """
+
+    def __init__(self, after_s: float, clock: Clock, threshold: float = 0.1) -> None:
+        check_range("attract after_s", after_s, 0.0, 86400.0)
+        check_range("attract threshold", threshold, 0.0, 1.0)
+        self.after_s = after_s
+        self.threshold = threshold
+        self._clock = clock
+        self._still_since = clock()
+        self.active = False
+
+    def update(self, motion_level: float) -> bool:
+        """Feed the current (smoothed) motion level; returns whether attract mode is on."""
+        now = self._clock()
+        if motion_level > self.threshold:
+            self._still_since = now
+            self.active = False
+        elif self.after_s > 0 and now - self._still_since >= self.after_s:
+            self.active = True
+        return self.active
+
+    def reset(self) -> None:
+        """Start the stillness timer again (e.g. on wake-up or a preset change)."""
+        self._still_since = self._clock()
+        self.active = False

@@ -1,1 +1,119 @@
-"""Backends that compute the dream step's gradient: one interface (see issue 4)."""
+"""Backends that compute the dream step's gradient: one interface, chosen by name or `auto`.
+
+    backend, reason = select_backend("auto", net, objective, (640, 360), "cpu")
+    image = dream_step(net, image, objective, params, generator, gradient=backend.gradient)
+
+`auto` takes the first available backend in a per-device ranking that the backends
+bench (`python run.py bench --backends`) measured: on the CPU ONNX Runtime beats
+eager PyTorch; on CUDA, TensorRT FP16 beats torch.compile FP16 beats eager fp16.
+The reason string names the choice and what was skipped, for the HUD and the log.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import torch
+
+from engine.backends import compiled, onnx_runtime, tensorrt_engine
+from engine.backends.base import Backend, Capabilities, as_device
+from engine.backends.compiled import CompileBackend
+from engine.backends.eager import TorchBackend
+from engine.backends.onnx_runtime import OnnxBackend
+from engine.backends.tensorrt_engine import TensorRTBackend
+from engine.errors import DreamwallError, unknown_name
+from engine.export.convert import ExportUnsupported
+from engine.export.store import BlobStore
+from engine.export.targets import graph_targets
+from engine.networks import DreamNet
+from engine.objectives import Objective
+
+__all__ = [
+    "AUTO", "BACKENDS", "RANKING", "Backend", "Capabilities", "CompileBackend", "OnnxBackend", "TensorRTBackend",
+    "TorchBackend", "create_backend", "missing", "select_backend",
+]
+
+AUTO = "auto"
+BACKENDS = ("torch", "compile", "onnx", "tensorrt")
+# Fastest first, per device type, as measured by the backends bench.
+RANKING = {"cpu": ("onnx", "torch"), "cuda": ("tensorrt", "compile", "torch")}
+_MISSING: dict[str, Callable[[torch.device], str | None]] = {
+    "torch": lambda device: None,
+    "compile": compiled.missing,
+    "onnx": onnx_runtime.missing,
+    "tensorrt": tensorrt_engine.missing,
+}
+log = logging.getLogger(__name__)
+
+
+def missing(name: str, device: torch.device | str) -> str | None:
+    """Why backend `name` cannot run on `device` here, or None when it can."""
+    if name not in _MISSING:
+        raise unknown_name("backend", name, (AUTO, *BACKENDS))
+    return _MISSING[name](as_device(device))
+
+
+def create_backend(
+    name: str,
+    net: DreamNet,
+    objective: Objective,
+    device: torch.device | str,
+    store: BlobStore | None = None,
+) -> Backend:
+    """The named backend, or a DreamwallError naming what is missing to run it."""
+    reason = missing(name, device)
+    if reason is not None:
+        raise DreamwallError(f"backend '{name}' cannot run here: {reason}")
+    if name == "torch":
+        return TorchBackend(net, objective, device)
+    if name == "compile":
+        return CompileBackend(net, objective, device, store)
+    if name == "onnx":
+        return OnnxBackend(net, objective, device, store)
+    return TensorRTBackend(net, objective, device, store)
+
+
+def _prepared(backend: Backend, size: tuple[int, int]) -> Backend:
+    prepare = getattr(backend, "prepare", None)
+    if prepare is not None:
+        width, height = size
+        prepare(height, width)
+    return backend
+
+
+def select_backend(
+    name: str,
+    net: DreamNet,
+    objective: Objective,
+    size: tuple[int, int],
+    device: torch.device | str = "cpu",
+    store: BlobStore | None = None,
+) -> tuple[Backend, str]:
+    """(backend, reason): the named one, or with 'auto' the fastest that can run here.
+
+    `size` is the processing size (width, height); the exported backends build their
+    graph for it now, so the first frame does not wait.
+    """
+    device = as_device(device)
+    if name != AUTO:
+        backend = _prepared(create_backend(name, net, objective, device, store), size)
+        reason = f"{name} as asked ({backend.capabilities.describe()})"
+        return backend, f"{reason}; {backend.note}" if backend.note else reason
+    ranking = RANKING.get(device.type, ("torch",))
+    try:
+        graph_targets(objective, net)
+    except ExportUnsupported as error:
+        backend = TorchBackend(net, objective, device)
+        return backend, f"auto chose torch ({backend.capabilities.describe()}): {error}"
+    skipped = []
+    for candidate in ranking:
+        reason = missing(candidate, device)
+        if reason is None:
+            backend = _prepared(create_backend(candidate, net, objective, device, store), size)
+            text = f"auto chose {candidate} ({backend.capabilities.describe()}): fastest available on {device.type}"
+            text += f" (skipped {'; '.join(skipped)})" if skipped else ""
+            log.info(text)
+            return backend, text
+        skipped.append(f"{candidate}: {reason}")
+    raise DreamwallError(f"no backend can run on {device}: {'; '.join(skipped)}")

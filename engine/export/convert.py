@@ -1,9 +1,9 @@
 """Turn a DreamNet's named stages into VJP ops for one input size.
 
 BatchNorm is folded into the conv before it (eval-mode statistics are constants),
-preprocessing becomes a 1x1 conv (scale, mean, std and the BGR flip are one affine
-map), and anything the gradient graph cannot express raises ExportUnsupported with
-the module's name, so callers fall back to autograd and say why.
+preprocessing becomes one per-channel scale and shift (after the BGR flip), and
+anything the gradient graph cannot express raises ExportUnsupported with the module's
+name, so callers fall back to autograd and say why.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import torch
 from torch import Tensor, nn
 
 from engine.errors import DreamwallError
-from engine.export.ops import ChainVJP, ConvVJP, FireVJP, MaxPoolVJP, Shape, VJPOp
+from engine.export.ops import AffineVJP, ChainVJP, ConvVJP, FireVJP, MaxPoolVJP, Shape, VJPOp
 from engine.networks import DreamNet, Preprocessing
 from engine.networks.efficientnet_lite import Conv2dSame, MBConv
 from engine.networks.squeezenet import Fire
@@ -25,14 +25,12 @@ class ExportUnsupported(DreamwallError):
 _ACTIVATION_NAMES: dict[type[nn.Module], str] = {nn.ReLU: "relu", nn.ReLU6: "relu6"}
 
 
-def preprocessing_op(pre: Preprocessing, in_shape: Shape) -> ConvVJP:
-    scale = torch.tensor(pre.scale, dtype=torch.float64) / torch.tensor(pre.std, dtype=torch.float64)
-    weight = torch.zeros(3, 3, 1, 1, dtype=torch.float64)
-    for out_channel in range(3):
-        in_channel = 2 - out_channel if pre.bgr else out_channel
-        weight[out_channel, in_channel, 0, 0] = scale[out_channel]
-    bias = -torch.tensor(pre.mean, dtype=torch.float64) / torch.tensor(pre.std, dtype=torch.float64)
-    return ConvVJP(weight.float(), bias.float(), 1, (0, 0, 0, 0), 1, None, in_shape)
+def preprocessing_op(pre: Preprocessing, in_shape: Shape) -> AffineVJP:
+    """(x * scale - mean) / std in the network's channel order, as one scale and shift."""
+    std = torch.tensor(pre.std, dtype=torch.float64)
+    scale = pre.scale / std
+    shift = -torch.tensor(pre.mean, dtype=torch.float64) / std
+    return AffineVJP(scale, shift, pre.bgr, in_shape)
 
 
 def _fold_batchnorm(weight: Tensor, bias: Tensor | None, bn: nn.BatchNorm2d) -> tuple[Tensor, Tensor]:

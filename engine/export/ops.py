@@ -126,6 +126,32 @@ class ConvVJP(VJPOp):
         return full[:, :, self.crop[0]:self.crop[0] + height, self.crop[1]:self.crop[1] + width]
 
 
+class AffineVJP(VJPOp):
+    """Per-channel x * scale + shift after an optional channel reversal (RGB -> BGR).
+
+    Cheaper than a 1x1 conv with 3 channels, which runtimes handle poorly.
+    """
+
+    def __init__(self, scale: Tensor, shift: Tensor, reverse: bool, in_shape: Shape) -> None:
+        super().__init__()
+        self.register_buffer("scale", scale.detach().float().reshape(1, -1, 1, 1))
+        self.register_buffer("shift", shift.detach().float().reshape(1, -1, 1, 1))
+        self.reverse = reverse
+        self.in_shape = self.out_shape = in_shape
+
+    @staticmethod
+    def _reversed(x: Tensor) -> Tensor:
+        return torch.cat([x[:, c:c + 1] for c in range(x.shape[1] - 1, -1, -1)], 1)
+
+    def run(self, x: Tensor) -> tuple[Tensor, Saved]:
+        x = self._reversed(x) if self.reverse else x
+        return x * self.scale.to(x.dtype) + self.shift.to(x.dtype), ()
+
+    def vjp(self, grad: Tensor, saved: Saved) -> Tensor:
+        grad = grad * self.scale.to(grad.dtype)
+        return self._reversed(grad) if self.reverse else grad
+
+
 def pooled_size(size: int, kernel: int, stride: int, ceil_mode: bool) -> int:
     """PyTorch's pooled length (padding 0): with ceil_mode the last window may overhang but must start inside."""
     steps = (size - kernel) / stride
@@ -139,9 +165,12 @@ class MaxPoolVJP(VJPOp):
     """Max-pool whose gradient goes to each window's first maximum (PyTorch's tie-breaking).
 
     The k*k strided views of the (-inf padded) input are compared with the pooled
-    output in window scan order; the first hit takes the gradient. A grouped
-    ConvTranspose with one-hot kernels then scatters the k*k gradient planes back to
-    their strided positions, summing where windows overlap.
+    output in window scan order; the first hit takes the gradient. Scattering the k*k
+    gradient planes back to their strided positions is done per phase: input pixels
+    whose row and column have the same remainder mod the stride receive only from
+    window offsets with those remainders, each shifted by whole pooled pixels (a Pad),
+    and the s*s phases are interleaved by DepthToSpace (pixel_shuffle). No scatter
+    op and no large intermediate: every tensor is the size of the input or smaller.
     """
 
     def __init__(self, kernel: int, stride: int, ceil_mode: bool, in_shape: Shape) -> None:
@@ -152,34 +181,53 @@ class MaxPoolVJP(VJPOp):
         out_w = pooled_size(width, kernel, stride, ceil_mode)
         self.in_shape, self.out_shape = in_shape, (channels, out_h, out_w)
         self.padded = ((out_h - 1) * stride + kernel, (out_w - 1) * stride + kernel)
-        one_hot = torch.eye(kernel * kernel).reshape(kernel * kernel, 1, kernel, kernel)
-        self.register_buffer("scatter_weight", one_hot.repeat(channels, 1, 1, 1))
+        # Each phase plane covers ceil(padded / stride) pooled pixels per side.
+        self.phase_size = (-(-self.padded[0] // stride), -(-self.padded[1] // stride))
 
     def run(self, x: Tensor) -> tuple[Tensor, Saved]:
         y = F.max_pool2d(x, self.kernel, self.stride, 0, 1, self.ceil_mode)
         return y, (x, y)
 
-    def vjp(self, grad: Tensor, saved: Saved) -> Tensor:
-        x, y = saved
-        channels, height, width = self.in_shape
+    def _first_max_planes(self, grad: Tensor, x: Tensor, y: Tensor) -> dict[tuple[int, int], Tensor]:
+        """Gradient plane per window offset (i, j): grad where (i, j) is the window's first maximum."""
+        _, height, width = self.in_shape
         _, out_h, out_w = self.out_shape
         extra_h, extra_w = self.padded[0] - height, self.padded[1] - width
         if extra_h > 0 or extra_w > 0:
             x = F.pad(x, (0, max(extra_w, 0), 0, max(extra_h, 0)), value=float("-inf"))
         zero = torch.zeros((), dtype=grad.dtype, device=grad.device)
-        taken: Tensor | None = None
-        planes = []
+        remaining = grad
+        planes = {}
         span_h, span_w = (out_h - 1) * self.stride + 1, (out_w - 1) * self.stride + 1
         for i in range(self.kernel):
             for j in range(self.kernel):
                 hit = x[:, :, i:i + span_h:self.stride, j:j + span_w:self.stride] == y
-                if taken is not None:
-                    hit = hit & ~taken
-                taken = hit if taken is None else taken | hit
-                planes.append(torch.where(hit, grad, zero))
-        stacked = torch.stack(planes, dim=2).reshape(grad.shape[0], channels * self.kernel**2, out_h, out_w)
-        full = F.conv_transpose2d(stacked, self.scatter_weight.to(grad.dtype), None, self.stride, 0, 0, channels)
-        return full[:, :, :height, :width]
+                planes[i, j] = torch.where(hit, remaining, zero)
+                if (i, j) != (self.kernel - 1, self.kernel - 1):
+                    # Once a window's first maximum took its gradient, later ties get none.
+                    remaining = torch.where(hit, zero, remaining)
+        return planes
+
+    def vjp(self, grad: Tensor, saved: Saved) -> Tensor:
+        x, y = saved
+        _, height, width = self.in_shape
+        _, out_h, out_w = self.out_shape
+        planes = self._first_max_planes(grad, x, y)
+        s, (phase_h, phase_w) = self.stride, self.phase_size
+        phases = []
+        for row_phase in range(s):
+            for col_phase in range(s):
+                total: Tensor | None = None
+                for i in range(row_phase, self.kernel, s):
+                    for j in range(col_phase, self.kernel, s):
+                        dy, dx = (i - row_phase) // s, (j - col_phase) // s
+                        shifted = F.pad(planes[i, j], (dx, phase_w - out_w - dx, dy, phase_h - out_h - dy))
+                        total = shifted if total is None else total + shifted
+                if total is None:  # stride larger than the kernel: this phase gets nothing
+                    total = grad.new_zeros(grad.shape[0], grad.shape[1], phase_h, phase_w)
+                phases.append(total)
+        stacked = torch.stack(phases, dim=2).reshape(grad.shape[0], grad.shape[1] * s * s, phase_h, phase_w)
+        return F.pixel_shuffle(stacked, s)[:, :, :height, :width]
 
 
 class FireVJP(VJPOp):

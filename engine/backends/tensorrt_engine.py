@@ -1,0 +1,124 @@
+"""The `tensorrt` backend: an FP16 TensorRT engine built from the exported ONNX graph.
+
+tensorrt is imported here and only here, lazily, so everything else runs without
+it. The serialized engine is cached in the BlobStore under a key naming the network,
+weights, layers, size, GPU and TensorRT version: a kiosk builds it once (tens of
+seconds) and loads it in well under a second afterwards. It runs on torch CUDA
+tensors by address, on torch's current stream: no host copies.
+"""
+
+from __future__ import annotations
+
+import logging
+from types import ModuleType
+
+import torch
+from torch import Tensor
+
+from engine.backends.base import Capabilities
+from engine.backends.exported import ExportedBackend, Runner
+from engine.errors import DreamwallError
+from engine.export.onnx_file import INPUT_NAMES, OUTPUT_NAME, graph_key, onnx_graph
+from engine.export.store import BlobStore
+from engine.networks import DreamNet
+from engine.objectives import Objective
+
+log = logging.getLogger(__name__)
+WORKSPACE_BYTES = 1 << 30
+
+
+def import_tensorrt() -> ModuleType | None:
+    """The tensorrt module, or None when it is not installed (the one place it is imported)."""
+    try:
+        import tensorrt
+    except ImportError:
+        return None
+    return tensorrt
+
+
+def missing(device: torch.device) -> str | None:
+    """Why this backend cannot run on `device`, or None; names every missing piece at once."""
+    problems = []
+    if not torch.cuda.is_available():
+        problems.append("no CUDA GPU here")
+    elif device.type != "cuda":
+        problems.append(f"device is {device.type}, tensorrt runs on cuda")
+    if import_tensorrt() is None:
+        problems.append("tensorrt is not installed (pip install -r requirements-gpu.txt)")
+    return f"tensorrt needs CUDA and the tensorrt package: {'; '.join(problems)}" if problems else None
+
+
+def build_engine(trt: ModuleType, onnx_bytes: bytes) -> bytes:
+    """Parse the ONNX graph and build a serialized FP16 engine with one fixed-shape profile."""
+    logger = trt.Logger(trt.Logger.WARNING)
+    builder = trt.Builder(logger)
+    major = int(trt.__version__.split(".")[0])
+    flags = 0 if major >= 10 else 1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH)
+    network = builder.create_network(flags)
+    parser = trt.OnnxParser(network, logger)
+    if not parser.parse(onnx_bytes):
+        errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
+        raise DreamwallError(f"TensorRT could not parse the gradient graph: {errors}")
+    config = builder.create_builder_config()
+    config.set_flag(trt.BuilderFlag.FP16)
+    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, WORKSPACE_BYTES)
+    profile = builder.create_optimization_profile()
+    for index in range(network.num_inputs):
+        tensor = network.get_input(index)
+        shape = tuple(tensor.shape)
+        profile.set_shape(tensor.name, shape, shape, shape)
+    config.add_optimization_profile(profile)
+    plan = builder.build_serialized_network(network, config)
+    if plan is None:
+        raise DreamwallError("TensorRT failed to build the gradient engine (see its log above)")
+    return bytes(plan)
+
+
+class TensorRTBackend(ExportedBackend):
+    name = "tensorrt"
+
+    def __init__(
+        self,
+        net: DreamNet,
+        objective: Objective,
+        device: torch.device | str = "cuda",
+        store: BlobStore | None = None,
+    ) -> None:
+        trt = import_tensorrt()
+        reason = missing(torch.device(device) if isinstance(device, str) else device)
+        if reason is not None or trt is None:
+            raise DreamwallError(f"backend 'tensorrt' cannot run here: {reason}")
+        self.trt = trt
+        super().__init__(net, objective, device, store)
+        self.capabilities = Capabilities("cuda", "fp16", False, True)
+        self._runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
+
+    def engine_key(self, layers: tuple[str, ...], height: int, width: int) -> str:
+        gpu = torch.cuda.get_device_name(self.device)
+        return f"tensorrt/{graph_key(self.net, layers, height, width)}-{gpu}-trt{self.trt.__version__}-fp16.engine"
+
+    def _build(self, layers: tuple[str, ...], height: int, width: int) -> Runner:
+        key = self.engine_key(layers, height, width)
+        plan = self.store.get(key)
+        if plan is None:
+            log.info("building TensorRT engine %s (once per network, layers, size and GPU)", key)
+            plan = build_engine(self.trt, onnx_graph(self.net, layers, height, width, self.store))
+            self.store.put(key, plan)
+        engine = self._runtime.deserialize_cuda_engine(plan)
+        if engine is None:
+            where = self.store.describe(key)
+            raise DreamwallError(f"cached TensorRT engine {where} does not load; delete it to rebuild")
+        context = engine.create_execution_context()
+        output = torch.empty(1, 3, height, width, device=self.device)
+        context.set_tensor_address(OUTPUT_NAME, output.data_ptr())
+
+        def run(image: Tensor, energy: Tensor, channels: Tensor) -> Tensor:
+            inputs = [tensor.contiguous() for tensor in (image, energy, channels)]  # alive until the run ends
+            for name, tensor in zip(INPUT_NAMES, inputs, strict=True):
+                context.set_tensor_address(name, tensor.data_ptr())
+            stream = torch.cuda.current_stream(self.device)
+            if not context.execute_async_v3(stream.cuda_stream):
+                raise DreamwallError("TensorRT engine failed to run")
+            return output.clone()
+
+        return run

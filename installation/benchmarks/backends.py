@@ -1,0 +1,136 @@
+"""`run.py bench --backends`: ms per dream step per backend, against plain eager autograd in the same run.
+
+Every figure comes with its distance from the hardware: the step's FLOPs (counted on
+the explicit gradient graph: forward plus input-gradient convs) and this machine's
+measured fp32 matmul peak give the fastest a step could possibly be here.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from functools import partial
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from engine.backends import RANKING, create_backend, missing, select_backend
+from engine.export.graph import GradientGraph
+from engine.export.store import MemoryStore
+from engine.networks import EMBEDDED, load_network
+from engine.objectives import LayerEnergy
+from engine.step import StepParams, dream_step
+from installation.benchmarks.step import plain_autograd_step
+from installation.benchmarks.timing import median_ms
+
+SIZES = ((320, 180), (640, 360))
+STEPS_PER_FRAME = 2
+# torch.compile takes minutes per graph on a 2-core CPU: there it is measured on the default network only.
+COMPILE_ON_CPU_FOR = ("squeezenet1_1",)
+
+
+@dataclass
+class BackendFigure:
+    network: str
+    layer: str
+    size: str
+    backend: str
+    ms: float
+    plain_ms: float
+    gflop: float
+    peak_gflops: float
+
+    @property
+    def ratio(self) -> float:
+        return self.plain_ms / self.ms
+
+    @property
+    def fps(self) -> float:
+        return 1000.0 / (self.ms * STEPS_PER_FRAME)
+
+    @property
+    def share_of_peak(self) -> float:
+        return self.gflop / (self.ms / 1000.0) / self.peak_gflops
+
+
+def matmul_peak_gflops(size: int = 1536, repeats: int = 5) -> float:
+    """Best fp32 matmul rate of this machine (GFLOP/s), with the threads torch uses."""
+    a, b = torch.rand(size, size), torch.rand(size, size)
+    torch.mm(a, b)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        torch.mm(a, b)
+        best = min(best, time.perf_counter() - start)
+    return 2 * size**3 / best / 1e9
+
+
+def step_gflop(graph: GradientGraph) -> float:
+    """FLOPs of one gradient evaluation (convs and transposed convs; elementwise ops are not counted)."""
+    height, width = graph.size
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        graph(torch.rand(1, 3, height, width), torch.ones(len(graph.layers)), torch.zeros(graph.channel_count))
+    return counter.get_total_flops() / 1e9
+
+
+def _candidates(network: str) -> list[str]:
+    names = [name for name in ("torch", "onnx", "compile") if missing(name, "cpu") is None]
+    return [n for n in names if n != "compile" or network in COMPILE_ON_CPU_FOR]
+
+
+def measure_network(network: str, repeats: int, peak: float) -> list[BackendFigure]:
+    net = load_network(network)
+    layer = net.default_layer
+    objective = LayerEnergy(layer)
+    params = StepParams(lr=0.02, jitter=8)
+    plain = plain_autograd_step(load_network(network), layer, params.lr)
+    store = MemoryStore()
+    figures = []
+    for width, height in SIZES:
+        image = torch.rand(1, 3, height, width, generator=torch.Generator().manual_seed(1))
+        gflop = step_gflop(GradientGraph(net, (layer,), height, width))
+        plain_ms = median_ms(partial(plain, image), repeats)
+        for name in _candidates(network):
+            backend = create_backend(name, net, objective, "cpu", store)
+            prepare = getattr(backend, "prepare", None)
+            if prepare is not None:
+                prepare(height, width)
+            generator = torch.Generator().manual_seed(0)
+            step = partial(dream_step, net, image, objective, params, generator, backend.gradient)
+            ms = median_ms(step, repeats, warmup=2)
+            figures.append(BackendFigure(network, layer, f"{width}x{height}", name, ms, plain_ms, gflop, peak))
+        plain_again = median_ms(partial(plain, image), repeats)
+        for figure in figures[-len(_candidates(network)):]:
+            # The machine is shared: take the plain loop's better measurement of the two around the backends.
+            figure.plain_ms = min(plain_ms, plain_again)
+    return figures
+
+
+def run_backends_bench(json_output: bool, repeats: int) -> int:
+    torch.set_grad_enabled(True)
+    peak = matmul_peak_gflops()
+    figures = [figure for network in EMBEDDED for figure in measure_network(network, repeats, peak)]
+    net = load_network(EMBEDDED[0])
+    auto, reason = select_backend("auto", net, LayerEnergy(net.default_layer), SIZES[0], "cpu", MemoryStore())
+    fastest = min((f for f in figures if f.network == EMBEDDED[0] and f.size == "{}x{}".format(*SIZES[-1])),
+                  key=lambda f: f.ms)
+    if json_output:
+        rows = [{**asdict(f), "ratio": f.ratio, "fps_2_steps": f.fps, "share_of_peak": f.share_of_peak}
+                for f in figures]
+        print(json.dumps({
+            "threads": torch.get_num_threads(), "repeats": repeats, "matmul_peak_gflops": peak,
+            "auto": auto.name, "auto_reason": reason, "cpu_ranking": RANKING["cpu"], "results": rows,
+        }, indent=2))
+        return 0
+    print(f"backends: ms per dream step (median of {repeats}), {torch.get_num_threads()} threads, "
+          f"matmul peak {peak:.0f} GFLOP/s; ratio = plain eager autograd ms / backend ms (same run)")
+    header = f"{'network':<20}{'layer':<9}{'size':<9}{'backend':<9}{'ms':>8}{'plain ms':>10}{'ratio':>8}"
+    print(header + f"{'fps@2':>7}{'GFLOP':>7}{'GFLOP/s':>9}{'of peak':>8}")
+    for f in figures:
+        rate = f.gflop / (f.ms / 1000.0)
+        print(f"{f.network:<20}{f.layer:<9}{f.size:<9}{f.backend:<9}{f.ms:>8.1f}{f.plain_ms:>10.1f}{f.ratio:>7.2f}x"
+              f"{f.fps:>7.1f}{f.gflop:>7.2f}{rate:>9.0f}{f.share_of_peak:>7.0%}")
+    print(f"auto: {reason}")
+    print(f"fastest measured at {fastest.size} on {fastest.network}: {fastest.backend}")
+    return 0

@@ -10,5 +10,6 @@ COMMANDS = (
     "classify",
     "networks",
     "bench",
+    "presets",
     "render",
 )

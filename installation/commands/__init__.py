@@ -10,6 +10,7 @@ COMMANDS = (
     "classify",
     "networks",
     "bench",
-    "presets",
+    "warmup",
     "render",
+    "presets",
 )

@@ -128,6 +128,9 @@ def test_resume_with_other_settings_is_refused(clip, squeezenet, settings, tmp_p
     other = RenderSettings(**{**settings.__dict__, "seed": 4})
     with pytest.raises(DreamwallError, match="cannot resume: seed was 3, now 4"):
         render(open_source(clip), output, FrameDreamer(squeezenet, objective, other), resume=True)
+    more_steps = RenderSettings(**{**settings.__dict__, "octaves": OctaveParams(octaves=1, steps=2)})
+    with pytest.raises(DreamwallError, match=r"cannot resume: octaves\.steps was 1, now 2"):
+        render(open_source(clip), output, FrameDreamer(squeezenet, objective, more_steps), resume=True)
 
 
 def test_unreadable_input_is_a_clear_error(tmp_path):

@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import shutil
+import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -124,6 +125,17 @@ def _fit(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
 
 
+def _flatten(tree: dict[str, object], prefix: str = "") -> dict[str, object]:
+    """{'octaves': {'steps': 2}} -> {'octaves.steps': 2}, so a mismatch names the exact setting."""
+    flat: dict[str, object] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
 class WorkFolder:
     """The render's kept state: manifest, finished frames and the dream to continue from."""
 
@@ -149,10 +161,11 @@ class WorkFolder:
             saved = json.loads(path.read_text())
         except (OSError, ValueError):
             raise DreamwallError(f"{path} is missing or damaged; delete {self.path} and render again") from None
-        for key, value in manifest.items():
-            if saved.get(key) != value:
+        before, now = _flatten(saved), _flatten(manifest)
+        for key, value in now.items():
+            if before.get(key) != value:
                 raise DreamwallError(
-                    f"cannot resume: {key} was {saved.get(key)}, now {value}; use the same settings as the "
+                    f"cannot resume: {key} was {before.get(key)}, now {value}; use the same settings as the "
                     f"interrupted render, or delete {self.path} to start over"
                 )
 
@@ -318,8 +331,8 @@ def run(args: argparse.Namespace) -> int:
         result = render(source, output, dreamer, resume=args.resume, progress=bar, keep_frames=args.keep_frames)
     except KeyboardInterrupt:
         finished = WorkFolder(output).done()
-        print(f"\ninterrupted after {finished} of {info.frame_count} frames; "
-              "run the same command with --resume to continue", flush=True)  # fmt: skip
+        sys.stderr.write(f"\ninterrupted after {finished} of {info.frame_count} frames; "
+                         "run the same command with --resume to continue\n")  # fmt: skip
         return 130
     print(result.output)
     return 0

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from engine.errors import DreamwallError
-from installation.presets import Preset, PresetLibrary, display_path
+from installation.presets import Preset, PresetLibrary, display_path, load_preset
 
 log = logging.getLogger(__name__)
 
@@ -124,9 +124,10 @@ def watch_presets(
 ) -> None:
     """Watch each named preset (its file and default.yaml); `apply` gets each new good version."""
     for name in names:
+        path = library.path(name)
         reloader.watch(
-            [library.path(name), library.default_path],
-            lambda name=name: library.load(name),
+            [path, library.default_path],
+            lambda path=path: load_preset(path, library.default_path),  # a deleted file says "file not found"
             apply,
             label=f"preset {name}",
         )

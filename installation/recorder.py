@@ -117,8 +117,12 @@ class Recorder:
         text = f"REC {self.path.name} {seconds // 60:02d}:{seconds % 60:02d}"
         return f"{text} ({self.dropped} dropped)" if self.dropped else text
 
-    def write(self, rgb: np.ndarray) -> bool:
-        """Hand over a frame without blocking; False when it was dropped or recording has stopped."""
+    def write(self, rgb: np.ndarray, block: bool = False) -> bool:
+        """Hand over a frame; False when it was dropped or recording has stopped.
+
+        Live output never blocks (a lagging encoder drops frames, counted); `block=True`
+        waits for the encoder instead, for runs that promise an exact frame count.
+        """
         if not self.active:
             return False
         repeats, due = 1, 0
@@ -128,7 +132,7 @@ class Recorder:
             if repeats <= 0:
                 return False  # called faster than the video's fps
         try:
-            self._queue.put_nowait((rgb, repeats))
+            self._queue.put((rgb, repeats), block=block, timeout=30.0 if block else None)
         except queue.Full:
             self.dropped += 1
             return False

@@ -1,0 +1,408 @@
+"""The installation: wires source -> capture -> dream worker -> renderer (or headless video).
+
+Controls only post Actions; this module applies them in one place (`_on_*` handlers)
+on the main thread. The main loop never waits on the engine: it shows (or records)
+whatever dream is newest.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from engine.errors import DreamwallError
+from installation.actions import Action, Dispatcher
+from installation.capture import Capture, Frame
+from installation.dream_worker import DreamWorker
+from installation.live_config import DEMO, HEADLESS_DEFAULT_SECONDS, LiveConfig, display_available
+from installation.looks import NetworkCache, Overrides, dream_settings
+from installation.hot_reload import HotReloader, watch_presets
+from installation.playlist import Playlist, PlaylistPlayer, load_named_playlist
+from installation.presets import Preset, PresetLibrary, environment_presets_dir
+from installation.recorder import Recorder, RecordToggle, recording_name
+from installation.sources import FrameSource, camera_available, open_source
+from installation.status import StatusFile
+
+log = logging.getLogger(__name__)
+
+NO_CAMERA_NOTICE = "no camera found: showing the built-in demo"
+EXIT_FATAL = 1
+
+
+class SwitchableFeed:
+    """The worker's view of the camera; the capture behind it can be closed (sleep) and replaced (wake)."""
+
+    def __init__(self, capture: Capture | None) -> None:
+        self.capture = capture
+
+    def wait_newer(self, after_seq: int, timeout: float | None = None) -> Frame | None:
+        capture = self.capture
+        if capture is None:
+            time.sleep(timeout or 0.1)
+            return None
+        return capture.wait_newer(after_seq, timeout)
+
+
+def choose_source(spec: str | None) -> tuple[str, str | None]:
+    """(source spec, notice) — camera 0 when present, else the demo with a visible notice."""
+    if spec is not None:
+        return spec, None
+    if camera_available(0):
+        return "0", None
+    return DEMO, NO_CAMERA_NOTICE
+
+
+class App:
+    def __init__(
+        self,
+        config: LiveConfig,
+        *,
+        source_factory: Callable[[str], FrameSource] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        stderr: Any = None,
+    ) -> None:
+        self.config = config
+        self._clock = clock
+        self._stderr = stderr if stderr is not None else sys.stderr
+        self.started = clock()
+        self.notices: list[str] = []
+        self.last_error: str | None = None
+        self.errors = 0
+        self.headless = config.headless if config.headless is not None else not display_available()
+
+        self.library = PresetLibrary(config.presets_dir or environment_presets_dir())
+        playlist = (Playlist.of([config.preset], name=config.preset) if config.preset
+                    else load_named_playlist(config.playlist or "default", self.library))  # fmt: skip
+        presets = self.library.load_all(playlist.names())
+        self.programme = PlaylistPlayer(playlist, presets, clock=clock)
+        self.networks = NetworkCache()
+        for preset in presets.values():
+            self.networks.get(preset.network)  # load every network before the show starts
+        self.reloader = HotReloader(on_error=lambda message: self.report_error(f"{message} (kept last good)"),
+                                    clock=clock)  # fmt: skip
+        watch_presets(self.reloader, self.library, playlist.names(), self._on_reloaded)
+        self.overrides = Overrides()
+
+        spec, notice = choose_source(config.source)
+        if notice:
+            self.notify(notice)
+        self._source_factory = source_factory or (lambda text: open_source(text))
+        self.source_spec = spec
+        settings = self._settings()  # fails on a bad objective before any thread starts
+        self.capture: Capture | None = Capture(self._source_factory(spec)).start()
+        self.feed = SwitchableFeed(self.capture)
+        self.worker = DreamWorker(self.feed, settings, seed=config.seed).start()
+
+        self.dispatcher = Dispatcher()
+        self._running = True
+        self._asleep = False
+        self.record = RecordToggle(config.recordings_dir, fps=25.0, on_message=self.notify)
+        self.status = StatusFile(config.status_file, clock=clock)
+        self.renderer: Any = None
+        self._register_handlers()
+
+    # ---- looks -------------------------------------------------------------------------------
+
+    def _settings(self) -> Any:
+        preset = self.programme.current
+        return dream_settings(preset, self.networks.get(preset.network), self.overrides, self.config.process_size)
+
+    def apply_look(self, announce: bool = True) -> None:
+        """Send the current preset (with overrides) to the worker; announce a change."""
+        try:
+            self.worker.set_settings(self._settings())
+        except DreamwallError as error:
+            self.report_error(f"preset {self.programme.current.name}: {error}")
+            return
+        if announce:
+            preset = self.programme.current
+            log.info("preset: %s", preset.summary())
+            if self.headless:
+                print(f"preset: {preset.name}", flush=True)
+            if self.renderer is not None:
+                self.renderer.begin_crossfade(preset.transition)
+
+    def change_preset(self, move: Callable[[], object]) -> None:
+        """Run a playlist move (next, previous, select) and show its preset with fresh overrides."""
+        move()
+        self.overrides = Overrides()
+        self.apply_look()
+
+    def _on_reloaded(self, preset: Preset) -> None:
+        self.programme.replace_preset(preset)
+        if preset.name == self.programme.current.name:
+            self.notify(f"reloaded preset {preset.name}")
+            self.apply_look(announce=False)
+
+    # ---- messages ----------------------------------------------------------------------------
+
+    def notify(self, text: str) -> None:
+        log.warning("%s", text)
+        self.notices = [*self.notices[-4:], text]
+
+    def report_error(self, text: str) -> None:
+        self.errors += 1
+        self.last_error = text
+        self.notify(text)
+
+    # ---- actions -----------------------------------------------------------------------------
+
+    def _register_handlers(self) -> None:
+        on = self.dispatcher.on
+        on("next", lambda a: self.change_preset(self.programme.next))
+        on("previous", lambda a: self.change_preset(self.programme.previous))
+        on("select", self._on_select)
+        on("intensity", lambda a: self._set_intensity(float(a.value or 0.0)))
+        on("intensity_step", lambda a: self._set_intensity(self.intensity + float(a.value or 0.0)))
+        on("feedback", self._on_feedback)
+        on("freeze", lambda a: self.worker.set_frozen(not self.worker.frozen))
+        on("record", lambda a: self.record.toggle())
+        on("screenshot", lambda a: self.screenshot())
+        on("sleep", lambda a: self.sleep())
+        on("wake", lambda a: self.wake())
+        on("quit", lambda a: self.stop())
+        on("hud", lambda a: self.renderer and self.renderer.toggle_hud())
+        on("fullscreen", lambda a: self.renderer and self.renderer.toggle_fullscreen())
+        on("blackout", lambda a: self.renderer and self.renderer.set_blackout(not self.renderer.blackout))
+
+    def _on_select(self, action: Action) -> None:
+        value = action.value
+        try:
+            if isinstance(value, (int, float)):
+                self.change_preset(lambda: self.programme.select(int(value)))
+            else:
+                self.change_preset(lambda: self.programme.select_name(str(value)))
+        except DreamwallError as error:
+            self.report_error(str(error))
+
+    @property
+    def intensity(self) -> float:
+        if self.overrides.intensity is not None:
+            return self.overrides.intensity
+        return self.programme.current.intensity
+
+    def _set_intensity(self, value: float) -> None:
+        self.overrides = Overrides(min(1.0, max(0.0, value)), self.overrides.feedback)
+        self.apply_look(announce=False)
+
+    def _on_feedback(self, action: Action) -> None:
+        value = min(1.0, max(0.0, float(action.value or 0.0)))
+        self.overrides = Overrides(self.overrides.intensity, value)
+        self.apply_look(announce=False)
+
+    def stop(self) -> None:
+        self._running = False
+
+    def sleep(self) -> None:
+        """Closed: black screen, camera released, engine idle."""
+        if self._asleep:
+            return
+        self._asleep = True
+        self.worker.set_frozen(True)
+        capture, self.capture = self.capture, None
+        self.feed.capture = None
+        if capture is not None:
+            capture.close()
+        if self.renderer is not None:
+            self.renderer.set_blackout(True)
+        log.info("asleep until opening time")
+
+    def wake(self) -> None:
+        if not self._asleep:
+            return
+        self._asleep = False
+        self.capture = Capture(self._source_factory(self.source_spec)).start()
+        self.feed.capture = self.capture
+        self.worker.set_frozen(False)
+        if self.renderer is not None:
+            self.renderer.set_blackout(False)
+        log.info("awake")
+
+    def screenshot(self) -> Path | None:
+        folder = self.config.screenshots_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / recording_name().replace(".mp4", ".png").replace("dreamwall-", "screenshot-")
+        if self.renderer is not None:
+            self.renderer.screenshot(path)
+            return path
+        dream = self.worker.latest()
+        if dream is None:
+            return None
+        from installation.images import write_image
+
+        write_image(path, dream.image)
+        self.notify(f"screenshot {path}")
+        return path
+
+    # ---- status ------------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        preset = self.programme.current
+        worker = self.worker.health()
+        capture = self.capture.health() if self.capture is not None else None
+        display_fps = self.renderer.display_fps if self.renderer is not None else self._headless_fps()
+        return {
+            "preset": preset.name,
+            "network": preset.network,
+            "objective": preset.objective_text,
+            "backend": "torch",
+            "intensity": round(self.intensity, 4),
+            "frozen": self.worker.frozen,
+            "asleep": self._asleep,
+            "fps": {
+                "capture": round(capture.fps, 2) if capture else 0.0,
+                "dream": round(worker.fps, 2),
+                "display": round(display_fps, 2),
+            },
+            "frames": {
+                "captured": capture.frames if capture else 0,
+                "capture_dropped": capture.dropped if capture else 0,
+                "dreamed": worker.frames,
+                "shown": self._shown,
+            },
+            "latency_ms": round(worker.latency_ms, 1) if worker.latency_ms is not None else None,
+            "source": {
+                "description": capture.source if capture else self.source_spec,
+                "state": capture.state if capture else "asleep",
+                "reconnects": capture.reconnects if capture else 0,
+                "last_error": capture.last_error if capture else None,
+            },
+            "worker": {"state": worker.state, "errors": worker.errors, "last_error": worker.last_error},
+            "errors": self.errors + worker.errors,
+            "last_error": self.last_error or worker.last_error,
+            "notices": list(self.notices),
+            "recording": self.record.hud_text(),
+            "uptime_s": round(self._clock() - self.started, 1),
+            "headless": self.headless,
+        }
+
+    def hud_info(self) -> dict[str, Any]:
+        s = self.snapshot()
+        process = self.worker.latest()
+        return {
+            "preset": s["preset"],
+            "network": s["network"],
+            "backend": s["backend"],
+            "capture_fps": s["fps"]["capture"],
+            "dream_fps": s["fps"]["dream"],
+            "process_size": (process.image.shape[1], process.image.shape[0]) if process is not None else None,
+            "source": s["source"]["description"],
+            "source_health": s["source"]["state"],
+            "intensity": s["intensity"],
+            "frozen": s["frozen"],
+            "recording": s["recording"],
+            "notices": tuple(s["notices"]),
+            "last_error": s["last_error"],
+        }
+
+    # ---- main loops --------------------------------------------------------------------------
+
+    _shown = 0
+    _headless_started: float | None = None
+
+    def _headless_fps(self) -> float:
+        if self._headless_started is None or self._shown == 0:
+            return 0.0
+        return self._shown / max(self._clock() - self._headless_started, 1e-9)
+
+    def _tick_common(self) -> int | None:
+        """Work shared by both loops; an exit code when the app must end."""
+        self.dispatcher.drain()
+        if self.programme.update():
+            self.overrides = Overrides()
+            self.apply_look()
+        self.reloader.poll()
+        self.status.maybe_write(self.snapshot)
+        if self.worker.fatal:
+            self.report_error("dream worker failed repeatedly; exiting so the service restarts")
+            return EXIT_FATAL
+        return None
+
+    def run(self) -> int:
+        self.apply_look()
+        try:
+            return self._run_headless() if self.headless else self._run_display()
+        finally:
+            self.close()
+
+    def _run_display(self) -> int:
+        from installation.renderer import Renderer
+
+        def latest() -> tuple[int, np.ndarray] | None:
+            dream = self.worker.latest()
+            return (dream.seq, dream.image) if dream is not None else None
+
+        self.renderer = Renderer(latest, self.dispatcher, hud_info=self.hud_info, size=self.config.size,
+                                 windowed=self.config.windowed, display=self.config.display,
+                                 scale_mode=self.config.scale_mode, hud_visible=self.config.hud)  # fmt: skip
+        while self._running:
+            self.renderer.tick()
+            self._shown = self.renderer.shown_seq or 0
+            if self.record.recording:
+                self.record.write(self.renderer.displayed_frame())
+            code = self._tick_common()
+            if code is not None:
+                return code
+        return 0
+
+    def _run_headless(self) -> int:
+        config = self.config
+        seconds = config.seconds if config.seconds is not None else (
+            None if config.frames is not None else HEADLESS_DEFAULT_SECONDS)
+        path = config.out or config.recordings_dir / recording_name()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        recorder: Recorder | None = None
+        last_seq = 0
+        self._headless_started = self._clock()
+        while self._running:
+            code = self._tick_common()
+            if code is not None:
+                return code
+            dream = self.worker.wait_newer(last_seq, timeout=0.25)
+            if dream is not None:
+                last_seq = dream.seq
+                frame = dream.image
+                if config.size is not None and (frame.shape[1], frame.shape[0]) != config.size:
+                    frame = cv2.resize(frame, config.size, interpolation=cv2.INTER_CUBIC)
+                if recorder is None:
+                    recorder = Recorder(path, fps=12.0 if seconds is None else 25.0,
+                                        size=(frame.shape[1], frame.shape[0]), realtime=seconds is not None,
+                                        on_error=self.report_error)  # fmt: skip
+                recorder.write(frame, block=seconds is None)
+                self._shown += 1
+                self._progress(seconds)
+            elapsed = self._clock() - self._headless_started
+            if (config.frames is not None and self._shown >= config.frames) or (
+                seconds is not None and elapsed >= seconds
+            ):
+                break
+        self._stderr.write("\n")
+        written = recorder.close() if recorder is not None else None
+        self.status.maybe_write(self.snapshot, force=True)
+        fps = self._headless_fps()
+        if written is None:
+            self._stderr.write("error: no video written (no frame was dreamt)\n")
+            return EXIT_FATAL
+        print(f"wrote {written} ({self._shown} dreamed frames, {fps:.1f} dream fps)", flush=True)
+        return 0
+
+    def _progress(self, seconds: float | None) -> None:
+        total = f"/{self.config.frames}" if self.config.frames is not None else ""
+        self._stderr.write(f"\rheadless: {self._shown}{total} frames, {self._headless_fps():.1f} fps ")
+        self._stderr.flush()
+
+    def close(self) -> None:
+        """Stop everything; safe to call more than once."""
+        self.record.stop()
+        self.worker.close()
+        if self.capture is not None:
+            self.capture.close()
+        if self.renderer is not None:
+            self.renderer.close()

@@ -1,0 +1,64 @@
+"""Presets become dream settings: networks loaded once, objectives built, control overrides applied."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from engine.networks import DreamNet, load_network
+from engine.post import PostParams
+from engine.temporal import FeedbackParams
+from installation.dream_worker import DreamSettings
+from installation.presets import Preset
+
+log = logging.getLogger(__name__)
+
+
+class NetworkCache:
+    """Each network is loaded once per process, however many presets use it."""
+
+    def __init__(self) -> None:
+        self._nets: dict[str, DreamNet] = {}
+        self._lock = threading.Lock()
+
+    def get(self, name: str) -> DreamNet:
+        with self._lock:
+            if name not in self._nets:
+                log.info("loading network %s", name)
+                self._nets[name] = load_network(name)
+            return self._nets[name]
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """What live controls changed on top of the preset (cleared when the preset changes)."""
+
+    intensity: float | None = None  # 0-1 share of the preset's lr_max
+    feedback: float | None = None   # 0-1
+
+
+def dream_settings(
+    preset: Preset,
+    net: DreamNet,
+    overrides: Overrides = Overrides(),
+    process_size: tuple[int, int] | None = None,
+) -> DreamSettings:
+    """The worker's settings for `preset` (objective built against the real network)."""
+    if overrides.intensity is not None:
+        preset = preset.with_intensity(overrides.intensity)
+    feedback = overrides.feedback if overrides.feedback is not None else preset.feedback
+    return DreamSettings(
+        net=net,
+        objective=preset.build_objective(net),
+        step=preset.step_params(),
+        steps=preset.steps,
+        feedback=FeedbackParams(feedback=feedback, flow=preset.flow),
+        post=PostParams(
+            saturation=preset.post.saturation,
+            contrast=preset.post.contrast,
+            brightness=preset.post.brightness,
+        ),
+        process_size=process_size or preset.process_size,
+        label=preset.name,
+    )

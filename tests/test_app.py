@@ -1,0 +1,128 @@
+"""The installation end to end on the CPU: demo source, real squeezenet, tiny process size."""
+
+import shutil
+from pathlib import Path
+
+import pygame
+import pytest
+
+from installation.actions import Action
+from installation.app import App
+from installation.live_config import LiveConfig
+from installation.status import read_status
+from installation.video_io import count_frames
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = (64, 36)
+
+
+@pytest.fixture
+def presets_dir(tmp_path):
+    target = tmp_path / "presets"
+    shutil.copytree(ROOT / "presets", target)
+    return target
+
+
+def make_app(presets_dir, tmp_path, **changes):
+    config = dict(source="demo", headless=True, process_size=TINY, presets_dir=presets_dir,
+                  status_file=tmp_path / "status.json", recordings_dir=tmp_path, screenshots_dir=tmp_path)
+    config.update(changes)
+    return App(LiveConfig(**config))
+
+
+def test_headless_run_writes_the_requested_frames_and_status(presets_dir, tmp_path, capsys):
+    out = tmp_path / "clip.mp4"
+    app = make_app(presets_dir, tmp_path, frames=6, out=out)
+    assert app.run() == 0
+    assert count_frames(out) == 6
+    stdout = capsys.readouterr().out
+    assert stdout.splitlines()[0] == "preset: default"
+    assert f"wrote {out} (6 dreamed frames" in stdout
+    status = read_status(tmp_path / "status.json")
+    assert status["preset"] == "default" and status["network"] == "squeezenet1_1"
+    assert status["frames"]["dreamed"] >= 6 and status["frames"]["shown"] == 6
+    assert status["source"]["state"] in ("ok", "closed") and status["source"]["description"].startswith("demo")
+    assert status["fps"]["dream"] > 0 and status["uptime_s"] > 0
+    assert status["errors"] == 0 and status["last_error"] is None
+    assert not list(tmp_path.glob(".*.mp4*")), "no temporary video left behind"
+
+
+def test_actions_change_the_preset_and_headless_prints_it(presets_dir, tmp_path, capsys):
+    app = make_app(presets_dir, tmp_path, frames=3, out=tmp_path / "a.mp4")
+    app.dispatcher.post(Action("next", source="test"))
+    app.dispatcher.post(Action("select", "ghost", source="test"))
+    assert app.run() == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("preset:")]
+    assert lines == ["preset: default", "preset: melt", "preset: ghost"]
+    assert app.programme.current.name == "ghost"
+
+
+def test_intensity_controls_reach_the_worker(presets_dir, tmp_path):
+    app = make_app(presets_dir, tmp_path)
+    try:
+        lr_max = app.programme.current.lr_max
+        app.dispatcher.post(Action("intensity", 1.0))
+        app.dispatcher.drain()
+        assert app.worker.settings.step.lr == pytest.approx(lr_max)
+        app.dispatcher.post(Action("intensity_step", -0.25))
+        app.dispatcher.post(Action("feedback", 0.3))
+        app.dispatcher.drain()
+        assert app.worker.settings.step.lr == pytest.approx(0.75 * lr_max)
+        assert app.worker.settings.feedback.feedback == pytest.approx(0.3)
+    finally:
+        app.close()
+
+
+def test_broken_preset_edit_is_reported_and_last_good_kept(presets_dir, tmp_path):
+    app = make_app(presets_dir, tmp_path)
+    clock = [100.0]
+    app.reloader.clock = lambda: clock[0]
+
+    def poll_settled():
+        for _ in range(2):  # a change is applied once the file stopped changing
+            clock[0] += 1.0
+            app.reloader.poll()
+
+    try:
+        path = presets_dir / "default.yaml"
+        good_lr = app.worker.settings.step.lr
+        path.write_text(path.read_text().replace("lr: 0.02 ", "lr: 7 "))
+        poll_settled()
+        assert app.last_error == f"{path}: key 'lr': must be between 0 and 1, got 7 (kept last good)"
+        assert app.notices[-1] == app.last_error  # what the HUD shows
+        assert app.worker.settings.step.lr == good_lr
+        path.write_text(path.read_text().replace("lr: 7 ", "lr: 0.04 "))
+        poll_settled()
+        assert app.worker.settings.step.lr == pytest.approx(0.04)
+    finally:
+        app.close()
+
+
+def test_sleep_releases_the_camera_and_wake_brings_it_back(presets_dir, tmp_path):
+    app = make_app(presets_dir, tmp_path)
+    try:
+        capture = app.capture
+        app.dispatcher.post(Action("sleep", source="schedule"))
+        app.dispatcher.drain()
+        assert app.capture is None and capture.health().state == "closed"
+        assert app.worker.frozen and app.snapshot()["asleep"]
+        app.dispatcher.post(Action("wake", source="schedule"))
+        app.dispatcher.drain()
+        assert app.capture is not None and app.capture is not capture
+        assert app.capture.wait_newer(0, timeout=5.0) is not None
+        assert not app.worker.frozen
+    finally:
+        app.close()
+
+
+def test_keyboard_in_a_window_drives_the_show(presets_dir, tmp_path):
+    app = make_app(presets_dir, tmp_path, headless=False, windowed=True, size=(160, 90))
+    try:
+        pygame.display.init()  # the renderer opens its window on this same (dummy) video system
+        for key in (pygame.K_RIGHT, pygame.K_h, pygame.K_q):
+            pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, mod=0, unicode=""))
+        assert app.run() == 0
+    finally:
+        app.close()
+    assert app.programme.current.name == "melt"
+    assert app.renderer.hud_visible

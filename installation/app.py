@@ -21,9 +21,9 @@ from engine.errors import DreamwallError
 from installation.actions import Action, Dispatcher
 from installation.capture import Capture, Frame
 from installation.dream_worker import DreamWorker
+from installation.hot_reload import HotReloader, watch_presets
 from installation.live_config import DEMO, HEADLESS_DEFAULT_SECONDS, LiveConfig, display_available
 from installation.looks import NetworkCache, Overrides, dream_settings
-from installation.hot_reload import HotReloader, watch_presets
 from installation.playlist import Playlist, PlaylistPlayer, load_named_playlist
 from installation.presets import Preset, PresetLibrary, environment_presets_dir
 from installation.recorder import Recorder, RecordToggle, recording_name

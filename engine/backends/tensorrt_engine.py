@@ -60,6 +60,11 @@ def build_engine(trt: ModuleType, onnx_bytes: bytes) -> bytes:
         errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
         raise DreamwallError(f"TensorRT could not parse the gradient graph: {errors}")
     config = builder.create_builder_config()
+    if not hasattr(trt.BuilderFlag, "FP16"):
+        raise DreamwallError(
+            f"TensorRT {trt.__version__} has no FP16 builder flag (weak typing was removed); "
+            "install the version in requirements-gpu.txt"
+        )
     config.set_flag(trt.BuilderFlag.FP16)
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, WORKSPACE_BYTES)
     profile = builder.create_optimization_profile()

@@ -1,7 +1,8 @@
 """The `onnx` backend: the exported gradient graph in ONNX Runtime.
 
-On the CPU its fused, NCHWc-blocked convolutions beat eager PyTorch (see the
-backends bench). On CUDA it needs onnxruntime-gpu's CUDAExecutionProvider, and then
+On the CPU its NCHWc convolutions run near the matmul peak, but the elementwise
+parts of the gradient (masks, the max-pool routing) are not fused and cost about as
+much again; see the backends bench. On CUDA it needs onnxruntime-gpu's CUDAExecutionProvider, and then
 binds torch's CUDA tensors directly (no host copies).
 """
 

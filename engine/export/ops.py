@@ -189,23 +189,29 @@ class MaxPoolVJP(VJPOp):
         return y, (x, y)
 
     def _first_max_planes(self, grad: Tensor, x: Tensor, y: Tensor) -> dict[tuple[int, int], Tensor]:
-        """Gradient plane per window offset (i, j): grad where (i, j) is the window's first maximum."""
-        _, height, width = self.in_shape
+        """Gradient plane per window offset (i, j): grad where (i, j) is the window's first maximum.
+
+        The input is padded with -inf to whole phases and split into its s*s phases by
+        one reshape + transpose, so each offset's view is a contiguous slice (strided
+        slices are slow in runtimes). Tie-breaking runs on boolean masks, which are
+        four times cheaper to move than float planes.
+        """
+        channels, height, width = self.in_shape
         _, out_h, out_w = self.out_shape
-        extra_h, extra_w = self.padded[0] - height, self.padded[1] - width
-        if extra_h > 0 or extra_w > 0:
-            x = F.pad(x, (0, max(extra_w, 0), 0, max(extra_h, 0)), value=float("-inf"))
+        s, (phase_h, phase_w) = self.stride, self.phase_size
+        x = F.pad(x, (0, phase_w * s - width, 0, phase_h * s - height), value=float("-inf"))
+        phases = x.reshape(x.shape[0], channels, phase_h, s, phase_w, s).permute(0, 3, 5, 1, 2, 4)
         zero = torch.zeros((), dtype=grad.dtype, device=grad.device)
-        remaining = grad
+        taken: Tensor | None = None
         planes = {}
-        span_h, span_w = (out_h - 1) * self.stride + 1, (out_w - 1) * self.stride + 1
         for i in range(self.kernel):
             for j in range(self.kernel):
-                hit = x[:, :, i:i + span_h:self.stride, j:j + span_w:self.stride] == y
-                planes[i, j] = torch.where(hit, remaining, zero)
-                if (i, j) != (self.kernel - 1, self.kernel - 1):
-                    # Once a window's first maximum took its gradient, later ties get none.
-                    remaining = torch.where(hit, zero, remaining)
+                dy, dx = i // s, j // s
+                view = phases[:, i % s, j % s, :, dy:dy + out_h, dx:dx + out_w]
+                hit = view == y
+                first = hit if taken is None else hit & ~taken
+                taken = hit if taken is None else taken | hit
+                planes[i, j] = torch.where(first, grad, zero)
         return planes
 
     def vjp(self, grad: Tensor, saved: Saved) -> Tensor:

@@ -8,7 +8,9 @@ measured fp32 matmul peak give the fastest a step could possibly be here.
 from __future__ import annotations
 
 import json
+import statistics
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import partial
 
@@ -22,12 +24,12 @@ from engine.networks import EMBEDDED, load_network
 from engine.objectives import LayerEnergy
 from engine.step import StepParams, dream_step
 from installation.benchmarks.step import plain_autograd_step
-from installation.benchmarks.timing import median_ms
 
 SIZES = ((320, 180), (640, 360))
 STEPS_PER_FRAME = 2
 # torch.compile takes minutes per graph on a 2-core CPU: there it is measured on the default network only.
 COMPILE_ON_CPU_FOR = ("squeezenet1_1",)
+PLAIN = "plain"  # the reference: full eager forward with a hook, backward, NCHW (installation.benchmarks.step)
 
 
 @dataclass
@@ -79,6 +81,20 @@ def _candidates(network: str) -> list[str]:
     return [n for n in names if n != "compile" or network in COMPILE_ON_CPU_FOR]
 
 
+def interleaved_medians(functions: dict[str, Callable[[], object]], repeats: int, warmup: int = 2) -> dict[str, float]:
+    """Median ms of each function, timed round-robin so that load from other processes hits all alike."""
+    for function in functions.values():
+        for _ in range(warmup):
+            function()
+    samples: dict[str, list[float]] = {name: [] for name in functions}
+    for _ in range(repeats):
+        for name, function in functions.items():
+            start = time.perf_counter()
+            function()
+            samples[name].append((time.perf_counter() - start) * 1000.0)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
 def measure_network(network: str, repeats: int, peak: float) -> list[BackendFigure]:
     net = load_network(network)
     layer = net.default_layer
@@ -90,20 +106,19 @@ def measure_network(network: str, repeats: int, peak: float) -> list[BackendFigu
     for width, height in SIZES:
         image = torch.rand(1, 3, height, width, generator=torch.Generator().manual_seed(1))
         gflop = step_gflop(GradientGraph(net, (layer,), height, width))
-        plain_ms = median_ms(partial(plain, image), repeats)
+        steps: dict[str, Callable[[], object]] = {PLAIN: partial(plain, image)}
         for name in _candidates(network):
             backend = create_backend(name, net, objective, "cpu", store)
             prepare = getattr(backend, "prepare", None)
             if prepare is not None:
                 prepare(height, width)
             generator = torch.Generator().manual_seed(0)
-            step = partial(dream_step, net, image, objective, params, generator, backend.gradient)
-            ms = median_ms(step, repeats, warmup=2)
-            figures.append(BackendFigure(network, layer, f"{width}x{height}", name, ms, plain_ms, gflop, peak))
-        plain_again = median_ms(partial(plain, image), repeats)
-        for figure in figures[-len(_candidates(network)):]:
-            # The machine is shared: take the plain loop's better measurement of the two around the backends.
-            figure.plain_ms = min(plain_ms, plain_again)
+            steps[name] = partial(dream_step, net, image, objective, params, generator, backend.gradient)
+        medians = interleaved_medians(steps, repeats)
+        figures += [
+            BackendFigure(network, layer, f"{width}x{height}", name, ms, medians[PLAIN], gflop, peak)
+            for name, ms in medians.items()
+        ]
     return figures
 
 

@@ -1,1 +1,30 @@
-"""The dream step as a feed-forward graph that computes its own gradient (see issue 4)."""
+"""The dream step's gradient as a feed-forward graph (ONNX) for TensorRT and ONNX Runtime.
+
+Route: (a) an explicit vector-Jacobian product per layer type, not (b) tracing
+torch.func.grad and translating backward ops. Why: (a) needs only ops every
+runtime already has (Conv, ConvTranspose, Pad, Slice, Where, Concat, DepthToSpace,
+MaxPool) and produces a static graph TensorRT can optimise and run in FP16, while (b)
+would mean writing and maintaining ONNX (and TensorRT) translations for
+convolution_backward and max_pool2d_with_indices_backward ourselves. The layer set is
+small and fixed (conv, folded BN, ReLU/ReLU6, concat, residual, max-pool), so the
+explicit VJPs stay short, and every one is checked against autograd on the CPU.
+
+- ops.py: each layer type's forward and VJP (stride-1 conv VJP as a flipped conv,
+  strided as ConvTranspose; max-pool with PyTorch's first-maximum tie-breaking).
+- convert.py: a DreamNet's stages -> ops for one size (BN folded, preprocessing affine).
+- targets.py: an objective -> graph inputs (per-layer energy and per-channel weights),
+  so switching presets on the same layers never rebuilds.
+- graph.py: GradientGraph, the whole image -> gradient module.
+- onnx_file.py / store.py: export to ONNX bytes, keyed and cached (atomically on disk).
+"""
+
+from engine.export.convert import ExportUnsupported
+from engine.export.graph import GradientGraph
+from engine.export.onnx_file import export_onnx, graph_key, onnx_graph
+from engine.export.store import DEFAULT_CACHE, BlobStore, DiskStore, MemoryStore
+from engine.export.targets import GraphTargets, graph_targets
+
+__all__ = [
+    "DEFAULT_CACHE", "BlobStore", "DiskStore", "ExportUnsupported", "GradientGraph", "GraphTargets", "MemoryStore",
+    "export_onnx", "graph_key", "graph_targets", "onnx_graph",
+]

@@ -7,8 +7,11 @@ whatever dream is newest.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +23,7 @@ import numpy as np
 from engine.errors import DreamwallError
 from installation.actions import Action, Dispatcher
 from installation.capture import Capture, Frame
+from installation.controls import Controls
 from installation.dream_worker import DreamWorker
 from installation.hot_reload import HotReloader, watch_presets
 from installation.live_config import DEMO, HEADLESS_DEFAULT_SECONDS, LiveConfig, display_available
@@ -27,8 +31,10 @@ from installation.looks import NetworkCache, Overrides, dream_settings
 from installation.playlist import Playlist, PlaylistPlayer, load_named_playlist
 from installation.presets import Preset, PresetLibrary, environment_presets_dir
 from installation.recorder import Recorder, RecordToggle, recording_name
+from installation.sd_notify import Notifier, status_line
 from installation.sources import FrameSource, camera_available, open_source
 from installation.status import StatusFile
+from installation.virtual_camera import VirtualCamera
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +95,9 @@ class App:
                                     clock=clock)  # fmt: skip
         watch_presets(self.reloader, self.library, playlist.names(), self._on_reloaded)
         self.overrides = Overrides()
+        self.dispatcher = Dispatcher()
+        self.controls = Controls(config.controls, self.dispatcher, self.notify)  # bad files fail here, exit 2
+        self.controls.watch(self.reloader)
 
         spec, notice = choose_source(config.source)
         if notice:
@@ -100,13 +109,17 @@ class App:
         self.feed = SwitchableFeed(self.capture)
         self.worker = DreamWorker(self.feed, settings, seed=config.seed).start()
 
-        self.dispatcher = Dispatcher()
         self._running = True
         self._asleep = False
         self.record = RecordToggle(config.recordings_dir, fps=25.0, on_message=self.notify)
         self.status = StatusFile(config.status_file, clock=clock)
         self.renderer: Any = None
+        self.notifier = Notifier()
+        self._ready_sent = False
+        self._status_sent: float | None = None
+        self.virtual_camera: VirtualCamera | None = None
         self._register_handlers()
+        self.controls.start()
 
     # ---- looks -------------------------------------------------------------------------------
 
@@ -168,6 +181,7 @@ class App:
         on("sleep", lambda a: self.sleep())
         on("wake", lambda a: self.wake())
         on("quit", lambda a: self.stop())
+        on("learn", lambda a: self.controls.arm_learn())
         on("hud", lambda a: self.renderer and self.renderer.toggle_hud())
         on("fullscreen", lambda a: self.renderer and self.renderer.toggle_fullscreen())
         on("blackout", lambda a: self.renderer and self.renderer.set_blackout(not self.renderer.blackout))
@@ -281,6 +295,8 @@ class App:
             "recording": self.record.hud_text(),
             "uptime_s": round(self._clock() - self.started, 1),
             "headless": self.headless,
+            "osc": {"port": self.controls.osc_port, "ignored": self.controls.osc.router.ignored}
+            if self.controls.osc is not None else None,
         }
 
     def hud_info(self) -> dict[str, Any]:
@@ -314,18 +330,51 @@ class App:
 
     def _tick_common(self) -> int | None:
         """Work shared by both loops; an exit code when the app must end."""
+        self.controls.poll()
         self.dispatcher.drain()
         if self.programme.update():
             self.overrides = Overrides()
             self.apply_look()
         self.reloader.poll()
         self.status.maybe_write(self.snapshot)
+        self._tell_systemd()
         if self.worker.fatal:
             self.report_error("dream worker failed repeatedly; exiting so the service restarts")
             return EXIT_FATAL
         return None
 
+    def _tell_systemd(self) -> None:
+        """READY once a dream is out, WATCHDOG only while dreams advance, STATUS about once a second."""
+        if not self.notifier.enabled:
+            return
+        dream = self.worker.latest()
+        if dream is None:
+            return
+        if not self._ready_sent:
+            self._ready_sent = self.notifier.ready(f"showing {self.programme.current.name}")
+        self.notifier.heartbeat(dream.seq, idle=self._asleep or self.worker.frozen)
+        now = self._clock()
+        if self._status_sent is None or now - self._status_sent >= 1.0:
+            self._status_sent = now
+            snapshot = self.snapshot()
+            self.notifier.status(status_line(snapshot["preset"], snapshot["fps"]["dream"], snapshot["fps"]["display"]))
+
+    def _send_to_virtual_camera(self, frame: np.ndarray) -> None:
+        if not self.config.virtual_camera:
+            return
+        if self.virtual_camera is None:
+            self.virtual_camera = VirtualCamera.open((frame.shape[1], frame.shape[0]), 30.0,
+                                                     device=self.config.virtual_camera_device)  # fmt: skip
+            if self.virtual_camera is None:
+                self.notify("virtual camera off (see the log); the show goes on")
+                self.config = dataclasses.replace(self.config, virtual_camera=False)
+                return
+        self.virtual_camera.send(frame)
+
     def run(self) -> int:
+        """Until quit, SIGTERM (systemd stop) or a fatal worker; everything is closed on the way out."""
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, lambda *_: self.stop())
         self.apply_look()
         try:
             return self._run_headless() if self.headless else self._run_display()
@@ -339,12 +388,18 @@ class App:
             dream = self.worker.latest()
             return (dream.seq, dream.image) if dream is not None else None
 
-        self.renderer = Renderer(latest, self.dispatcher, hud_info=self.hud_info, size=self.config.size,
+        self.renderer = Renderer(latest, self.controls, hud_info=self.hud_info, keys=self.controls.keyboard,  # type: ignore[arg-type]
+                                 size=self.config.size,
                                  windowed=self.config.windowed, display=self.config.display,
                                  scale_mode=self.config.scale_mode, hud_visible=self.config.hud)  # fmt: skip
+        sent_seq = 0
         while self._running:
             self.renderer.tick()
             self._shown = self.renderer.shown_seq or 0
+            dream = self.worker.latest()
+            if dream is not None and dream.seq != sent_seq:
+                sent_seq = dream.seq
+                self._send_to_virtual_camera(dream.image)
             if self.record.recording:
                 self.record.write(self.renderer.displayed_frame())
             code = self._tick_common()
@@ -376,6 +431,7 @@ class App:
                                         size=(frame.shape[1], frame.shape[0]), realtime=seconds is not None,
                                         on_error=self.report_error)  # fmt: skip
                 recorder.write(frame, block=seconds is None)
+                self._send_to_virtual_camera(frame)
                 self._shown += 1
                 self._progress(seconds)
             elapsed = self._clock() - self._headless_started
@@ -401,6 +457,10 @@ class App:
     def close(self) -> None:
         """Stop everything; safe to call more than once."""
         self.record.stop()
+        self.controls.close()
+        if self.virtual_camera is not None:
+            self.virtual_camera.close()
+        self.notifier.stopping()
         self.worker.close()
         if self.capture is not None:
             self.capture.close()

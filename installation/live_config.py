@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from installation.controls import ControlsConfig
+
 DEMO = "demo"
 HEADLESS_DEFAULT_SECONDS = 10.0
 OUT_DIR = Path("out")
@@ -36,7 +38,9 @@ class LiveConfig:
     hud: bool = False
     screenshots_dir: Path = OUT_DIR
     recordings_dir: Path = OUT_DIR
-    extras: dict[str, object] = field(default_factory=dict)  # controls and outputs (schedule, osc, midi, ...)
+    controls: ControlsConfig = field(default_factory=ControlsConfig)
+    virtual_camera: bool = False
+    virtual_camera_device: str | None = None
 
 
 def display_available() -> bool:

@@ -126,3 +126,51 @@ def test_keyboard_in_a_window_drives_the_show(presets_dir, tmp_path):
         app.close()
     assert app.programme.current.name == "melt"
     assert app.renderer.hud_visible
+
+
+def test_osc_messages_reach_a_running_headless_instance(tmp_path):
+    """Real UDP packets on loopback to a real process; the change is read back from --status-file."""
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from pythonosc.udp_client import SimpleUDPClient
+
+    status_path = tmp_path / "status.json"
+    process = subprocess.Popen(
+        [sys.executable, "run.py", "live", "--source", "demo", "--headless", "--seconds", "120", "--no-midi",
+         "--process-size", "64x36", "--osc-port", "0", "--status-file", str(status_path),
+         "--out", str(tmp_path / "osc.mp4")],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+    def status_when(predicate, timeout=60.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if status_path.exists():
+                status = json.loads(status_path.read_text())
+                if predicate(status):
+                    return status
+            assert process.poll() is None, process.communicate()
+            time.sleep(0.1)
+        raise AssertionError(f"status never matched: {status_path.read_text() if status_path.exists() else None}")
+
+    try:
+        status = status_when(lambda s: s["osc"] is not None and s["frames"]["dreamed"] > 0)
+        assert status["preset"] == "default"
+        client = SimpleUDPClient("127.0.0.1", status["osc"]["port"])
+        client.send_message("/dreamwall/preset", "ghost")
+        status_when(lambda s: s["preset"] == "ghost")
+        client.send_message("/dreamwall/intensity", 2.5)     # out of range: dropped, never fatal
+        client.send_message("/dreamwall/nonsense", 1)        # unknown address: dropped
+        client.send_message("/dreamwall/preset", 3)          # by number
+        status = status_when(lambda s: s["preset"] == "creatures")
+        assert status["osc"]["ignored"] >= 2
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert "preset: ghost" in out and "preset: creatures" in out
+    assert (tmp_path / "osc.mp4").exists()

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from installation.cli import int_in, size_arg
+from installation.controls import ControlsConfig
 from installation.live_config import LiveConfig
 
 HELP = "run the installation (the default command): camera -> dream -> fullscreen, or headless to a video"
@@ -30,6 +31,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--letterbox", action="store_true", help="fit the whole dream with bars instead of filling")
     parser.add_argument("--hud", action="store_true", help="start with the HUD shown")
     parser.add_argument("--seed", type=int_in(0, 2**31 - 1, "seed"), default=0)
+    controls = parser.add_argument_group("controls")
+    controls.add_argument("--bindings", type=Path, help="keyboard/MIDI/OSC bindings (default: bindings/default.yaml)")
+    controls.add_argument("--osc-port", type=int_in(0, 65535, "OSC port"), help="listen for OSC on this UDP port")
+    controls.add_argument("--osc-host", default="127.0.0.1",
+                          help="address OSC binds to (default 127.0.0.1; 0.0.0.0 opens it to the network)")
+    midi = controls.add_mutually_exclusive_group()
+    midi.add_argument("--midi", metavar="PATTERN", help="use the MIDI input whose name matches this regex")
+    midi.add_argument("--no-midi", action="store_true", help="do not look for MIDI devices")
+    controls.add_argument("--schedule", type=Path, help="opening hours YAML: sleep (black, camera off) when closed")
+    outputs = parser.add_argument_group("outputs")
+    outputs.add_argument("--virtual-camera", action="store_true", help="also send the dream to a virtual camera")
+    outputs.add_argument("--virtual-camera-device", help="e.g. /dev/video10 when there are several loopbacks")
 
 
 def config_from_args(args: argparse.Namespace) -> LiveConfig:
@@ -50,6 +63,16 @@ def config_from_args(args: argparse.Namespace) -> LiveConfig:
         seed=args.seed,
         scale_mode="letterbox" if args.letterbox else "fill",
         hud=args.hud,
+        controls=ControlsConfig(
+            bindings=args.bindings,
+            osc_port=args.osc_port,
+            osc_host=args.osc_host,
+            midi=not args.no_midi,
+            midi_pattern=args.midi,
+            schedule=args.schedule,
+        ),
+        virtual_camera=args.virtual_camera,
+        virtual_camera_device=args.virtual_camera_device,
     )
 
 

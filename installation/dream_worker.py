@@ -294,8 +294,9 @@ class DreamWorker:
     def _prepare(
         self, settings: DreamSettings, version: int, device: torch.device, size: tuple[int, int]
     ) -> tuple[GradientFn, torch.Generator]:
-        if self._generator is None or self._generator.device != device:
-            self._generator = torch.Generator(device=device)
+        if self._generator is None:
+            # on the CPU whatever the net's device: engine.step draws its jitter with it on the CPU
+            self._generator = torch.Generator()
             self._generator.manual_seed(self._seed)
         if self._gradient is None or self._gradient_key != (version, size):
             self._gradient = self._gradient_factory(settings.net, settings.objective, size)

@@ -9,6 +9,24 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def temporary_beside(target: Path, suffix: str) -> Path:
+    """A new empty file in target's folder, with the permissions a plain open() would give.
+
+    mkstemp makes files 0600; a screenshot or recording must be readable like any other file.
+    """
+    folder = target.parent if str(target.parent) else Path()
+    fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=folder)
+    os.fchmod(fd, 0o666 & ~_umask())
+    os.close(fd)
+    return Path(temp_name)
+
+
 @contextlib.contextmanager
 def atomic_path(target: Path, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path beside `target`; rename it onto `target` if the block succeeds.
@@ -17,10 +35,7 @@ def atomic_path(target: Path, suffix: str | None = None) -> Iterator[Path]:
     `suffix` keeps the extension for writers that choose a format by it (OpenCV).
     """
     target = Path(target)
-    folder = target.parent if str(target.parent) else Path()
-    fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or target.suffix or ".tmp", dir=folder)
-    os.close(fd)
-    temp = Path(temp_name)
+    temp = temporary_beside(target, suffix or target.suffix or ".tmp")
     try:
         yield temp
         temp.replace(target)

@@ -13,7 +13,6 @@ import errno
 import logging
 import os
 import queue
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +24,7 @@ import cv2
 import numpy as np
 
 from engine.errors import DreamwallError, check_range
+from installation.atomic import temporary_beside
 from installation.video_io import VideoWriter
 
 log = logging.getLogger(__name__)
@@ -93,9 +93,7 @@ class Recorder:
         self._stopped_at: float | None = None
         self._enqueued = 0  # video frames promised to the writer (realtime bookkeeping)
         self._closed = False
-        fd, temp_name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".mp4", dir=folder)
-        os.close(fd)
-        self._temp = Path(temp_name)
+        self._temp = temporary_beside(self.path, ".mp4")
         self._queue: queue.Queue[object] = queue.Queue(maxsize=max(1, queue_size))
         self._writer_factory = writer_factory
         self._thread = threading.Thread(target=self._run, name=f"recorder-{self.path.name}", daemon=True)

@@ -22,6 +22,7 @@ import numpy as np
 
 from engine.errors import DreamwallError
 from installation.actions import Action, Dispatcher
+from installation.backend_choice import BackendChooser, check_backend_here
 from installation.capture import Capture, Frame
 from installation.controls import Controls
 from installation.dream_worker import DreamWorker
@@ -56,6 +57,13 @@ class SwitchableFeed:
         return capture.wait_newer(after_seq, timeout)
 
 
+def export_store() -> Any:
+    """Where exported gradient graphs are cached between runs (built once, loaded afterwards)."""
+    from engine.export.store import DiskStore
+
+    return DiskStore()
+
+
 def choose_source(spec: str | None) -> tuple[str, str | None]:
     """(source spec, notice) — camera 0 when present, else the demo with a visible notice."""
     if spec is not None:
@@ -82,6 +90,8 @@ class App:
         self.last_error: str | None = None
         self.errors = 0
         self.headless = config.headless if config.headless is not None else not display_available()
+        if config.backend is not None:
+            check_backend_here(config.backend, "cpu")  # an explicit ask that cannot run: exit 2 before any work
 
         self.library = PresetLibrary(config.presets_dir or environment_presets_dir())
         playlist = (Playlist.of([config.preset], name=config.preset) if config.preset
@@ -104,10 +114,11 @@ class App:
             self.notify(notice)
         self._source_factory = source_factory or (lambda text: open_source(text))
         self.source_spec = spec
+        self.backends = BackendChooser(config.backend, store=export_store(), notify=self.notify)
         settings = self._settings()  # fails on a bad objective before any thread starts
         self.capture: Capture | None = Capture(self._source_factory(spec)).start()
         self.feed = SwitchableFeed(self.capture)
-        self.worker = DreamWorker(self.feed, settings, seed=config.seed).start()
+        self.worker = DreamWorker(self.feed, settings, gradient_factory=self.backends, seed=config.seed).start()
 
         self._running = True
         self._asleep = False
@@ -125,6 +136,7 @@ class App:
 
     def _settings(self) -> Any:
         preset = self.programme.current
+        self.backends.wanted = preset.backend
         return dream_settings(preset, self.networks.get(preset.network), self.overrides, self.config.process_size)
 
     def apply_look(self, announce: bool = True) -> None:
@@ -266,7 +278,8 @@ class App:
             "preset": preset.name,
             "network": preset.network,
             "objective": preset.objective_text,
-            "backend": "torch",
+            "backend": self.backends.name,
+            "backend_reason": self.backends.reason,
             "intensity": round(self.intensity, 4),
             "frozen": self.worker.frozen,
             "asleep": self._asleep,
@@ -306,6 +319,7 @@ class App:
             "preset": s["preset"],
             "network": s["network"],
             "backend": s["backend"],
+            "backend_reason": s["backend_reason"],
             "capture_fps": s["fps"]["capture"],
             "dream_fps": s["fps"]["dream"],
             "process_size": (process.image.shape[1], process.image.shape[0]) if process is not None else None,

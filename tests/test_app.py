@@ -174,3 +174,21 @@ def test_osc_messages_reach_a_running_headless_instance(tmp_path):
     assert process.returncode == 0, err
     assert "preset: ghost" in out and "preset: creatures" in out
     assert (tmp_path / "osc.mp4").exists()
+
+
+def test_explicit_backend_that_cannot_run_is_refused_before_any_work(presets_dir, tmp_path):
+    from engine.errors import DreamwallError
+
+    with pytest.raises(DreamwallError) as error:
+        make_app(presets_dir, tmp_path, backend="tensorrt")
+    assert str(error.value).startswith("backend 'tensorrt' cannot run here: tensorrt needs CUDA")
+
+
+def test_preset_backend_that_cannot_run_falls_back_to_torch_with_a_notice(presets_dir, tmp_path):
+    default = presets_dir / "default.yaml"
+    default.write_text(default.read_text().replace("backend: auto ", "backend: tensorrt "))
+    app = make_app(presets_dir, tmp_path, frames=2, out=tmp_path / "b.mp4")
+    assert app.run() == 0
+    status = read_status(tmp_path / "status.json")
+    assert status["backend"] == "torch"
+    assert any(n.startswith("backend tensorrt unavailable") for n in status["notices"])

@@ -13,4 +13,5 @@ COMMANDS = (
     "warmup",
     "render",
     "presets",
+    "soak",
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import onnxruntime
 import pytest
@@ -10,13 +12,14 @@ import torch.nn.functional as F
 
 from engine.export.convert import ExportUnsupported
 from engine.export.graph import GradientGraph
-from engine.export.onnx_file import INPUT_NAMES, export_onnx, onnx_graph
+from engine.export.onnx_file import INPUT_NAMES, OPSET, export_onnx, onnx_graph
 from engine.export.ops import ConvVJP, MaxPoolVJP
-from engine.export.store import DiskStore, MemoryStore
+from engine.export.store import MemoryStore
 from engine.export.targets import graph_targets
 from engine.networks import load_network
 from engine.objectives import ClassLogit, Guide, parse_objective
 from engine.step import autograd_gradient
+from installation.export_cache import DiskStore
 
 SIZES = ((40, 56), (33, 47))  # (height, width): even, and odd (ceil_mode pools, TF "same" odd padding)
 LAYERS = {
@@ -99,7 +102,10 @@ def test_channel_and_weighted_objectives_are_graph_inputs(net):
     ("kernel", "stride", "size"), [(3, 2, (9, 12)), (3, 2, (10, 11)), (2, 2, (7, 9)), (3, 1, (6, 7))]
 )
 def test_maxpool_gradient_breaks_ties_like_pytorch(kernel, stride, size):
-    """Whole numbers make many exact ties in overlapping windows; the first maximum takes the gradient."""
+    """Whole numbers make many exact ties in overlapping windows; the first maximum takes the gradient.
+
+    Checked in torch and through ONNX Runtime (its MaxPool Indices output and ScatterElements).
+    """
     generator = torch.Generator().manual_seed(kernel * 10 + stride)
     x = torch.randint(0, 3, (1, 2, *size), generator=generator).float()
     op = MaxPoolVJP(kernel, stride, True, (2, *size))
@@ -110,6 +116,41 @@ def test_maxpool_gradient_breaks_ties_like_pytorch(kernel, stride, size):
     assert reference.shape == y.shape
     (expected,) = torch.autograd.grad(reference, leaf, grad)
     torch.testing.assert_close(op.vjp(grad, saved), expected, rtol=0, atol=1e-6)
+    buffer = io.BytesIO()
+    torch.onnx.export(_PoolGradient(op), (x, grad), buffer, dynamo=False, opset_version=OPSET,
+                      input_names=["x", "grad"], output_names=["out"])
+    session = onnxruntime.InferenceSession(buffer.getvalue(), providers=["CPUExecutionProvider"])
+    in_onnx = session.run(None, {"x": x.numpy(), "grad": grad.numpy()})[0]
+    torch.testing.assert_close(torch.from_numpy(in_onnx), expected, rtol=0, atol=1e-6)
+
+
+class _PoolGradient(torch.nn.Module):
+    def __init__(self, op: MaxPoolVJP) -> None:
+        super().__init__()
+        self.op = op
+
+    def forward(self, x: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+        _, saved = self.op.run(x)
+        return self.op.vjp(grad, saved)
+
+
+def _pool3(graph: GradientGraph) -> MaxPoolVJP:
+    return next(op for op in graph.ops if isinstance(op, MaxPoolVJP) and op.in_shape[0] == 128)
+
+
+def test_maxpool_takes_the_relu_mask_of_the_layer_before_only_when_that_is_no_target():
+    """The deferred mask gives the same gradient; a target's channel term still needs the full-size mask."""
+    net = load_network("squeezenet1_1")
+    height, width = SIZES[1]
+    image = _image(height, width, seed=2)
+    deferred, kept = GradientGraph(net, ("fire4",), height, width), GradientGraph(net, ("fire3", "fire4"), height, width)
+    assert _pool3(deferred).mask_activation == "relu" and _pool3(kept).mask_activation is None
+    for graph, spec in ((deferred, "fire4"), (kept, {"fire3:5": 1.0, "fire4": 0.5})):
+        objective = parse_objective(spec, net)
+        targets = graph_targets(objective, net)
+        with torch.no_grad():
+            actual = graph(image, targets.energy, targets.channel_weights)
+        assert _relative_error(actual, autograd_gradient(net, objective)(image)) < TOLERANCE, spec
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from torch import Tensor, nn
 
 from engine.export.convert import ExportUnsupported, stage_ops
-from engine.export.ops import Saved
+from engine.export.ops import MaxPoolVJP, Saved
 from engine.networks import DreamNet
 
 
@@ -44,6 +44,11 @@ class GradientGraph(nn.Module):
             else:
                 self.targets.append(None)
         self.channel_count = offset
+        for index in range(1, len(self.ops)):
+            # A target's own gradient term needs the full-size mask, so only non-targets defer it.
+            pool, before = self.ops[index], self.ops[index - 1]
+            if isinstance(pool, MaxPoolVJP) and self.targets[index - 1] is None:
+                pool.mask_activation = before.defer_output_mask()
 
     def forward(self, image: Tensor, energy: Tensor, channels: Tensor) -> Tensor:
         x = image

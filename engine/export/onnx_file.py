@@ -22,7 +22,7 @@ from engine.networks import DreamNet
 
 OPSET = 17
 # Bump when the graph's construction changes, so stale cached files are not reused.
-GRAPH_VERSION = 1
+GRAPH_VERSION = 2
 INPUT_NAMES = ("image", "energy", "channels")
 OUTPUT_NAME = "gradient"
 log = logging.getLogger(__name__)

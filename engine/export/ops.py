@@ -33,6 +33,15 @@ class VJPOp(nn.Module):
     def vjp(self, grad: Tensor, saved: Saved) -> Tensor:
         raise NotImplementedError
 
+    def defer_output_mask(self) -> str | None:
+        """Stop masking the output gradient by the final activation and name it, or None when that is impossible.
+
+        A max-pool right after routes each gradient to one input, its window's
+        maximum, where the activation's mask equals the mask of the pooled value: it
+        can mask at pooled size (a quarter of the elements) instead.
+        """
+        return None
+
 
 def _active(y: Tensor, activation: str | None) -> Tensor | None:
     """Where the activation passes gradient, read from its output (as autograd does)."""
@@ -78,6 +87,7 @@ class ConvVJP(VJPOp):
         self.register_buffer("bias", None if bias is None else bias.detach().float().contiguous())
         self.stride, self.groups, self.activation = stride, groups, activation
         self.pads = pads
+        self.mask_output = True
         _, height, width = in_shape
         kh, kw = weight.shape[-2:]
         top, bottom, left, right = pads
@@ -90,7 +100,7 @@ class ConvVJP(VJPOp):
             if min(self.back_pads) < 0:
                 raise ValueError(f"padding {pads} larger than kernel-1 is not supported")
         else:
-            self.register_buffer("back_weight", self.weight)
+            self.register_buffer("back_weight", self.weight.clone())  # unshared, so torch.jit.trace accepts it
             self.output_padding = (padded_h - ((out_h - 1) * stride + kh), padded_w - ((out_w - 1) * stride + kw))
             self.transpose_padding = (min(top, bottom), min(left, right))
             self.crop = (top - self.transpose_padding[0], left - self.transpose_padding[1])
@@ -111,8 +121,12 @@ class ConvVJP(VJPOp):
             y = F.relu6(y)
         return y, (y,)
 
+    def defer_output_mask(self) -> str | None:
+        self.mask_output = self.activation is None
+        return self.activation
+
     def vjp(self, grad: Tensor, saved: Saved) -> Tensor:
-        mask = _active(saved[0], self.activation)
+        mask = _active(saved[0], self.activation) if self.mask_output else None
         if mask is not None:
             grad = torch.where(mask, grad, torch.zeros((), dtype=grad.dtype, device=grad.device))
         if self.stride == 1:
@@ -161,16 +175,39 @@ def pooled_size(size: int, kernel: int, stride: int, ceil_mode: bool) -> int:
     return out
 
 
+class _MaxPoolFlatIndices(torch.autograd.Function):
+    """Max-pool that also returns each maximum's index into the flattened input (all of N, C, H, W).
+
+    That is exactly ONNX MaxPool's optional Indices output (first maximum in window
+    scan order, as PyTorch breaks ties), so `symbolic` exports it as one node; the
+    TorchScript exporter's own translation of return_indices=True adds a full-size 1x1
+    MaxPool just to turn those indices back into PyTorch's per-plane ones.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, kernel: int, stride: int, ceil_mode: bool) -> tuple[Tensor, Tensor]:
+        y, indices = F.max_pool2d(x, kernel, stride, 0, 1, ceil_mode, return_indices=True)
+        batch, channels, height, width = x.shape
+        planes = torch.arange(batch * channels, dtype=indices.dtype, device=x.device).view(batch, channels, 1, 1)
+        return y, indices + planes * (height * width)
+
+    @staticmethod
+    def symbolic(g: Any, x: Any, kernel: int, stride: int, ceil_mode: bool) -> tuple[Any, Any]:
+        return g.op(
+            "MaxPool", x, kernel_shape_i=[kernel, kernel], strides_i=[stride, stride], pads_i=[0, 0, 0, 0],
+            ceil_mode_i=int(ceil_mode), storage_order_i=0, outputs=2,
+        )
+
+
 class MaxPoolVJP(VJPOp):
     """Max-pool whose gradient goes to each window's first maximum (PyTorch's tie-breaking).
 
-    The k*k strided views of the (-inf padded) input are compared with the pooled
-    output in window scan order; the first hit takes the gradient. Scattering the k*k
-    gradient planes back to their strided positions is done per phase: input pixels
-    whose row and column have the same remainder mod the stride receive only from
-    window offsets with those remainders, each shifted by whole pooled pixels (a Pad),
-    and the s*s phases are interleaved by DepthToSpace (pixel_shuffle). No scatter
-    op and no large intermediate: every tensor is the size of the input or smaller.
+    The forward keeps the maximum's flat index (ONNX MaxPool's Indices output) and the
+    gradient is scatter-added there (ScatterElements, reduction add: overlapping
+    windows can share a maximum). This replaced routing by k*k comparison planes,
+    pads and a DepthToSpace interleave, which cost ONNX Runtime several times the
+    pool's own time. `mask_activation`: the op before defers its activation mask here
+    (see VJPOp.defer_output_mask).
     """
 
     def __init__(self, kernel: int, stride: int, ceil_mode: bool, in_shape: Shape) -> None:
@@ -180,60 +217,21 @@ class MaxPoolVJP(VJPOp):
         out_h = pooled_size(height, kernel, stride, ceil_mode)
         out_w = pooled_size(width, kernel, stride, ceil_mode)
         self.in_shape, self.out_shape = in_shape, (channels, out_h, out_w)
-        self.padded = ((out_h - 1) * stride + kernel, (out_w - 1) * stride + kernel)
-        # Each phase plane covers ceil(padded / stride) pooled pixels per side.
-        self.phase_size = (-(-self.padded[0] // stride), -(-self.padded[1] // stride))
+        self.mask_activation: str | None = None  # set when the op before defers its mask (defer_output_mask)
 
     def run(self, x: Tensor) -> tuple[Tensor, Saved]:
-        y = F.max_pool2d(x, self.kernel, self.stride, 0, 1, self.ceil_mode)
-        return y, (x, y)
-
-    def _first_max_planes(self, grad: Tensor, x: Tensor, y: Tensor) -> dict[tuple[int, int], Tensor]:
-        """Gradient plane per window offset (i, j): grad where (i, j) is the window's first maximum.
-
-        The input is padded with -inf to whole phases and split into its s*s phases by
-        one reshape + transpose, so each offset's view is a contiguous slice (strided
-        slices are slow in runtimes). Tie-breaking runs on boolean masks, which are
-        four times cheaper to move than float planes.
-        """
-        channels, height, width = self.in_shape
-        _, out_h, out_w = self.out_shape
-        s, (phase_h, phase_w) = self.stride, self.phase_size
-        x = F.pad(x, (0, phase_w * s - width, 0, phase_h * s - height), value=float("-inf"))
-        phases = x.reshape(x.shape[0], channels, phase_h, s, phase_w, s).permute(0, 3, 5, 1, 2, 4)
-        zero = torch.zeros((), dtype=grad.dtype, device=grad.device)
-        taken: Tensor | None = None
-        planes = {}
-        for i in range(self.kernel):
-            for j in range(self.kernel):
-                dy, dx = i // s, j // s
-                view = phases[:, i % s, j % s, :, dy:dy + out_h, dx:dx + out_w]
-                hit = view == y
-                first = hit if taken is None else hit & ~taken
-                taken = hit if taken is None else taken | hit
-                planes[i, j] = torch.where(first, grad, zero)
-        return planes
+        y, indices = _MaxPoolFlatIndices.apply(x, self.kernel, self.stride, self.ceil_mode)
+        return y, (y, indices)
 
     def vjp(self, grad: Tensor, saved: Saved) -> Tensor:
-        x, y = saved
-        _, height, width = self.in_shape
-        _, out_h, out_w = self.out_shape
-        planes = self._first_max_planes(grad, x, y)
-        s, (phase_h, phase_w) = self.stride, self.phase_size
-        phases = []
-        for row_phase in range(s):
-            for col_phase in range(s):
-                total: Tensor | None = None
-                for i in range(row_phase, self.kernel, s):
-                    for j in range(col_phase, self.kernel, s):
-                        dy, dx = (i - row_phase) // s, (j - col_phase) // s
-                        shifted = F.pad(planes[i, j], (dx, phase_w - out_w - dx, dy, phase_h - out_h - dy))
-                        total = shifted if total is None else total + shifted
-                if total is None:  # stride larger than the kernel: this phase gets nothing
-                    total = grad.new_zeros(grad.shape[0], grad.shape[1], phase_h, phase_w)
-                phases.append(total)
-        stacked = torch.stack(phases, dim=2).reshape(grad.shape[0], grad.shape[1] * s * s, phase_h, phase_w)
-        return F.pixel_shuffle(stacked, s)[:, :, :height, :width]
+        y, indices = saved
+        mask = _active(y, self.mask_activation)
+        if mask is not None:
+            grad = torch.where(mask, grad, torch.zeros((), dtype=grad.dtype, device=grad.device))
+        channels, height, width = self.in_shape
+        batch = grad.shape[0]
+        flat = grad.new_zeros(batch * channels * height * width)
+        return flat.scatter_add(0, indices.reshape(-1), grad.reshape(-1)).view(batch, channels, height, width)
 
 
 class FireVJP(VJPOp):
@@ -252,6 +250,12 @@ class FireVJP(VJPOp):
         a, saved_a = self.expand1.run(s)
         b, saved_b = self.expand3.run(s)
         return torch.cat([a, b], 1), (saved_s, saved_a, saved_b)
+
+    def defer_output_mask(self) -> str | None:
+        if self.expand1.activation != self.expand3.activation:
+            return None
+        self.expand1.defer_output_mask()
+        return self.expand3.defer_output_mask()
 
     def vjp(self, grad: Tensor, saved: Saved) -> Tensor:
         saved_s, saved_a, saved_b = saved
@@ -280,6 +284,9 @@ class ChainVJP(VJPOp):
             y, s = op.run(y)
             saved.append(s)
         return (y + x if self.residual else y), tuple(saved)
+
+    def defer_output_mask(self) -> str | None:
+        return None if self.residual else self.ops[-1].defer_output_mask()
 
     def vjp(self, grad: Tensor, saved: Saved) -> Tensor:
         g = grad

@@ -15,16 +15,17 @@ explicit VJPs stay short, and every one is checked against autograd on the CPU.
 - targets.py: an objective -> graph inputs (per-layer energy and per-channel weights),
   so switching presets on the same layers never rebuilds.
 - graph.py: GradientGraph, the whole image -> gradient module.
-- onnx_file.py / store.py: export to ONNX bytes, keyed and cached (atomically on disk).
+- onnx_file.py / store.py: export to ONNX bytes, keyed and cached in any BlobStore (the
+  on-disk one is installation.export_cache: the engine does no I/O).
 """
 
 from engine.export.convert import ExportUnsupported
 from engine.export.graph import GradientGraph
 from engine.export.onnx_file import export_onnx, graph_key, onnx_graph
-from engine.export.store import DEFAULT_CACHE, BlobStore, DiskStore, MemoryStore
+from engine.export.store import BlobStore, MemoryStore
 from engine.export.targets import GraphTargets, graph_targets
 
 __all__ = [
-    "DEFAULT_CACHE", "BlobStore", "DiskStore", "ExportUnsupported", "GradientGraph", "GraphTargets", "MemoryStore",
+    "BlobStore", "ExportUnsupported", "GradientGraph", "GraphTargets", "MemoryStore",
     "export_onnx", "graph_key", "graph_targets", "onnx_graph",
 ]

@@ -1,21 +1,17 @@
-"""Where built graphs and engines are kept between runs: a key -> bytes store.
+"""Where built graphs and engines are kept: a key -> bytes store.
 
-The engine stays free of paths: builders take any BlobStore. MemoryStore keeps
-builds for one process (tests); DiskStore keeps them in a folder (the app's
-`cache/`), written atomically so a crash mid-write never leaves a torn file that a
-later start would try to load.
+The engine stays free of paths and I/O: builders take any BlobStore. MemoryStore
+keeps builds for one process (tests, benches); the app's on-disk store lives in
+installation.export_cache. Keys look like "<kind>/<name>" and may hold any
+characters (a GPU name has spaces and slashes); `safe_key` makes them file names.
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Protocol
 
-from installation.atomic import atomic_write_bytes
-
 _SAFE = re.compile(r"[^A-Za-z0-9._+-]")
-DEFAULT_CACHE = Path(__file__).resolve().parents[2] / "cache"
 
 
 def safe_key(key: str) -> str:
@@ -28,10 +24,14 @@ class BlobStore(Protocol):
 
     def put(self, key: str, data: bytes) -> None: ...
 
-    def describe(self, key: str) -> str: ...
+    def describe(self, key: str) -> str:
+        """Where `key` is kept, for messages (a path, or 'memory:<key>')."""
+        ...
 
 
 class MemoryStore:
+    """Builds kept for this process only."""
+
     def __init__(self) -> None:
         self._blobs: dict[str, bytes] = {}
 
@@ -43,26 +43,3 @@ class MemoryStore:
 
     def describe(self, key: str) -> str:
         return f"memory:{key}"
-
-
-class DiskStore:
-    """Files under `root/<kind>/` named by the key; `kind` is the key's first '/' part."""
-
-    def __init__(self, root: Path = DEFAULT_CACHE) -> None:
-        self.root = Path(root)
-
-    def path(self, key: str) -> Path:
-        kind, _, name = key.partition("/")
-        return self.root / safe_key(kind) / safe_key(name or kind)
-
-    def get(self, key: str) -> bytes | None:
-        path = self.path(key)
-        return path.read_bytes() if path.is_file() else None
-
-    def put(self, key: str, data: bytes) -> None:
-        path = self.path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(path, data)
-
-    def describe(self, key: str) -> str:
-        return str(self.path(key))

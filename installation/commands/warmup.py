@@ -17,11 +17,11 @@ import torch
 from engine.backends import create_backend, missing
 from engine.export.convert import ExportUnsupported
 from engine.export.onnx_file import onnx_graph
-from engine.export.store import DEFAULT_CACHE, DiskStore
 from engine.export.targets import graph_targets
 from engine.networks import DreamNet, load_network
 from engine.objectives import Objective
 from installation.cli import size_arg
+from installation.export_cache import DEFAULT_CACHE, DiskStore
 
 HELP = "prebuild the exported gradient graphs (and TensorRT engines on a GPU) for every preset"
 log = logging.getLogger(__name__)

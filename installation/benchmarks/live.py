@@ -1,0 +1,372 @@
+"""`run.py bench --live`: the live pipeline end to end, and how steady its feedback loop is.
+
+Pipeline: the demo camera -> capture thread -> dream worker (the `default` preset:
+squeezenet, 2 steps per frame, at 320x180) -> the real pygame Renderer in a 1280x720
+window (SDL dummy driver when there is no display) at its production pacing of 60 Hz.
+Measured over `repeats` windows of ~10 s after a warm-up; the median is reported:
+dreamed frames/s, distinct dreams shown per second, display loop frames/s, and
+capture-to-display latency (capture timestamp of a dream's source frame to the end of
+the display tick that first showed it).
+
+Stability, on a static scene (a still photograph handed to the worker in lock step, so
+every dream is kept and consecutive outputs really are consecutive): the mean absolute
+change between consecutive output frames with feedback + flow (the preset's) against
+feedback off, and the drift of brightness and saturation over 2000 frames with
+feedback + flow at a smaller size to keep the run short. Attract mode is switched off
+for these runs: it is meant to take over a still room, which would hide the loop.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import statistics
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+
+import cv2
+import numpy as np
+import torch
+
+from engine.networks import load_network
+from engine.post import LUMA
+from installation.actions import Dispatcher
+from installation.backend_choice import BackendChooser
+from installation.capture import Capture, Frame
+from installation.demo_source import load_photo
+from installation.dream_worker import DreamSettings, DreamWorker
+from installation.live_config import display_available
+from installation.looks import Overrides, dream_settings
+from installation.presets import Preset, PresetLibrary
+from installation.sources import open_source
+
+PRESET = "default"
+PROCESS_SIZE = (320, 180)
+STEPS = 2
+WINDOW_SIZE = (1280, 720)
+DISPLAY_HZ = 60
+WINDOW_S = 10.0
+WARMUP_S = 3.0
+DREAM_TARGET_FPS = 12.0
+DISPLAY_TARGET_FPS = 30.0
+STILL_PHOTO = "chelsea"
+CHANGE_FRAMES = 150
+CHANGE_SKIP = 20  # frames before the feedback loop has built up its detail
+DRIFT_FRAMES = 2000
+DRIFT_SIZE = (160, 90)
+DRIFT_BLOCK = 100  # frames averaged at the start and at the end
+
+
+@dataclass
+class PipelineFigures:
+    backend: str
+    dream_fps: float
+    dream_fps_runs: list[float]
+    shown_fps: float
+    display_fps: float
+    display_fps_runs: list[float]
+    latency_ms_median: float | None
+    latency_ms_p95: float | None
+    worker_latency_ms: float | None  # capture -> dream published (the worker's own rolling mean)
+    step_ms: float | None
+
+
+@dataclass
+class StabilityFigures:
+    size: str
+    frames: int
+    change_with_feedback: float  # mean |frame_t - frame_t-1| in [0, 1] units
+    change_without_feedback: float
+    feedback: float
+
+    @property
+    def ratio(self) -> float:
+        return self.change_with_feedback / self.change_without_feedback if self.change_without_feedback else 0.0
+
+
+@dataclass
+class DriftFigures:
+    size: str
+    frames: int
+    source_brightness: float
+    source_saturation: float
+    brightness_start: float
+    brightness_end: float
+    brightness_min: float
+    brightness_max: float
+    saturation_start: float
+    saturation_end: float
+    saturation_min: float
+    saturation_max: float
+    seconds: float
+
+    @property
+    def brightness_drift(self) -> float:
+        return self.brightness_end - self.brightness_start
+
+    @property
+    def saturation_drift(self) -> float:
+        return self.saturation_end - self.saturation_start
+
+
+def _preset() -> Preset:
+    """The default look with attract mode off (a still scene must show the feedback loop, not the attract zoom)."""
+    preset = PresetLibrary().load(PRESET)
+    return dataclasses.replace(preset, attract=dataclasses.replace(preset.attract, enabled=False))
+
+
+def _settings(preset: Preset, size: tuple[int, int], feedback: float | None = None) -> DreamSettings:
+    net = load_network(preset.network)
+    return dream_settings(preset, net, Overrides(feedback=feedback), size).replace(steps=STEPS)
+
+
+def _chooser(preset: Preset) -> BackendChooser:
+    chooser = BackendChooser()  # no export store: the live app's choice, without writing a cache
+    chooser.wanted = preset.backend
+    return chooser
+
+
+# ---- the pipeline ------------------------------------------------------------------------------
+
+
+class _ShownLatency:
+    """Remembers the dream handed to the renderer, to time it once the renderer has shown it."""
+
+    def __init__(self, worker: DreamWorker) -> None:
+        self._worker = worker
+        self._handed: tuple[int, float] | None = None  # (dream seq, capture timestamp of its source)
+        self._timed_seq: int | None = None
+        self.latencies_ms: list[float] = []
+        self.shown = 0
+
+    def latest(self) -> tuple[int, np.ndarray] | None:
+        dream = self._worker.latest()
+        if dream is None:
+            return None
+        self._handed = (dream.seq, dream.source_timestamp)
+        return dream.seq, dream.image
+
+    def after_tick(self, shown_seq: int | None, now: float, record: bool) -> None:
+        if self._handed is None or shown_seq != self._handed[0] or shown_seq == self._timed_seq:
+            return
+        self._timed_seq = shown_seq
+        if record:
+            self.shown += 1
+            self.latencies_ms.append((now - self._handed[1]) * 1000.0)
+
+
+def measure_pipeline(repeats: int, window_s: float = WINDOW_S, warmup_s: float = WARMUP_S) -> PipelineFigures:
+    """Demo camera -> capture -> worker -> Renderer at 1280x720; `repeats` windows after a warm-up."""
+    if not display_available():
+        os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # no screen here: SDL draws into memory
+    from installation.renderer import Renderer
+
+    preset = _preset()
+    chooser = _chooser(preset)
+    capture = Capture(open_source("demo")).start()
+    worker = DreamWorker(capture, _settings(preset, PROCESS_SIZE), gradient_factory=chooser).start()
+    timing = _ShownLatency(worker)
+    renderer = Renderer(timing.latest, Dispatcher(), size=WINDOW_SIZE, windowed=True, fps=DISPLAY_HZ)
+    dream_runs: list[float] = []
+    display_runs: list[float] = []
+    shown_runs: list[float] = []
+    try:
+        deadline = time.monotonic() + 60.0
+        while worker.latest() is None and time.monotonic() < deadline:  # the first dream builds the backend
+            renderer.tick()
+        end = time.monotonic() + warmup_s
+        while time.monotonic() < end:
+            renderer.tick()
+            timing.after_tick(renderer.shown_seq, time.monotonic(), record=False)
+        for _ in range(repeats):
+            started, dreamed, shown, ticks = time.monotonic(), worker.health().frames, timing.shown, 0
+            while (now := time.monotonic()) - started < window_s:
+                renderer.tick()
+                ticks += 1
+                timing.after_tick(renderer.shown_seq, time.monotonic(), record=True)
+            elapsed = now - started
+            dream_runs.append((worker.health().frames - dreamed) / elapsed)
+            display_runs.append(ticks / elapsed)
+            shown_runs.append((timing.shown - shown) / elapsed)
+        health = worker.health()
+    finally:
+        renderer.close()
+        worker.close()
+        capture.close()
+    latencies = sorted(timing.latencies_ms)
+    return PipelineFigures(
+        backend=chooser.name,
+        dream_fps=statistics.median(dream_runs),
+        dream_fps_runs=[round(v, 2) for v in dream_runs],
+        shown_fps=statistics.median(shown_runs),
+        display_fps=statistics.median(display_runs),
+        display_fps_runs=[round(v, 1) for v in display_runs],
+        latency_ms_median=statistics.median(latencies) if latencies else None,
+        latency_ms_p95=latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))] if latencies else None,
+        worker_latency_ms=health.latency_ms,
+        step_ms=health.step_ms,
+    )
+
+
+# ---- stability on a still scene ----------------------------------------------------------------
+
+
+class _LockstepStill:
+    """A camera that sees one still image and hands out its next frame only when asked.
+
+    Newest-wins capture would drop dreams the measuring loop had not read yet; here
+    each frame is released after the previous dream was taken, so none is lost.
+    """
+
+    def __init__(self, image: np.ndarray) -> None:
+        self._image = image
+        self._turn = threading.Semaphore(0)
+        self.seq = 0
+
+    def release(self) -> None:
+        self._turn.release()
+
+    def wait_newer(self, after_seq: int, timeout: float | None = None) -> Frame | None:
+        if not self._turn.acquire(timeout=timeout):
+            return None
+        self.seq += 1
+        return Frame(self._image, self.seq, time.monotonic())
+
+
+def still_image(size: tuple[int, int]) -> np.ndarray:
+    return cv2.resize(load_photo(STILL_PHOTO), size, interpolation=cv2.INTER_AREA)
+
+
+def dream_still(preset: Preset, size: tuple[int, int], frames: int, feedback: float | None) -> Iterator[np.ndarray]:
+    """`frames` consecutive dreams (RGB uint8) of the still photo, each starting from the previous one's detail."""
+    feed = _LockstepStill(still_image(size))
+    with DreamWorker(feed, _settings(preset, size, feedback), gradient_factory=_chooser(preset)) as worker:
+        last = 0
+        for _ in range(frames):
+            feed.release()
+            wanted = feed.seq + 1
+            while True:
+                dream = worker.wait_newer(last, timeout=60.0)
+                if dream is None:
+                    raise RuntimeError(f"the dream worker produced nothing for 60 s ({worker.health().last_error})")
+                last = dream.seq
+                if dream.source_seq >= wanted:
+                    break
+            yield dream.image
+
+
+def mean_change(images: Iterator[np.ndarray], skip: int) -> tuple[float, int]:
+    """Mean absolute difference between consecutive images in [0, 1] units, after `skip` images."""
+    previous: np.ndarray | None = None
+    total, count = 0.0, 0
+    for index, image in enumerate(images):
+        current = image.astype(np.float32) / 255.0
+        if previous is not None and index > skip:
+            total += float(np.abs(current - previous).mean())
+            count += 1
+        previous = current
+    return (total / count if count else 0.0), count
+
+
+def brightness(image: np.ndarray) -> float:
+    return float((image.astype(np.float32) @ np.array(LUMA, dtype=np.float32)).mean() / 255.0)
+
+
+def saturation(image: np.ndarray) -> float:
+    """Mean chroma (max minus min channel), as engine.post defines saturation."""
+    return float((image.max(axis=2).astype(np.float32) - image.min(axis=2)).mean() / 255.0)
+
+
+def measure_change(
+    preset: Preset, size: tuple[int, int] = PROCESS_SIZE, frames: int = CHANGE_FRAMES
+) -> StabilityFigures:
+    with_feedback, count = mean_change(dream_still(preset, size, frames, None), CHANGE_SKIP)
+    without, _ = mean_change(dream_still(preset, size, frames, 0.0), CHANGE_SKIP)
+    return StabilityFigures(f"{size[0]}x{size[1]}", count, with_feedback, without, preset.feedback)
+
+
+def measure_drift(preset: Preset, size: tuple[int, int] = DRIFT_SIZE, frames: int = DRIFT_FRAMES) -> DriftFigures:
+    started = time.monotonic()
+    lights: list[float] = []
+    colours: list[float] = []
+    for image in dream_still(preset, size, frames, None):
+        lights.append(brightness(image))
+        colours.append(saturation(image))
+    block = min(DRIFT_BLOCK, max(1, frames // 4))
+
+    def blocks(values: list[float]) -> list[float]:
+        return [statistics.fmean(values[i:i + block]) for i in range(0, len(values) - block + 1, block)]
+
+    light_blocks, colour_blocks = blocks(lights), blocks(colours)
+    source = still_image(size)
+    return DriftFigures(
+        size=f"{size[0]}x{size[1]}", frames=frames,
+        source_brightness=brightness(source), source_saturation=saturation(source),
+        brightness_start=light_blocks[0], brightness_end=light_blocks[-1],
+        brightness_min=min(light_blocks), brightness_max=max(light_blocks),
+        saturation_start=colour_blocks[0], saturation_end=colour_blocks[-1],
+        saturation_min=min(colour_blocks), saturation_max=max(colour_blocks),
+        seconds=time.monotonic() - started,
+    )  # fmt: skip
+
+
+# ---- report ------------------------------------------------------------------------------------
+
+
+def _ok(value: float, target: float) -> str:
+    return "ok" if value >= target else "BELOW TARGET"
+
+
+def _ms(value: float | None) -> str:
+    return f"{value:.0f} ms" if value is not None else "-"
+
+
+def print_table(pipeline: PipelineFigures, change: StabilityFigures, drift: DriftFigures, repeats: int) -> None:
+    print(f"live pipeline: demo camera -> {PRESET} preset ({STEPS} steps, {PROCESS_SIZE[0]}x{PROCESS_SIZE[1]}, "
+          f"backend {pipeline.backend}) -> Renderer {WINDOW_SIZE[0]}x{WINDOW_SIZE[1]} @ {DISPLAY_HZ} Hz pacing; "
+          f"median of {repeats} x {WINDOW_S:g} s, {torch.get_num_threads()} torch threads, {os.cpu_count()} CPUs")
+    print(f"  dreamed frames/s (end to end)   {pipeline.dream_fps:7.1f}   target >= {DREAM_TARGET_FPS:g}: "
+          f"{_ok(pipeline.dream_fps, DREAM_TARGET_FPS)}   runs {pipeline.dream_fps_runs}")
+    print(f"  dreams shown/s                  {pipeline.shown_fps:7.1f}")
+    print(f"  display loop frames/s           {pipeline.display_fps:7.1f}   target >= {DISPLAY_TARGET_FPS:g}: "
+          f"{_ok(pipeline.display_fps, DISPLAY_TARGET_FPS)}   runs {pipeline.display_fps_runs}")
+    print(f"  capture -> display latency      {_ms(pipeline.latency_ms_median):>7}   median "
+          f"(p95 {_ms(pipeline.latency_ms_p95)}; capture -> dream {_ms(pipeline.worker_latency_ms)}, "
+          f"dream step {_ms(pipeline.step_ms)} per frame)")
+    print(f"static scene ({STILL_PHOTO}, {change.size}, {change.frames} consecutive frames after {CHANGE_SKIP}):")
+    print(f"  mean |frame change| feedback {change.feedback:g} + flow  {change.change_with_feedback:.4f}")
+    print(f"  mean |frame change| feedback off        {change.change_without_feedback:.4f}")
+    print(f"  ratio (feedback+flow / off)             {change.ratio:.2f}")
+    print(f"drift over {drift.frames} frames with feedback + flow at {drift.size} (smaller than live to keep it "
+          f"short; {drift.seconds:.0f} s), means of {DRIFT_BLOCK}-frame blocks, [0, 1] units:")
+    print(f"  brightness  source {drift.source_brightness:.3f}  first {drift.brightness_start:.3f}  last "
+          f"{drift.brightness_end:.3f}  drift {drift.brightness_drift:+.4f}  range {drift.brightness_min:.3f}-"
+          f"{drift.brightness_max:.3f}")
+    print(f"  saturation  source {drift.source_saturation:.3f}  first {drift.saturation_start:.3f}  last "
+          f"{drift.saturation_end:.3f}  drift {drift.saturation_drift:+.4f}  range {drift.saturation_min:.3f}-"
+          f"{drift.saturation_max:.3f}")
+
+
+def run_live_bench(json_output: bool, repeats: int) -> int:
+    torch.set_grad_enabled(True)
+    pipeline = measure_pipeline(repeats)
+    preset = _preset()
+    change = measure_change(preset)
+    drift = measure_drift(preset)
+    if json_output:
+        print(json.dumps({
+            "preset": PRESET, "process_size": list(PROCESS_SIZE), "steps": STEPS, "window": list(WINDOW_SIZE),
+            "repeats": repeats, "window_s": WINDOW_S, "torch_threads": torch.get_num_threads(),
+            "cpus": os.cpu_count(),
+            "pipeline": asdict(pipeline),
+            "targets": {"dream_fps": DREAM_TARGET_FPS, "display_fps": DISPLAY_TARGET_FPS},
+            "static_change": {**asdict(change), "ratio": change.ratio, "skipped_frames": CHANGE_SKIP},
+            "drift": {**asdict(drift), "brightness_drift": drift.brightness_drift,
+                      "saturation_drift": drift.saturation_drift, "block": DRIFT_BLOCK},
+        }, indent=2))  # fmt: skip
+        return 0
+    print_table(pipeline, change, drift, repeats)
+    return 0

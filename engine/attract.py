@@ -4,6 +4,9 @@ Each frame is dreamed from a slightly zoomed and rotated copy of the previous on
 the classic infinite zoom. The state machine only decides when: it turns on after
 `after_s` seconds without motion and off as soon as someone moves. Time comes from
 an injected clock so tests (and the schedule) control it.
+
+The same loop keeps the screen alive when the camera is lost (unplugged): the last
+dream goes on evolving at a modest rate until frames come back.
 """
 
 from __future__ import annotations
@@ -39,6 +42,46 @@ class ZoomParams:
         """The preset gives rates per second (attract.zoom, attract.rotate); one frame lasts `dt`."""
         dt = max(0.0, dt)
         return cls(zoom=zoom_per_s**dt, rotate_deg=rotate_deg_per_s * dt)
+
+
+MAX_FRAME_S = 0.5  # a stalled frame must not make the zoom jump
+
+
+@dataclass(frozen=True)
+class AttractParams:
+    """A preset's `attract:` section plus the camera-lost loop.
+
+    enabled/after_s: evolve the last dream after this many still seconds.
+    zoom_per_s/rotate_deg_per_s: the infinite zoom's speed.
+    fade_s: crossfade from the evolved dream back to the camera's.
+    lost_after_s: seconds without any camera frame after which the source counts as lost
+        and the last dream evolves on its own (0 = never); lost_fps: its frame rate.
+    """
+
+    enabled: bool = True
+    after_s: float = 60.0
+    zoom_per_s: float = 1.03
+    rotate_deg_per_s: float = 0.5
+    fade_s: float = 1.5
+    lost_after_s: float = 2.0
+    lost_fps: float = 10.0
+
+    def __post_init__(self) -> None:
+        check_range("attract after", self.after_s, 0.0, 86400.0)
+        check_range("attract zoom", self.zoom_per_s, 0.5, 2.0)
+        check_range("attract rotate", self.rotate_deg_per_s, -90.0, 90.0)
+        check_range("attract fade", self.fade_s, 0.0, 60.0)
+        check_range("source lost after", self.lost_after_s, 0.0, 3600.0)
+        check_range("source lost fps", self.lost_fps, 0.5, 60.0)
+
+    @property
+    def still_after_s(self) -> float:
+        """What `AttractMode` takes: 0 when attract mode is switched off."""
+        return self.after_s if self.enabled else 0.0
+
+    def zoom_for(self, dt: float) -> ZoomParams:
+        """The transform of one frame that lasted `dt` seconds (capped, so a stall does not jump)."""
+        return ZoomParams.per_frame(self.zoom_per_s, self.rotate_deg_per_s, min(dt, MAX_FRAME_S))
 
 
 def zoom_rotate(image: Tensor, params: ZoomParams) -> Tensor:
@@ -85,6 +128,13 @@ class AttractMode:
         elif self.after_s > 0 and now - self._still_since >= self.after_s:
             self.active = True
         return self.active
+
+    def set_after(self, after_s: float) -> None:
+        """A new preset's delay; the stillness timer keeps running (a playlist must not keep restarting it)."""
+        check_range("attract after_s", after_s, 0.0, 86400.0)
+        self.after_s = after_s
+        if after_s == 0:
+            self.active = False
 
     def reset(self) -> None:
         """Start the stillness timer again (e.g. on wake-up or a preset change)."""

@@ -6,6 +6,9 @@ computed, so both sources land on the same 0-1 scale. It is smoothed with a fast
 rise and a slow fall (someone arriving counts at once; a still room settles
 slowly), then a preset's mapping turns it into multipliers for the step size (lr)
 and the feedback between frames.
+
+When the preset measures by flow, `SharedFlow` lets the motion measure and the
+temporal feedback use one optical flow per frame instead of computing it twice.
 """
 
 from __future__ import annotations
@@ -13,10 +16,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from engine.errors import check_range, unknown_name
+from engine.temporal import FlowFn, dis_flow, grey_uint8
 
 _MEASURE_SIDE = 64  # motion is judged on a small copy: cheap, and sensor noise averages out
 
@@ -136,3 +142,97 @@ class ReactiveMapping:
         grow = 1.0 - level if self.mode == "grow-when-still" else level
         multiplier = self.floor + (1.0 - self.floor) * grow
         return Modulation(intensity=multiplier, feedback=multiplier)
+
+
+@dataclass(frozen=True)
+class MotionParams:
+    """A preset's `motion:` section: what counts as motion and what it does to the dream."""
+
+    mode: str = "off"
+    measure: str = "difference"
+    sensitivity: float = 0.5
+    smoothing_s: float = 1.0
+    floor: float = 0.2
+
+    def __post_init__(self) -> None:
+        if self.measure not in MOTION_MEASURES:
+            raise unknown_name("motion measure", self.measure, MOTION_MEASURES)
+        # the same checks (and messages) as the pieces these values become
+        MotionLevel(self.sensitivity, self.smoothing_s)
+        ReactiveMapping(self.mode, self.floor)
+
+    @property
+    def mapping(self) -> ReactiveMapping:
+        return ReactiveMapping(self.mode, self.floor)
+
+
+class SharedFlow:
+    """A flow estimator (FlowFn) that remembers its last answer.
+
+    The motion measure asks for the flow between the previous and the new camera frame
+    first; the temporal feedback then asks for the same pair and gets the remembered
+    flow instead of a second estimate. Pairs are matched by content (two small uint8
+    comparisons), so a stale answer is never reused. One per thread, like `dis_flow`.
+    """
+
+    def __init__(self, flow_fn: FlowFn | None = None) -> None:
+        self._flow_fn = flow_fn
+        self._last: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self.estimates = 0  # how many flows were really computed
+
+    def __call__(self, new_grey: np.ndarray, prev_grey: np.ndarray) -> np.ndarray:
+        last = self._last
+        if last is not None and np.array_equal(last[0], new_grey) and np.array_equal(last[1], prev_grey):
+            return last[2]
+        if self._flow_fn is None:
+            self._flow_fn = dis_flow()
+        flow = self._flow_fn(new_grey, prev_grey)
+        self._last = (new_grey, prev_grey, flow)
+        self.estimates += 1
+        return flow
+
+    def between(self, previous: Tensor, current: Tensor) -> Tensor:
+        """(H, W, 2) flow in pixels from `previous` to `current` (both (1, 3, H, W) in [0, 1])."""
+        return torch.from_numpy(self(grey_uint8(current), grey_uint8(previous)))
+
+
+class MotionTracker:
+    """One call per camera frame: compares it with the previous one and keeps the smoothed level."""
+
+    def __init__(self, params: MotionParams = MotionParams()) -> None:
+        self._params = params
+        self._level = MotionLevel(params.sensitivity, params.smoothing_s)
+        self._previous: Tensor | None = None
+
+    @property
+    def level(self) -> float:
+        return self._level.level
+
+    @property
+    def previous(self) -> Tensor | None:
+        return self._previous
+
+    def configure(self, params: MotionParams) -> None:
+        """New preset: new sensitivity and smoothing, the same level (no jump on a preset change)."""
+        self._params = params
+        self._level.sensitivity = params.sensitivity
+        self._level.smoothing_s = params.smoothing_s
+
+    def update(self, current: Tensor, dt: float, flow: SharedFlow | None = None) -> float:
+        """The smoothed level after `current`; a first frame, or one of another size, only starts over.
+
+        `flow` is needed when the preset measures by flow.
+        """
+        previous, self._previous = self._previous, current.detach()
+        if previous is None or previous.shape != current.shape:
+            return self.level
+        flow_field = None
+        if self._params.measure == "flow":
+            if flow is None:
+                raise ValueError("motion measure 'flow' needs a flow estimator")
+            flow_field = flow.between(previous, current)
+        return self._level.update(measure_motion(self._params.measure, previous, current, flow_field), dt)
+
+    def forget(self) -> None:
+        """Drop the previous frame (the source went away): its return is not counted as motion."""
+        self._previous = None

@@ -7,6 +7,13 @@ slot for the renderer. Settings (from presets, keyboard, MIDI) are swapped as on
 immutable value, so a frame is always dreamt with one consistent set. A failing step
 is logged with context and skipped; a run of failures is reported as fatal so the
 app can exit non-zero and systemd restarts it.
+
+Each camera frame is also measured for motion (engine.reactive): the preset's mapping
+scales lr and feedback by it, and after a long still spell attract mode evolves the
+last dream (engine.attract's infinite zoom) instead of dreaming the camera, fading
+back when someone moves. When the camera stops delivering (unplugged), the same loop
+keeps the screen alive at a modest rate until frames return. Running out of GPU
+memory steps the processing size down instead of failing.
 """
 
 from __future__ import annotations
@@ -22,26 +29,36 @@ from typing import Literal, Protocol
 import cv2
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
+from engine.attract import AttractMode, AttractParams, attract_frame
 from engine.errors import check_range
 from engine.imageops import to_tensor, to_uint8
 from engine.networks import DreamNet
 from engine.objectives import Objective
 from engine.post import PostParams, apply_post
+from engine.reactive import Modulation, MotionParams, MotionTracker, SharedFlow
 from engine.step import GradientFn, StepParams, autograd_gradient, dream_step
 from engine.temporal import FeedbackParams, FlowFn, TemporalFeedback
 from installation.capture import Frame, NewestSlot
+from installation.crossfade import ease
 from installation.rates import Clock, RateMeter, RollingMean
 
 logger = logging.getLogger(__name__)
 
 GradientFactory = Callable[[DreamNet, Objective, tuple[int, int]], GradientFn]
 """(net, objective, process size (width, height)) -> gradient function; size for backends that build per size."""
+StepFn = Callable[[DreamNet, Tensor, Objective, StepParams, torch.Generator, GradientFn | None], Tensor]
+"""engine.step.dream_step's signature; injectable so tests can see the parameters each step got."""
 WorkerState = Literal["starting", "running", "frozen", "fatal", "stopped"]
+DreamMode = Literal["camera", "attract", "source-lost"]
+"""What the newest dream shows: the camera dreamt, the last dream evolving (still room), or the same with no camera."""
 
 CPU_PROCESS_SIZE = (320, 180)
 GPU_PROCESS_SIZE = (960, 540)
+OOM_STEP = 0.75  # each out-of-memory error shrinks both sides by this
+MIN_SHORT_SIDE = 64  # ...but never below this many pixels on the short side
 
 
 def autograd_factory(net: DreamNet, objective: Objective, size: tuple[int, int]) -> GradientFn:
@@ -52,6 +69,23 @@ def autograd_factory(net: DreamNet, objective: Objective, size: tuple[int, int])
 def auto_process_size(device: torch.device | str) -> tuple[int, int]:
     """(width, height) to dream at when the preset says "auto": small on a CPU, larger on a GPU."""
     return CPU_PROCESS_SIZE if torch.device(device).type == "cpu" else GPU_PROCESS_SIZE
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """CUDA's out-of-memory error, or a backend's RuntimeError saying the same."""
+    return isinstance(error, torch.cuda.OutOfMemoryError) or (
+        isinstance(error, RuntimeError) and "out of memory" in str(error).lower()
+    )
+
+
+def scaled_size(size: tuple[int, int], scale: float) -> tuple[int, int]:
+    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
+
+
+def smaller_scale(size: tuple[int, int], scale: float) -> float | None:
+    """The next scale of `size` after running out of memory; None when already at the smallest."""
+    smaller = max(scale * OOM_STEP, MIN_SHORT_SIDE / min(size))
+    return smaller if smaller < scale else None
 
 
 class FrameFeed(Protocol):
@@ -65,6 +99,8 @@ class DreamSettings:
     """Everything that decides how a frame is dreamt; replaced as a whole by `set_settings`.
 
     process_size: (width, height), or None for `auto_process_size` of the net's device.
+    motion: how visitors' movement scales lr and feedback; None = not at all.
+    attract: attract mode and the camera-lost loop; None = neither (the last dream just stays).
     """
 
     net: DreamNet
@@ -75,6 +111,8 @@ class DreamSettings:
     post: PostParams = field(default_factory=PostParams)
     process_size: tuple[int, int] | None = None
     label: str = ""
+    motion: MotionParams | None = None
+    attract: AttractParams | None = None
 
     def __post_init__(self) -> None:
         check_range("steps", self.steps, 0, 100)
@@ -97,10 +135,19 @@ class Dream:
     source_seq: int
     source_timestamp: float
     label: str
+    mode: DreamMode = "camera"
 
 
 @dataclass(frozen=True)
 class WorkerHealth:
+    """For the status file and the HUD.
+
+    motion_level: smoothed motion, 0 (still) to 1; reactive_scale: the multiplier it put
+    on lr and feedback; process_size: (width, height) dreamt at now (smaller than asked
+    after running out of memory); notice: the last out-of-memory step-down message;
+    size_steps: how many step-downs so far.
+    """
+
     state: WorkerState
     fps: float
     frames: int
@@ -110,6 +157,12 @@ class WorkerHealth:
     last_error: str | None
     step_ms: float | None
     latency_ms: float | None
+    mode: DreamMode = "camera"
+    motion_level: float = 0.0
+    reactive_scale: float = 1.0
+    process_size: tuple[int, int] | None = None
+    notice: str | None = None
+    size_steps: int = 0
 
 
 class DreamWorker:
@@ -119,6 +172,7 @@ class DreamWorker:
     autograd by default, an accelerated backend's otherwise (e.g.
     `lambda net, obj, size: select_backend("auto", net, obj, size, device)[0].gradient`).
     It is called on the worker thread, again whenever the settings or the size change.
+    step_fn is engine.step.dream_step unless a test wants to watch the steps.
     """
 
     def __init__(
@@ -132,10 +186,13 @@ class DreamWorker:
         wait_timeout: float = 0.25,
         clock: Clock = time.monotonic,
         join_timeout: float = 5.0,
+        step_fn: StepFn = dream_step,
     ) -> None:
         self._feed = feed
         self._gradient_factory = gradient_factory
-        self._temporal = TemporalFeedback(flow_fn)
+        self._step_fn = step_fn
+        self._flow = SharedFlow(flow_fn)  # one flow per frame for both the motion measure and the feedback
+        self._temporal = TemporalFeedback(self._flow)
         self._seed = seed
         self._max_consecutive = max_consecutive_errors
         self._wait_timeout = wait_timeout
@@ -153,12 +210,32 @@ class DreamWorker:
         self._errors = 0
         self._consecutive = 0
         self._last_error: str | None = None
+        self._mode: DreamMode = "camera"
+        self._motion_level = 0.0
+        self._reactive_scale = 1.0
+        self._process_size: tuple[int, int] | None = None
+        self._notice: str | None = None
+        self._size_steps = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         # owned by the worker thread
         self._generator: torch.Generator | None = None
         self._gradient: GradientFn | None = None
         self._gradient_key: tuple[int, tuple[int, int]] | None = None
+        self._configured = -1  # settings version the motion tracker and attract timer follow
+        self._motion = MotionTracker()
+        self._attract = AttractMode(0.0, clock)
+        self._measured_at: float | None = None
+        self._base_size: tuple[int, int] | None = None
+        self._size_scale = 1.0  # below 1 after running out of memory
+        self._size: tuple[int, int] | None = None
+        self._last_frame: Frame | None = None
+        self._last_frame_at = clock()
+        self._last_source: Tensor | None = None
+        self._last_output: Tensor | None = None  # ungraded, what attract mode evolves
+        self._shown_at: float | None = None
+        self._next_lost_at = 0.0
+        self._fade: tuple[Tensor, float, float] | None = None  # (from image, start, seconds)
 
     # -- control (any thread) --------------------------------------------------------
 
@@ -201,18 +278,23 @@ class DreamWorker:
 
     def health(self) -> WorkerHealth:
         with self._lock:
-            state, errors, consecutive, last = self._state, self._errors, self._consecutive, self._last_error
-        return WorkerHealth(
-            state=state,
-            fps=self._rate.rate(),
-            frames=self._slot.seq,
-            dropped=self._slot.dropped,
-            errors=errors,
-            consecutive_errors=consecutive,
-            last_error=last,
-            step_ms=self._step_ms.mean(),
-            latency_ms=self._latency_ms.mean(),
-        )
+            return WorkerHealth(
+                state=self._state,
+                fps=self._rate.rate(),
+                frames=self._slot.seq,
+                dropped=self._slot.dropped,
+                errors=self._errors,
+                consecutive_errors=self._consecutive,
+                last_error=self._last_error,
+                step_ms=self._step_ms.mean(),
+                latency_ms=self._latency_ms.mean(),
+                mode=self._mode,
+                motion_level=self._motion_level,
+                reactive_scale=self._reactive_scale,
+                process_size=self._process_size,
+                notice=self._notice,
+                size_steps=self._size_steps,
+            )
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -247,30 +329,79 @@ class DreamWorker:
         with self._lock:
             self._state = "frozen" if self._frozen else "running"
         last_seq = 0
+        self._last_frame_at = self._clock()
+        was_frozen = False
         while not self._stop.is_set():
             try:
-                frame = self._feed.wait_newer(last_seq, self._wait_timeout)
+                frame = self._feed.wait_newer(last_seq, self._wait_for())
             except Exception:  # a broken feed is the capture's to report; do not spin on it
                 logger.exception("waiting for a frame failed")
                 self._stop.wait(self._wait_timeout)
                 continue
-            if frame is None or self._stop.is_set():
-                continue
-            last_seq = frame.seq
+            if self._stop.is_set():
+                break
+            if frame is not None:
+                last_seq = frame.seq
             with self._lock:
                 settings, version, frozen = self._settings, self._settings_version, self._frozen
             if frozen:
+                was_frozen = True
                 continue
-            try:
-                self._dream_frame(frame, settings, version)
-            except Exception as error:  # noqa: BLE001 - one bad frame must not end the show
-                if self._failed(frame, settings, error):
-                    return
-            else:
-                with self._lock:
-                    self._consecutive = 0
+            if was_frozen:
+                was_frozen = False
+                self._restart_timers()
+            if frame is not None:
+                self._last_frame_at = self._clock()
+            elif not self._lost_frame_due(settings):
+                continue
+            if not self._attempt(frame, settings, version):
+                return
 
-    def _failed(self, frame: Frame, settings: DreamSettings, error: Exception) -> bool:
+    def _wait_for(self) -> float:
+        """How long to wait for a camera frame: until the next camera-lost frame is due, at most."""
+        with self._lock:
+            attract, frozen = self._settings.attract, self._frozen
+        if frozen or attract is None or attract.lost_after_s == 0 or self._last_output is None:
+            return self._wait_timeout
+        due = max(self._last_frame_at + attract.lost_after_s, self._next_lost_at)
+        return min(self._wait_timeout, max(0.0, due - self._clock()))
+
+    def _lost_frame_due(self, settings: DreamSettings) -> bool:
+        attract = settings.attract
+        if attract is None or attract.lost_after_s == 0 or self._last_output is None:
+            return False
+        now = self._clock()
+        return now - self._last_frame_at >= attract.lost_after_s and now >= self._next_lost_at
+
+    def _restart_timers(self) -> None:
+        """After a freeze (or sleep): neither the pause nor the camera's return counts as stillness or motion."""
+        self._last_frame_at = self._clock()
+        self._measured_at = None
+        self._motion.forget()
+        self._attract.reset()
+
+    def _attempt(self, frame: Frame | None, settings: DreamSettings, version: int) -> bool:
+        """Dream the camera frame (None: evolve the last dream, camera lost); False when it is time to give up."""
+        try:
+            if frame is not None:
+                self._dream_frame(frame, settings, version)
+            else:
+                self._dream_lost(settings, version)
+        except Exception as error:  # noqa: BLE001 - one bad frame must not end the show
+            if is_out_of_memory(error) and self._step_down():
+                return True
+            return not self._failed(self._describe(settings, frame), error)
+        with self._lock:
+            self._consecutive = 0
+        return True
+
+    @staticmethod
+    def _describe(settings: DreamSettings, frame: Frame | None) -> str:
+        what = (f"frame {frame.seq} ({frame.image.shape[1]}x{frame.image.shape[0]})" if frame is not None
+                else "an evolving frame (camera lost)")  # fmt: skip
+        return f"{what}, preset {settings.label or '?'}, objective {settings.objective.description}"
+
+    def _failed(self, context: str, error: Exception) -> bool:
         """Log and count a failed frame; True when it is time to give up."""
         with self._lock:
             self._errors += 1
@@ -280,8 +411,6 @@ class DreamWorker:
             fatal = consecutive >= self._max_consecutive
             if fatal:
                 self._state = "fatal"
-        context = (f"frame {frame.seq} ({frame.image.shape[1]}x{frame.image.shape[0]}), "
-                   f"preset {settings.label or '?'}, objective {settings.objective.description}")
         if consecutive == 1:
             logger.error("dreaming %s failed", context, exc_info=error)
         else:
@@ -290,6 +419,29 @@ class DreamWorker:
             logger.critical("dream worker gave up after %d failed frames in a row", consecutive)
             self._slot.wake_all()
         return fatal
+
+    def _step_down(self) -> bool:
+        """Out of memory: dream smaller from the next frame on; False when already at the smallest size."""
+        base = self._base_size
+        scale = smaller_scale(base, self._size_scale) if base is not None else None
+        if base is None or scale is None:
+            return False
+        old, new = scaled_size(base, self._size_scale), scaled_size(base, scale)
+        self._size_scale = scale
+        self._gradient = self._gradient_key = None  # let go of whatever the old size held
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        notice = f"out of GPU memory at {old[0]}x{old[1]}: dreaming at {new[0]}x{new[1]} now"
+        logger.warning("%s", notice)
+        with self._lock:
+            self._notice = notice
+            self._size_steps += 1
+            self._process_size = new
+        return True
+
+    def _set_mode(self, mode: DreamMode) -> None:
+        with self._lock:
+            self._mode = mode
 
     def _prepare(
         self, settings: DreamSettings, version: int, device: torch.device, size: tuple[int, int]
@@ -303,28 +455,142 @@ class DreamWorker:
             self._gradient_key = (version, size)
         return self._gradient, self._generator
 
-    def _dream_frame(self, frame: Frame, settings: DreamSettings, version: int) -> None:
-        started = self._clock()
+    def _setup(
+        self, settings: DreamSettings, version: int
+    ) -> tuple[torch.device, torch.dtype, tuple[int, int], GradientFn, torch.Generator]:
+        """Device, size and gradient for this frame; follows a settings change."""
         parameter = next(settings.net.parameters())
         device, dtype = parameter.device, parameter.dtype
-        width, height = settings.process_size or auto_process_size(device)
-        gradient, generator = self._prepare(settings, version, device, (width, height))
+        if version != self._configured:
+            self._configured = version
+            self._motion.configure(settings.motion or MotionParams())
+            self._attract.set_after(settings.attract.still_after_s if settings.attract is not None else 0.0)
+        self._base_size = settings.process_size or auto_process_size(device)
+        size = self._size = scaled_size(self._base_size, self._size_scale)
+        with self._lock:
+            self._process_size = size
+        gradient, generator = self._prepare(settings, version, device, size)
+        return device, dtype, size, gradient, generator
+
+    def _dream_frame(self, frame: Frame, settings: DreamSettings, version: int) -> None:
+        started = self._clock()
+        device, dtype, (width, height), gradient, generator = self._setup(settings, version)
         image = frame.image
         if image.shape[:2] != (height, width):
             image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
         source = to_tensor(image, device=device, dtype=dtype)
-        dreamed = self._dream(source, settings, gradient, generator)
-        self._temporal.remember(source, dreamed)
-        shown = to_uint8(apply_post(dreamed, settings.post))
-        now = self._clock()
-        self._slot.publish(lambda seq: Dream(shown, seq, now, frame.seq, frame.timestamp, settings.label))
-        self._rate.tick()
-        self._step_ms.add((now - started) * 1000)
-        self._latency_ms.add((now - frame.timestamp) * 1000)
+        with self._lock:
+            previous_mode = self._mode
+        if previous_mode == "source-lost":
+            logger.info("camera frames are back: dreaming the camera again")
+            self._motion.forget()
+            self._attract.reset()
+        level = self._measure(source, started)
+        if settings.attract is not None and self._attract.update(level) and self._last_output is not None:
+            if previous_mode != "attract":
+                logger.info("nobody moved for %.0f s: attract mode", settings.attract.after_s)
+            mode: DreamMode = "attract"
+            dreamed = self._evolve(settings, gradient, generator, (width, height), started)
+        else:
+            mode = "camera"
+            if previous_mode != "camera":  # someone arrived, or the camera came back
+                self._begin_fade(settings, started)
+                self._temporal.reset()
+            dreamed = self._dream(source, settings, gradient, generator, self._modulation(settings, level))
+            self._temporal.remember(source, dreamed)
+        self._last_frame, self._last_source = frame, source
+        self._show(dreamed, source, settings, mode, started)
+        self._latency_ms.add((self._clock() - frame.timestamp) * 1000)
+
+    def _dream_lost(self, settings: DreamSettings, version: int) -> None:
+        """No camera frame for a while: evolve the last dream so the screen stays alive."""
+        started = self._clock()
+        attract = settings.attract
+        if attract is None:
+            return
+        self._next_lost_at = started + 1.0 / attract.lost_fps  # first, so a failing frame cannot spin
+        with self._lock:
+            previous_mode = self._mode
+        if previous_mode != "source-lost":
+            logger.warning("no camera frame for %.1f s: the last dream evolves on its own until the camera returns",
+                           started - self._last_frame_at)  # fmt: skip
+        _, _, size, gradient, generator = self._setup(settings, version)
+        dreamed = self._evolve(settings, gradient, generator, size, started)
+        source = self._last_source if self._last_source is not None else dreamed
+        self._show(dreamed, fit(source, size), settings, "source-lost", started)
+
+    def _measure(self, source: Tensor, now: float) -> float:
+        dt = now - self._measured_at if self._measured_at is not None else 0.0
+        self._measured_at = now
+        level = self._motion.update(source, dt, self._flow)
+        with self._lock:
+            self._motion_level = level
+        return level
+
+    def _modulation(self, settings: DreamSettings, level: float) -> Modulation:
+        modulation = settings.motion.mapping(level) if settings.motion is not None else Modulation()
+        with self._lock:
+            self._reactive_scale = modulation.intensity
+        return modulation
 
     def _dream(self, source: Tensor, settings: DreamSettings, gradient: GradientFn,
+               generator: torch.Generator, modulation: Modulation) -> Tensor:
+        step, feedback = settings.step, settings.feedback
+        if modulation.intensity != 1.0:
+            step = dataclasses.replace(step, lr=step.lr * modulation.intensity)
+        if modulation.feedback != 1.0:
+            feedback = dataclasses.replace(feedback, feedback=feedback.feedback * modulation.feedback)
+        return self._steps(self._temporal.start(source, feedback), settings, step, gradient, generator)
+
+    def _steps(self, image: Tensor, settings: DreamSettings, step: StepParams, gradient: GradientFn,
                generator: torch.Generator) -> Tensor:
-        image = self._temporal.start(source, settings.feedback)
         for _ in range(settings.steps):
-            image = dream_step(settings.net, image, settings.objective, settings.step, generator, gradient)
+            image = self._step_fn(settings.net, image, settings.objective, step, generator, gradient)
         return image
+
+    def _evolve(self, settings: DreamSettings, gradient: GradientFn, generator: torch.Generator,
+                size: tuple[int, int], now: float) -> Tensor:
+        """The next frame of the infinite zoom from the last dream, at the preset's own lr."""
+        attract = settings.attract or AttractParams()
+        previous = fit(self._last_output, size) if self._last_output is not None else None
+        if previous is None:
+            raise RuntimeError("nothing to evolve: no dream yet")
+        zoom = attract.zoom_for(now - self._shown_at if self._shown_at is not None else 0.0)
+        return attract_frame(previous, zoom, lambda image: self._steps(image, settings, settings.step, gradient,
+                                                                       generator))  # fmt: skip
+
+    def _begin_fade(self, settings: DreamSettings, now: float) -> None:
+        fade_s = settings.attract.fade_s if settings.attract is not None else 0.0
+        self._fade = (self._last_output, now, fade_s) if self._last_output is not None and fade_s > 0 else None
+
+    def _faded(self, dreamed: Tensor, now: float) -> Tensor:
+        """Crossfade from the evolved dream back to the camera's (display only)."""
+        if self._fade is None:
+            return dreamed
+        start, began, seconds = self._fade
+        progress = (now - began) / seconds
+        if progress >= 1.0 or start.shape != dreamed.shape:
+            self._fade = None
+            return dreamed
+        return torch.lerp(start, dreamed, ease(progress))
+
+    def _show(self, dreamed: Tensor, source: Tensor, settings: DreamSettings, mode: DreamMode,
+              started: float) -> None:
+        """Grade (display only: `dreamed` is what the next frame builds on) and publish."""
+        self._last_output = dreamed
+        shown = to_uint8(apply_post(self._faded(dreamed, started), settings.post, source))
+        now = self._clock()
+        frame = self._last_frame
+        source_seq, source_time = (frame.seq, frame.timestamp) if frame is not None else (0, started)
+        self._slot.publish(lambda seq: Dream(shown, seq, now, source_seq, source_time, settings.label, mode))
+        self._shown_at = now
+        self._set_mode(mode)
+        self._rate.tick()
+        self._step_ms.add((now - started) * 1000)
+
+
+def fit(image: Tensor, size: tuple[int, int]) -> Tensor:
+    """`image` at (width, height), e.g. the last dream after the processing size stepped down."""
+    if image.shape[-2:] == (size[1], size[0]):
+        return image
+    return F.interpolate(image, size=(size[1], size[0]), mode="bilinear", align_corners=False).clamp(0.0, 1.0)

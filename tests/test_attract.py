@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine.attract import AttractMode, ZoomParams, attract_frame, zoom_rotate
+from engine.attract import MAX_FRAME_S, AttractMode, AttractParams, ZoomParams, attract_frame, zoom_rotate
 from engine.errors import DreamwallError
 from engine.imageops import to_tensor
 
@@ -112,3 +112,26 @@ def test_rates_per_second_become_per_frame_steps():
     two = zoom_rotate(zoom_rotate(disc(), per_frame), per_frame)
     once = zoom_rotate(disc(), ZoomParams.per_frame(1.21, 3.0, dt=1.0))
     assert (two - once).abs().mean() < 0.02  # two half-second frames ~ one second
+
+
+def test_a_new_delay_keeps_the_stillness_timer_running():
+    clock = FakeClock()
+    mode = AttractMode(after_s=60, clock=clock)
+    clock.now += 40
+    assert not mode.update(0.0)
+    mode.set_after(30)  # a playlist moved on to a preset with a shorter delay
+    assert mode.update(0.0)  # 40 s of stillness already count
+    mode.set_after(0)
+    assert not mode.active and not mode.update(0.0)
+
+
+def test_attract_params_follow_the_preset_and_cap_a_stalled_frame():
+    params = AttractParams(after_s=20, zoom_per_s=1.21, rotate_deg_per_s=4.0)
+    assert params.still_after_s == 20 and AttractParams(enabled=False).still_after_s == 0
+    assert params.zoom_for(0.5) == ZoomParams.per_frame(1.21, 4.0, 0.5)
+    assert params.zoom_for(30.0) == params.zoom_for(MAX_FRAME_S)  # a stall does not jump the zoom
+    assert params.zoom_for(0.0) == ZoomParams(zoom=1.0, rotate_deg=0.0)
+    with pytest.raises(DreamwallError, match=r"attract zoom must be between 0\.5 and 2, got 3"):
+        AttractParams(zoom_per_s=3.0)
+    with pytest.raises(DreamwallError, match="source lost fps must be between"):
+        AttractParams(lost_fps=0.0)

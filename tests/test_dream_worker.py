@@ -1,4 +1,7 @@
-"""Dream worker: newest frame in, newest dream out; settings swaps, freeze, failures, seeding."""
+"""Dream worker: newest frame in, newest dream out; settings swaps, freeze, failures, seeding;
+motion scaling the lr it really uses, grading only what is shown, presets mapped into settings.
+
+Camera loss, out-of-memory and attract mode are in test_worker_faults.py."""
 
 from __future__ import annotations
 
@@ -13,13 +16,19 @@ import pytest
 import torch
 from torch import Tensor
 
+from engine.attract import AttractParams
 from engine.errors import DreamwallError
+from engine.imageops import to_tensor
 from engine.networks import DreamNet
 from engine.objectives import Objective, parse_objective
-from engine.step import GradientFn, StepParams, autograd_gradient
-from engine.temporal import FeedbackParams
+from engine.post import PostParams
+from engine.reactive import MotionParams
+from engine.step import GradientFn, StepParams, autograd_gradient, dream_step
+from engine.temporal import FeedbackParams, dis_flow
 from installation.capture import Capture, Frame, NewestSlot
 from installation.dream_worker import DreamSettings, DreamWorker, auto_process_size
+from installation.looks import dream_settings
+from installation.presets import PresetLibrary
 from installation.rates import Pacer
 
 SIZE = (64, 48)
@@ -204,7 +213,7 @@ def failing_factory(failures: dict[str, int]) -> object:
         def gradient(image: Tensor) -> Tensor:
             if failures["left"] > 0:
                 failures["left"] -= 1
-                raise RuntimeError("CUDA out of memory (simulated)")
+                raise RuntimeError("step failed (simulated)")
             return autograd_gradient(net, objective)(image)
 
         return gradient
@@ -224,7 +233,7 @@ def test_a_failing_step_is_logged_counted_and_survived(
     assert health.errors == 3
     assert health.consecutive_errors == 0
     assert health.state in ("running", "stopped")
-    assert "out of memory" in (health.last_error or "")
+    assert "step failed" in (health.last_error or "")
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1 and "frame 1" in errors[0].getMessage() and "fire3" in errors[0].getMessage()
     assert errors[0].exc_info is not None
@@ -262,3 +271,115 @@ def test_process_size_auto_depends_on_the_device() -> None:
 def test_settings_are_checked(settings: DreamSettings) -> None:
     with pytest.raises(DreamwallError, match="steps must be between 0 and 100, got 500"):
         settings.replace(steps=500)
+
+
+# -- motion, grading, presets -------------------------------------------------------------
+
+
+def cheap_factory(net: DreamNet, objective: Objective, size: tuple[int, int]) -> GradientFn:
+    """A stand-in gradient (more contrast): the worker's logic without the network's cost."""
+    return lambda image: image - 0.5
+
+
+class StepLog:
+    """engine.step.dream_step, remembering each step's start image and parameters."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Tensor, StepParams]] = []
+
+    def __call__(self, net: DreamNet, image: Tensor, objective: Objective, params: StepParams,
+                 generator: torch.Generator, gradient: GradientFn | None) -> Tensor:
+        self.calls.append((image, params))
+        return dream_step(net, image, objective, params, generator, gradient)
+
+
+class TickingClock:
+    """Each reading is 20 ms after the last: frame-to-frame times that do not depend on the machine."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 0.02
+        return self.now
+
+
+def square_frames(moving: bool, count: int = 12) -> list[np.ndarray]:
+    yy, xx = np.mgrid[0 : SIZE[1], 0 : SIZE[0]]
+    grey = 0.5 + 0.3 * np.sin(xx / 4.0) * np.cos(yy / 5.0)
+    rng = np.random.default_rng(3)
+    frames = []
+    for i in range(count):
+        image = np.repeat(grey[..., None], 3, axis=2) * 255 + rng.integers(-2, 3, (SIZE[1], SIZE[0], 3))
+        x = 4 + (6 * i % 42 if moving else 0)  # stays inside the frame
+        image[14:30, x : x + 16] = 250
+        frames.append(np.clip(image, 0, 255).astype(np.uint8))  # with sensor noise: no two frames alike
+    return frames
+
+
+@pytest.mark.parametrize("measure", ["difference", "flow"])
+def test_motion_scales_the_lr_the_worker_really_uses(settings: DreamSettings, measure: str) -> None:
+    lr = 0.05
+    melt = settings.replace(
+        step=StepParams(lr=lr, jitter=0),
+        motion=MotionParams("grow-when-still", measure=measure, sensitivity=0.9, smoothing_s=0.1, floor=0.2),
+    )
+
+    def run(moving: bool) -> tuple[list[float], object, int]:
+        steps, flows, inner = StepLog(), [], dis_flow()
+
+        def flow(new: np.ndarray, prev: np.ndarray) -> np.ndarray:
+            flows.append(1)
+            return inner(new, prev)
+
+        frames = square_frames(moving)
+        with DreamWorker(ListFeed(frames), melt, gradient_factory=cheap_factory, step_fn=steps, flow_fn=flow,
+                         clock=TickingClock()) as worker:  # fmt: skip
+            assert wait_until(lambda: worker.health().frames == len(frames))
+            health = worker.health()
+        return [params.lr for _, params in steps.calls], health, len(flows)
+
+    still_lrs, still, still_flows = run(moving=False)
+    moving_lrs, moving, moving_flows = run(moving=True)
+    assert still_lrs == [lr] * 12  # a still room dreams at the preset's lr
+    assert moving_lrs[0] == lr  # nothing to compare the first frame with
+    assert max(moving_lrs[3:]) < 0.5 * lr  # people moving melt the dream...
+    assert min(moving_lrs) >= 0.2 * lr - 1e-9  # ...down to the floor, never below
+    assert still.motion_level == 0.0 and still.reactive_scale == 1.0
+    assert moving.motion_level > 0.5 and moving.reactive_scale < 0.5
+    assert still_flows == moving_flows == 11  # one optical flow per frame, shared by motion and feedback
+
+
+def test_grading_is_only_on_what_is_shown_never_on_what_is_fed_back(
+    photo: np.ndarray, settings: DreamSettings
+) -> None:
+    camera_only = settings.replace(
+        step=StepParams(lr=0.05, jitter=0),
+        feedback=FeedbackParams(feedback=1.0, flow=False),
+        post=PostParams(gamma=2.0, saturation=1.5, mix=0.0),  # mix 0 shows the raw camera
+    )
+    steps = StepLog()
+    with DreamWorker(ListFeed([photo] * 3), camera_only, gradient_factory=cheap_factory, step_fn=steps) as worker:
+        assert wait_until(lambda: worker.health().frames == 3)
+    dream = worker.latest()
+    assert dream is not None
+    raw = cv2.resize(photo, SIZE, interpolation=cv2.INTER_AREA)
+    assert np.array_equal(dream.image, raw)
+    # yet the dream went on growing underneath: the third frame starts from the camera plus carried detail
+    third_start = steps.calls[2][0]
+    assert float((third_start - to_tensor(raw)).abs().mean()) > 0.005
+
+
+def test_a_preset_fills_motion_attract_and_all_of_post(squeezenet: DreamNet) -> None:
+    library = PresetLibrary()
+    for name in ("melt", "neon"):
+        preset = library.load(name)
+        looks = dream_settings(preset, squeezenet)
+        assert looks.motion == MotionParams(preset.motion.mode, preset.motion.measure, preset.motion.sensitivity,
+                                            preset.motion.smoothing, preset.motion.floor)  # fmt: skip
+        assert looks.attract == AttractParams(enabled=preset.attract.enabled, after_s=preset.attract.after,
+                                              zoom_per_s=preset.attract.zoom, rotate_deg_per_s=preset.attract.rotate,
+                                              fade_s=preset.attract.fade)  # fmt: skip
+        assert (looks.post.gamma, looks.post.mix) == (preset.post.gamma, preset.post.mix)
+        assert looks.post.saturation == preset.post.saturation
+    assert dream_settings(library.load("melt"), squeezenet).motion.mode == "grow-when-still"  # type: ignore[union-attr]

@@ -14,7 +14,10 @@ from engine.errors import DreamwallError
 from engine.imageops import to_tensor
 from engine.reactive import (
     MotionLevel,
+    MotionParams,
+    MotionTracker,
     ReactiveMapping,
+    SharedFlow,
     flow_motion,
     frame_motion,
     measure_motion,
@@ -128,6 +131,68 @@ def test_unknown_mode_suggests_the_closest():
         ReactiveMapping("grow-when-stil")
     with pytest.raises(DreamwallError, match="motion floor must be between 0 and 1, got 2"):
         ReactiveMapping("off", floor=2.0)
+
+
+def counting_flow() -> tuple[list[int], object]:
+    calls: list[int] = []
+    inner = dis_flow()
+
+    def flow(new_grey: np.ndarray, prev_grey: np.ndarray) -> np.ndarray:
+        calls.append(1)
+        return inner(new_grey, prev_grey)
+
+    return calls, flow
+
+
+def test_shared_flow_estimates_each_pair_once_and_never_reuses_a_stale_one():
+    calls, flow_fn = counting_flow()
+    shared = SharedFlow(flow_fn)  # type: ignore[arg-type]
+    frames = square_sequence(moving=True, count=5)
+    for previous, current in itertools.pairwise(frames):
+        first = shared.between(previous, current)
+        again = shared(grey_uint8(current), grey_uint8(previous))  # what the temporal feedback asks next
+        assert np.array_equal(first.numpy(), again)
+    assert len(calls) == shared.estimates == len(frames) - 1
+    reverse = shared.between(frames[-1], frames[-2])  # another pair: estimated anew
+    assert len(calls) == len(frames) and not np.array_equal(reverse.numpy(), first.numpy())
+
+
+@pytest.mark.parametrize("measure", ["difference", "flow"])
+def test_motion_tracker_levels_a_moving_square_above_a_still_scene(measure: str):
+    def final_level(frames: list[torch.Tensor]) -> float:
+        tracker = MotionTracker(MotionParams(measure=measure, sensitivity=0.9, smoothing_s=0.2))
+        for frame in frames:
+            tracker.update(frame, dt=0.1, flow=SharedFlow())
+        return tracker.level
+
+    assert final_level(square_sequence(moving=False)) < 0.05
+    assert final_level(square_sequence(moving=True)) > 0.5
+
+
+def test_motion_tracker_starts_over_on_a_new_size_or_after_forget():
+    tracker = MotionTracker(MotionParams(sensitivity=1.0, smoothing_s=0.0))
+    assert tracker.update(scene(8), 0.1) == 0.0  # a first frame is no motion
+    assert tracker.update(scene(30), 0.1) == 1.0
+    small = torch.nn.functional.interpolate(scene(8), size=(24, 32))
+    assert tracker.update(small, 0.1) == 1.0  # another size: nothing to compare, the level stays
+    tracker.forget()
+    assert tracker.update(small * 0.2, 0.1) == 1.0 and tracker.previous is not None
+    tracker.configure(MotionParams(sensitivity=1.0, smoothing_s=0.0))
+    assert tracker.update(small * 0.2, 0.1) == 0.0
+    with pytest.raises(ValueError, match="needs a flow estimator"):
+        flow_tracker = MotionTracker(MotionParams(measure="flow"))
+        flow_tracker.update(scene(8), 0.1)
+        flow_tracker.update(scene(9), 0.1)
+
+
+def test_motion_params_are_checked_like_the_preset():
+    with pytest.raises(DreamwallError, match="did you mean 'flow'"):
+        MotionParams(measure="flwo")
+    with pytest.raises(DreamwallError, match="did you mean 'grow-when-moving'"):
+        MotionParams(mode="grow-when-movin")
+    with pytest.raises(DreamwallError, match="motion sensitivity must be between 0 and 1, got 3"):
+        MotionParams(sensitivity=3.0)
+    assert MotionParams("grow-when-still", floor=0.4).mapping(1.0).intensity == pytest.approx(0.4)
 
 
 # -- audio (optional extra) ----------------------------------------------------------------

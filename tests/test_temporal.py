@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 
 import cv2
@@ -232,3 +233,31 @@ def test_post_identity_and_grading(scene: Tensor) -> None:
     assert float(luma(brighter).mean()) > float(luma(scene).mean())
     with pytest.raises(DreamwallError, match="saturation must be between 0 and 3, got 4"):
         PostParams(saturation=4.0)
+
+
+@pytest.mark.parametrize("gamma", [0.5, 0.8, 1.5, 2.2])
+def test_gamma_moves_mid_tones_keeps_black_white_and_order(gamma: float) -> None:
+    ramp = torch.linspace(0, 1, 64).repeat(1, 3, 48, 1)
+    out = apply_post(ramp, PostParams(gamma=gamma))
+    assert torch.allclose(out[..., 0], ramp[..., 0]) and torch.allclose(out[..., -1], ramp[..., -1])
+    assert bool((out[..., 1:] >= out[..., :-1]).all())  # still a ramp: no tone is inverted
+    middle = out[..., 1:-1] - ramp[..., 1:-1]
+    assert bool((middle > 0).all()) if gamma > 1 else bool((middle < 0).all())  # above 1 lifts the mid-tones
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_mix_blends_the_graded_dream_with_the_raw_frame(seed: int) -> None:
+    raw, dream = texture(seed), texture(seed + 10)
+    graded = PostParams(saturation=1.5, gamma=1.3)
+    assert torch.equal(apply_post(dream, PostParams(mix=0.0), raw), raw)  # 0 = the camera as it is
+    assert torch.allclose(apply_post(dream, graded, raw), apply_post(dream, PostParams(saturation=1.5, gamma=1.3)))
+    mixes = [0.0, 0.25, 0.5, 0.75, 1.0]
+    outs = [apply_post(dream, PostParams(saturation=1.5, gamma=1.3, mix=m), raw) for m in mixes]
+    target = apply_post(dream, graded)
+    distances = [float((o - target).abs().mean()) for o in outs]
+    assert all(a > b for a, b in itertools.pairwise(distances))  # more mix, closer to the dream
+    assert torch.allclose(outs[2], (raw + target) / 2, atol=1e-6)
+    with pytest.raises(ValueError, match="needs the raw camera frame"):
+        apply_post(dream, PostParams(mix=0.5))
+    with pytest.raises(DreamwallError, match=r"gamma must be between 0\.2 and 5, got 9"):
+        PostParams(gamma=9.0)

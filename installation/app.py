@@ -26,6 +26,7 @@ from installation.backend_choice import BackendChooser, check_backend_here
 from installation.capture import Capture, Frame
 from installation.controls import Controls
 from installation.dream_worker import DreamWorker
+from installation.export_cache import DiskStore
 from installation.hot_reload import HotReloader, watch_presets
 from installation.live_config import DEMO, HEADLESS_DEFAULT_SECONDS, LiveConfig, display_available
 from installation.looks import NetworkCache, Overrides, dream_settings
@@ -55,13 +56,6 @@ class SwitchableFeed:
             time.sleep(timeout or 0.1)
             return None
         return capture.wait_newer(after_seq, timeout)
-
-
-def export_store() -> Any:
-    """Where exported gradient graphs are cached between runs (built once, loaded afterwards)."""
-    from engine.export.store import DiskStore
-
-    return DiskStore()
 
 
 def choose_source(spec: str | None) -> tuple[str, str | None]:
@@ -114,7 +108,7 @@ class App:
             self.notify(notice)
         self._source_factory = source_factory or (lambda text: open_source(text))
         self.source_spec = spec
-        self.backends = BackendChooser(config.backend, store=export_store(), notify=self.notify)
+        self.backends = BackendChooser(config.backend, store=DiskStore(), notify=self.notify)
         settings = self._settings()  # fails on a bad objective before any thread starts
         self.capture: Capture | None = Capture(self._source_factory(spec)).start()
         self.feed = SwitchableFeed(self.capture)

@@ -295,7 +295,10 @@ class App:
                 "reconnects": capture.reconnects if capture else 0,
                 "last_error": capture.last_error if capture else None,
             },
-            "worker": {"state": worker.state, "errors": worker.errors, "last_error": worker.last_error},
+            "worker": {"state": worker.state, "errors": worker.errors, "last_error": worker.last_error,
+                       "mode": worker.mode, "step_ms": worker.step_ms, "notice": worker.notice},
+            "motion": {"level": round(worker.motion_level, 3), "scale": round(worker.reactive_scale, 3)},
+            "process_size": list(worker.process_size) if worker.process_size else None,
             "errors": self.errors + worker.errors,
             "last_error": self.last_error or worker.last_error,
             "notices": list(self.notices),
@@ -308,7 +311,8 @@ class App:
 
     def hud_info(self) -> dict[str, Any]:
         s = self.snapshot()
-        process = self.worker.latest()
+        mode = s["worker"]["mode"]
+        source_health = s["source"]["state"] if mode == "camera" else f"{s['source']['state']} ({mode})"
         return {
             "preset": s["preset"],
             "network": s["network"],
@@ -316,14 +320,14 @@ class App:
             "backend_reason": s["backend_reason"],
             "capture_fps": s["fps"]["capture"],
             "dream_fps": s["fps"]["dream"],
-            "process_size": (process.image.shape[1], process.image.shape[0]) if process is not None else None,
+            "process_size": tuple(s["process_size"]) if s["process_size"] else None,
             "source": s["source"]["description"],
-            "source_health": s["source"]["state"],
+            "source_health": source_health,
             "intensity": s["intensity"],
             "frozen": s["frozen"],
             "recording": s["recording"],
-            "notices": tuple(s["notices"]),
-            "last_error": s["last_error"],
+            "notices": tuple(s["notices"]) + ((s["worker"]["notice"],) if s["worker"]["notice"] else ()),
+            "last_error": s["last_error"] or "",
         }
 
     # ---- main loops --------------------------------------------------------------------------

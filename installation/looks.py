@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from engine.attract import AttractParams
 from engine.networks import DreamNet, load_network
-from engine.post import PostParams
 from engine.reactive import MotionParams
 from engine.temporal import FeedbackParams
 from installation.dream_worker import DreamSettings
@@ -56,13 +55,7 @@ def dream_settings(
         step=preset.step_params(),
         steps=preset.steps,
         feedback=FeedbackParams(feedback=feedback, flow=preset.flow),
-        post=PostParams(
-            saturation=preset.post.saturation,
-            contrast=preset.post.contrast,
-            brightness=preset.post.brightness,
-            gamma=preset.post.gamma,
-            mix=preset.post.mix,
-        ),
+        post=preset.post_params(),
         process_size=process_size or preset.process_size,
         label=preset.name,
         motion=MotionParams(

@@ -26,6 +26,7 @@ import yaml
 from engine.errors import DreamwallError, check_range, did_you_mean, unknown_name
 from engine.networks import NETWORKS, DreamNet
 from engine.objectives import GuideLoader, Objective, parse_objective
+from engine.post import PostParams
 from engine.step import OctaveParams, StepParams
 
 PRESETS_DIR = Path(__file__).resolve().parents[1] / "presets"
@@ -243,6 +244,11 @@ class Preset:
 
     def step_params(self) -> StepParams:
         return StepParams(lr=self.lr, jitter=self.jitter, smooth=self.smooth, tv=self.tv)
+
+    def post_params(self) -> PostParams:
+        post = self.post
+        return PostParams(saturation=post.saturation, contrast=post.contrast, brightness=post.brightness,
+                          gamma=post.gamma, mix=post.mix)  # fmt: skip
 
     def octave_params(self) -> OctaveParams:
         return OctaveParams(octaves=self.render.octaves, scale=self.render.octave_scale, steps=self.render.steps)

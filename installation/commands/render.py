@@ -214,7 +214,7 @@ class FrameDreamer:
         dreamed_u8 = to_uint8(dreamed)
         # feed back the 8-bit frame, as a resumed render must (it reads it from a PNG)
         self.temporal.remember(source, self.tensor(dreamed_u8))
-        shown = dreamed_u8 if s.post.identity else to_uint8(apply_post(dreamed, s.post))
+        shown = dreamed_u8 if s.post.identity else to_uint8(apply_post(dreamed, s.post, raw=source))
         return shown, dreamed_u8
 
 
@@ -293,8 +293,7 @@ def render_settings(preset: Preset, args: argparse.Namespace, net: DreamNet, obj
         ),
         feedback=FeedbackParams(feedback=float(pick("feedback", preset.feedback)),
                                 flow=preset.flow and not getattr(args, "no_flow", False)),
-        post=PostParams(saturation=preset.post.saturation, contrast=preset.post.contrast,
-                        brightness=preset.post.brightness),
+        post=preset.post_params(),
         seed=int(pick("seed", preset.seed)),
     )
 

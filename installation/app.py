@@ -391,6 +391,7 @@ class App:
         try:
             return self._run_headless() if self.headless else self._run_display()
         finally:
+            self.status.maybe_write(self.snapshot, force=True)  # the last word, also after a fatal error
             self.close()
 
     def _run_display(self) -> int:
@@ -453,7 +454,6 @@ class App:
                 break
         self._stderr.write("\n")
         written = recorder.close() if recorder is not None else None
-        self.status.maybe_write(self.snapshot, force=True)
         fps = self._headless_fps()
         if written is None:
             self._stderr.write("error: no video written (no frame was dreamt)\n")

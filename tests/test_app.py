@@ -192,3 +192,102 @@ def test_preset_backend_that_cannot_run_falls_back_to_torch_with_a_notice(preset
     status = read_status(tmp_path / "status.json")
     assert status["backend"] == "torch"
     assert any(n.startswith("backend tensorrt unavailable") for n in status["notices"])
+
+
+class PluggableCamera:
+    """The demo camera with a cable that the test can pull out and put back."""
+
+    def __init__(self):
+        from installation.demo_source import DemoSource
+
+        self.inner = DemoSource(size=(160, 90), fps=30.0)
+        self.description = "pluggable test camera"
+        self.plugged = True
+
+    def open(self):
+        if not self.plugged:
+            raise ConnectionError("no such device")
+        self.inner.open()
+
+    def read(self):
+        if not self.plugged:
+            raise ConnectionError("device unplugged")
+        return self.inner.read()
+
+    def close(self):
+        self.inner.close()
+
+
+def wait_for(predicate, timeout, what):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return time.monotonic()
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_camera_unplugged_mid_show_keeps_the_dream_alive_and_resumes_within_5_s(presets_dir, tmp_path):
+    import threading
+    import time
+
+    camera = PluggableCamera()
+    config = LiveConfig(source="test", headless=True, seconds=120, out=tmp_path / "u.mp4", process_size=TINY,
+                        presets_dir=presets_dir, recordings_dir=tmp_path)
+    app = App(config, source_factory=lambda spec: camera)
+    codes = []
+    runner = threading.Thread(target=lambda: codes.append(app.run()))
+    runner.start()
+    try:
+        wait_for(lambda: app.worker.health().frames > 3, 30, "first dreams")
+        camera.plugged = False
+        wait_for(lambda: app.worker.health().mode == "source-lost", 15, "the source-lost loop")
+        assert app.capture.health().state == "reconnecting"
+        seq = app.worker.health().frames
+        wait_for(lambda: app.worker.health().frames > seq + 3, 10, "dreams while the camera is gone")
+        camera.plugged = True
+        back = time.monotonic()
+        resumed = wait_for(lambda: app.capture.health().state == "ok" and app.worker.health().mode == "camera",
+                           15, "the camera to come back")
+        assert resumed - back < 5.0
+        assert app.capture.health().reconnects >= 1
+    finally:
+        app.stop()
+        runner.join(30)
+    assert codes == [0]
+
+
+def test_a_worker_that_keeps_failing_ends_the_process_non_zero(presets_dir, tmp_path, monkeypatch):
+    from installation.backend_choice import BackendChooser
+
+    def broken_gradient(self, net, objective, size):
+        def gradient(image):
+            raise RuntimeError("simulated engine fault")
+
+        return gradient
+
+    monkeypatch.setattr(BackendChooser, "__call__", broken_gradient)
+    app = make_app(presets_dir, tmp_path, seconds=120, out=tmp_path / "f.mp4")
+    assert app.run() == 1
+    status = read_status(tmp_path / "status.json")
+    assert status["worker"]["state"] == "fatal"
+    assert status["errors"] >= 10
+    assert "simulated engine fault" in status["worker"]["last_error"]
+
+
+@pytest.mark.parametrize(("flag", "content", "message"), [
+    ("--schedule", "timezone: Europe/Berlin\nweekly:\n  mondy: 10:00-18:00\n",
+     "weekly.mondy: unknown weekday 'mondy' (did you mean 'monday'?)"),
+    ("--bindings", "keyboard:\n  q: quitt\n", "unknown action 'quitt' (did you mean 'quit'?)"),
+])
+def test_bad_control_file_at_start_is_one_line_exit_2(tmp_path, capsys, flag, content, message):
+    import run
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(content)
+    code = run.main(["live", "--source", "demo", "--headless", "--frames", "1", "--no-midi", flag, str(bad)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert err[-1].startswith("error: ") and str(bad) in err[-1] and message in err[-1]

@@ -1,9 +1,12 @@
 """The `onnx` backend: the exported gradient graph in ONNX Runtime.
 
-On the CPU its NCHWc convolutions run near the matmul peak, but the elementwise
-parts of the gradient (masks, the max-pool routing) are not fused and cost about as
-much again; see the backends bench. On CUDA it needs onnxruntime-gpu's CUDAExecutionProvider, and then
-binds torch's CUDA tensors directly (no host copies).
+On the CPU its NCHWc convolutions run near the matmul peak; what is left is the
+max-pool routing (MaxPool's Indices output has only a scalar kernel, then a
+ScatterElements) and the unfused ReLU masks, about as much again as the convs; see
+the backends bench. Its worker threads do not spin between runs: on a 2-core kiosk
+that spinning takes the CPU from the capture and renderer threads. On CUDA it needs
+onnxruntime-gpu's CUDAExecutionProvider, and then binds torch's CUDA tensors directly
+(no host copies).
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ class OnnxBackend(ExportedBackend):
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = self.threads
         options.log_severity_level = 3  # warnings about unused initialisers are noise here
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         providers = ["CUDAExecutionProvider"] if self.device.type == "cuda" else ["CPUExecutionProvider"]
         return onnxruntime.InferenceSession(data, options, providers=providers)
 

@@ -221,17 +221,17 @@ class MaxPoolVJP(VJPOp):
 
     def run(self, x: Tensor) -> tuple[Tensor, Saved]:
         y, indices = _MaxPoolFlatIndices.apply(x, self.kernel, self.stride, self.ceil_mode)
-        return y, (y, indices)
+        return y, (x, y, indices)
 
     def vjp(self, grad: Tensor, saved: Saved) -> Tensor:
-        y, indices = saved
+        x, y, indices = saved
         mask = _active(y, self.mask_activation)
         if mask is not None:
             grad = torch.where(mask, grad, torch.zeros((), dtype=grad.dtype, device=grad.device))
-        channels, height, width = self.in_shape
-        batch = grad.shape[0]
-        flat = grad.new_zeros(batch * channels * height * width)
-        return flat.scatter_add(0, indices.reshape(-1), grad.reshape(-1)).view(batch, channels, height, width)
+        # Zeros as x * 0 (activations are finite): a plain zeros is folded by the exporter into a
+        # constant the size of the pool's input, ten times the weights' size in the file.
+        flat = x.reshape(-1).to(grad.dtype) * 0
+        return flat.scatter_add(0, indices.reshape(-1), grad.reshape(-1)).view(x.shape)
 
 
 class FireVJP(VJPOp):

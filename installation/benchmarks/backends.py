@@ -30,6 +30,16 @@ STEPS_PER_FRAME = 2
 # torch.compile takes minutes per graph on a 2-core CPU: there it is measured on the default network only.
 COMPILE_ON_CPU_FOR = ("squeezenet1_1",)
 PLAIN = "plain"  # the reference: full eager forward with a hook, backward, NCHW (installation.benchmarks.step)
+# Issue 4's targets at the largest size on the default network: per-step speed-up over plain, dreamed frames/s.
+TARGET_RATIO, TARGET_FPS = 2.0, 12.0
+
+
+def targets_line(fastest: BackendFigure) -> str:
+    """Whether the fastest backend meets the targets, with the figures, so the answer is never implicit."""
+    ratio_ok, fps_ok = fastest.ratio >= TARGET_RATIO, fastest.fps >= TARGET_FPS
+    return (f"targets at {fastest.size} on {fastest.network}: {fastest.ratio:.2f}x plain "
+            f"({'met' if ratio_ok else 'NOT met'}, >= {TARGET_RATIO:.0f}x), {fastest.fps:.1f} frames/s at "
+            f"{STEPS_PER_FRAME} steps ({'met' if fps_ok else 'NOT met'}, >= {TARGET_FPS:.0f})")
 
 
 @dataclass
@@ -136,6 +146,7 @@ def run_backends_bench(json_output: bool, repeats: int) -> int:
         print(json.dumps({
             "threads": torch.get_num_threads(), "repeats": repeats, "matmul_peak_gflops": peak,
             "auto": auto.name, "auto_reason": reason, "cpu_ranking": RANKING["cpu"], "results": rows,
+            "fastest": fastest.backend, "targets": targets_line(fastest),
         }, indent=2))
         return 0
     print(f"backends: ms per dream step (median of {repeats}), {torch.get_num_threads()} threads, "
@@ -148,4 +159,5 @@ def run_backends_bench(json_output: bool, repeats: int) -> int:
               f"{f.fps:>7.1f}{f.gflop:>7.2f}{rate:>9.0f}{f.share_of_peak:>7.0%}")
     print(f"auto: {reason}")
     print(f"fastest measured at {fastest.size} on {fastest.network}: {fastest.backend}")
+    print(targets_line(fastest))
     return 0

@@ -8,6 +8,23 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from engine.errors import DreamwallError
+
+
+def check_output_path(
+    path: Path, suffixes: tuple[str, ...] | None = None, kind: str = "", role: str = "output"
+) -> Path:
+    """Fail before any work if `path` cannot become the output file (extension, folder, permission)."""
+    path = Path(path)
+    if suffixes is not None and path.suffix.lower() not in suffixes:
+        raise DreamwallError(f"output {path} needs {kind} extension: {', '.join(suffixes)}")
+    folder = path.parent if str(path.parent) else Path()
+    if not folder.is_dir():
+        raise DreamwallError(f"{role} folder does not exist: {folder}")
+    if not os.access(folder, os.W_OK):
+        raise DreamwallError(f"{role} folder is not writable: {folder}")
+    return path
+
 
 def _umask() -> int:
     mask = os.umask(0)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from engine.errors import DreamwallError
-from installation.atomic import atomic_path
+from installation.atomic import atomic_path, check_output_path
 
 WRITABLE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 
@@ -33,15 +32,7 @@ def read_image(path: Path) -> np.ndarray:
 
 def check_writable_image_path(path: Path) -> Path:
     """Fail before any work if `path` cannot become an image file."""
-    path = Path(path)
-    if path.suffix.lower() not in WRITABLE_SUFFIXES:
-        raise DreamwallError(f"output {path} needs an image extension: {', '.join(WRITABLE_SUFFIXES)}")
-    folder = path.parent if str(path.parent) else Path()
-    if not folder.is_dir():
-        raise DreamwallError(f"output folder does not exist: {folder}")
-    if not os.access(folder, os.W_OK):
-        raise DreamwallError(f"output folder is not writable: {folder}")
-    return path
+    return check_output_path(path, WRITABLE_SUFFIXES, "an image")
 
 
 def write_image(path: Path, rgb: np.ndarray) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import errno
 import logging
-import os
 import queue
 import threading
 import time
@@ -24,7 +23,7 @@ import cv2
 import numpy as np
 
 from engine.errors import DreamwallError, check_range
-from installation.atomic import temporary_beside
+from installation.atomic import check_output_path, temporary_beside
 from installation.video_io import VideoWriter
 
 log = logging.getLogger(__name__)
@@ -75,12 +74,7 @@ class Recorder:
         clock: Clock = time.monotonic,
     ) -> None:
         check_range("recording fps", fps, 1, 240)
-        self.path = Path(path)
-        folder = self.path.parent if str(self.path.parent) else Path()
-        if not folder.is_dir():
-            raise DreamwallError(f"recording folder does not exist: {folder}")
-        if not os.access(folder, os.W_OK):
-            raise DreamwallError(f"recording folder is not writable: {folder}")
+        self.path = check_output_path(path, role="recording")
         self.fps = float(fps)
         self.size = (int(size[0]), int(size[1]))
         self.realtime = realtime

@@ -8,7 +8,6 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections.abc import Iterator
 
 import cv2
 import numpy as np
@@ -34,13 +33,7 @@ from installation.rates import Pacer
 SIZE = (64, 48)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    """Tiny tensors: thread hand-offs cost more than the work on a busy 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

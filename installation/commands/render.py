@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import shutil
 import sys
 from collections.abc import Callable
@@ -33,7 +32,7 @@ from engine.objectives import Objective, parse_objective
 from engine.post import PostParams, apply_post
 from engine.step import OctaveParams, StepParams, dream_octaves
 from engine.temporal import FeedbackParams, FlowFn, TemporalFeedback
-from installation.atomic import atomic_write_text
+from installation.atomic import atomic_write_text, check_output_path
 from installation.cli import float_in, int_in, size_arg
 from installation.commands.dream import layers_spec
 from installation.images import read_image, write_image
@@ -104,14 +103,7 @@ def work_folder(output: Path) -> Path:
 
 
 def check_output(path: Path) -> Path:
-    if path.suffix.lower() not in OUTPUT_SUFFIXES:
-        raise DreamwallError(f"output {path} needs a video extension: {', '.join(OUTPUT_SUFFIXES)}")
-    folder = path.parent if str(path.parent) else Path()
-    if not folder.is_dir():
-        raise DreamwallError(f"output folder does not exist: {folder}")
-    if not os.access(folder, os.W_OK):
-        raise DreamwallError(f"output folder is not writable: {folder}")
-    return path
+    return check_output_path(path, OUTPUT_SUFFIXES, "a video")
 
 
 def frame_generator(seed: int, index: int) -> torch.Generator:

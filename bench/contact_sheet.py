@@ -20,11 +20,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from installation.app import App  # noqa: E402
-from installation.controls import ControlsConfig  # noqa: E402
-from installation.images import write_image  # noqa: E402
-from installation.live_config import LiveConfig  # noqa: E402
-from installation.presets import PresetLibrary  # noqa: E402
+from installation.app import App
+from installation.controls import ControlsConfig
+from installation.images import write_image
+from installation.live_config import LiveConfig
+from installation.presets import PresetLibrary
 
 TILE = (320, 180)
 

@@ -4,10 +4,11 @@
     image = dream_step(net, image, objective, params, generator, gradient=backend.gradient)
 
 `auto` takes the first available backend in a per-device ranking that the backends
-bench (`python run.py bench --backends`) measured: on this 2-core CPU, eager autograd
-in channels_last (1.3x the plain NCHW loop at 640x360) edged out ONNX Runtime running
-the exported graph (about 1.0x: its convs run near the matmul peak, but the max-pool
-gradient's masks and interleaving cost as much again); on CUDA, TensorRT FP16 is
+bench (`python run.py bench --backends`) measured: on this 2-core CPU at 640x360
+(squeezenet fire7), eager autograd in channels_last (about 1.5x the plain NCHW loop)
+still beats ONNX Runtime running the exported graph (about 1.3-1.4x since the max-pool
+gradient uses MaxPool's Indices output and a scatter, up from 0.85x; ORT's scalar
+MaxPool-with-indices kernel is now its largest cost after the convs); on CUDA, TensorRT FP16 is
 expected to beat torch.compile FP16 and eager fp16 (bench/gpu_check.sh measures it).
 The reason string names the choice and what was skipped, for the HUD and the log.
 """

@@ -22,6 +22,7 @@ import numpy as np
 
 from engine.errors import DreamwallError
 from installation.actions import Action, Dispatcher
+from installation.audio_reactive import AudioReactive
 from installation.backend_choice import BackendChooser, check_backend_here
 from installation.capture import Capture, Frame
 from installation.controls import Controls
@@ -108,6 +109,9 @@ class App:
             self.notify(notice)
         self._source_factory = source_factory or (lambda text: open_source(text))
         self.source_spec = spec
+        self.audio_gain = 1.0
+        self.audio: AudioReactive | None = None
+        self._audio_checked: float | None = None
         self.backends = BackendChooser(config.backend, store=DiskStore(), notify=self.notify)
         settings = self._settings()  # fails on a bad objective before any thread starts
         self.capture: Capture | None = Capture(self._source_factory(spec)).start()
@@ -125,13 +129,18 @@ class App:
         self.virtual_camera: VirtualCamera | None = None
         self._register_handlers()
         self.controls.start()
+        if config.audio:
+            self.audio = AudioReactive.open(config.audio_device)
+            if self.audio is None:
+                self.notify("audio-reactive off: no audio input (see the log)")
 
     # ---- looks -------------------------------------------------------------------------------
 
     def _settings(self) -> Any:
         preset = self.programme.current
         self.backends.wanted = preset.backend
-        return dream_settings(preset, self.networks.get(preset.network), self.overrides, self.config.process_size)
+        return dream_settings(preset, self.networks.get(preset.network), self.overrides, self.config.process_size,
+                              lr_gain=self.audio_gain)  # fmt: skip
 
     def apply_look(self, announce: bool = True) -> None:
         """Send the current preset (with overrides) to the worker; announce a change."""
@@ -275,6 +284,7 @@ class App:
             "backend": self.backends.name,
             "backend_reason": self.backends.reason,
             "intensity": round(self.intensity, 4),
+            "audio_gain": round(self.audio_gain, 3) if self.audio is not None else None,
             "frozen": self.worker.frozen,
             "asleep": self._asleep,
             "fps": {
@@ -344,6 +354,7 @@ class App:
         """Work shared by both loops; an exit code when the app must end."""
         self.controls.poll()
         self.dispatcher.drain()
+        self._follow_audio()
         if self.programme.update():
             self.overrides = Overrides()
             self.apply_look()
@@ -354,6 +365,19 @@ class App:
             self.report_error("dream worker failed repeatedly; exiting so the service restarts")
             return EXIT_FATAL
         return None
+
+    def _follow_audio(self) -> None:
+        """At most 10 times a second, let the input level and onsets scale the step size."""
+        if self.audio is None:
+            return
+        now = self._clock()
+        if self._audio_checked is not None and now - self._audio_checked < 0.1:
+            return
+        self._audio_checked = now
+        gain = self.audio.intensity()
+        if abs(gain - self.audio_gain) >= 0.02:
+            self.audio_gain = gain
+            self.apply_look(announce=False)
 
     def _tell_systemd(self) -> None:
         """READY once a dream is out, WATCHDOG only while dreams advance, STATUS about once a second."""
@@ -470,6 +494,8 @@ class App:
         """Stop everything; safe to call more than once."""
         self.record.stop()
         self.controls.close()
+        if self.audio is not None:
+            self.audio.close()
         if self.virtual_camera is not None:
             self.virtual_camera.close()
         self.notifier.stopping()

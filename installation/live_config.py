@@ -41,6 +41,8 @@ class LiveConfig:
     controls: ControlsConfig = field(default_factory=ControlsConfig)
     virtual_camera: bool = False
     virtual_camera_device: str | None = None
+    audio: bool = False                  # audio-reactive intensity (optional: sounddevice)
+    audio_device: str | None = None
 
 
 def display_available() -> bool:

@@ -44,10 +44,16 @@ def dream_settings(
     net: DreamNet,
     overrides: Overrides = Overrides(),
     process_size: tuple[int, int] | None = None,
+    lr_gain: float = 1.0,
 ) -> DreamSettings:
-    """The worker's settings for `preset` (objective built against the real network)."""
+    """The worker's settings for `preset` (objective built against the real network).
+
+    `lr_gain` multiplies the step size (audio-reactive), never beyond the preset's lr_max.
+    """
     if overrides.intensity is not None:
         preset = preset.with_intensity(overrides.intensity)
+    if lr_gain != 1.0:
+        preset = preset.with_intensity(min(1.0, preset.intensity * lr_gain))
     feedback = overrides.feedback if overrides.feedback is not None else preset.feedback
     return DreamSettings(
         net=net,

@@ -291,3 +291,45 @@ def test_bad_control_file_at_start_is_one_line_exit_2(tmp_path, capsys, flag, co
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
     assert err[-1].startswith("error: ") and str(bad) in err[-1] and message in err[-1]
+
+
+def test_audio_level_pushes_the_step_size_up_to_lr_max(presets_dir, tmp_path, monkeypatch):
+    from installation.audio_reactive import AudioReactive
+
+    class LoudRoom:
+        gain = 1.0
+
+        def intensity(self):
+            return self.gain
+
+        def close(self):
+            pass
+
+    room = LoudRoom()
+    monkeypatch.setattr(AudioReactive, "open", classmethod(lambda cls, device=None: room))
+    app = make_app(presets_dir, tmp_path, audio=True)
+    try:
+        preset = app.programme.current
+        room.gain = 1.5
+        app._tick_common()
+        assert app.worker.settings.step.lr == pytest.approx(1.5 * preset.lr)
+        room.gain = 10.0
+        app._audio_checked = None
+        app._tick_common()
+        assert app.worker.settings.step.lr == pytest.approx(preset.lr_max)
+        assert app.snapshot()["audio_gain"] == 10.0
+    finally:
+        app.close()
+
+
+def test_no_audio_input_is_a_notice_not_a_failure(presets_dir, tmp_path, monkeypatch):
+    from installation.audio_reactive import AudioReactive
+
+    def no_sounddevice():
+        raise ImportError("No module named 'sounddevice'")
+
+    real_open = AudioReactive.open
+    monkeypatch.setattr(AudioReactive, "open", lambda device=None: real_open(device, importer=no_sounddevice))
+    app = make_app(presets_dir, tmp_path, audio=True, frames=2, out=tmp_path / "a.mp4")
+    assert app.run() == 0
+    assert "audio-reactive off: no audio input (see the log)" in app.notices

@@ -43,6 +43,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     controls.add_argument("--schedule", type=Path, help="opening hours YAML: sleep (black, camera off) when closed")
     outputs = parser.add_argument_group("outputs")
     outputs.add_argument("--virtual-camera", action="store_true", help="also send the dream to a virtual camera")
+    outputs.add_argument("--audio", action="store_true",
+                         help="audio-reactive: input level and onsets push the intensity (needs sounddevice)")
+    outputs.add_argument("--audio-device", help="sounddevice input name or index (default: system default)")
     outputs.add_argument("--virtual-camera-device", help="e.g. /dev/video10 when there are several loopbacks")
 
 
@@ -75,6 +78,8 @@ def config_from_args(args: argparse.Namespace) -> LiveConfig:
         ),
         virtual_camera=args.virtual_camera,
         virtual_camera_device=args.virtual_camera_device,
+        audio=args.audio,
+        audio_device=args.audio_device,
     )
 
 

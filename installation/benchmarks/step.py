@@ -14,6 +14,7 @@ from functools import partial
 
 import torch
 
+from engine.backends import AUTO, select_backend
 from engine.networks import EMBEDDED, DreamNet, load_network
 from engine.objectives import LayerEnergy
 from engine.step import StepParams, dream_step
@@ -58,6 +59,7 @@ def plain_autograd_step(net: DreamNet, layer: str, lr: float) -> Callable[[torch
 
 
 def measure(net_name: str, repeats: int) -> list[StepFigure]:
+    """The engine as the installation runs it (truncated forward, the backend `auto` picks) vs plain."""
     net = load_network(net_name)
     layers = [net.default_layer, next(iter(net.layers))]
     figures = []
@@ -68,7 +70,9 @@ def measure(net_name: str, repeats: int) -> list[StepFigure]:
         plain = plain_autograd_step(load_network(net_name), layer, 0.01)
         for width, height in SIZES:
             image = torch.rand(1, 3, height, width, generator=torch.Generator().manual_seed(1))
-            engine_ms = median_ms(partial(dream_step, net, image, objective, params, generator), repeats)
+            backend, _ = select_backend(AUTO, net, objective, (width, height))
+            engine_ms = median_ms(partial(dream_step, net, image, objective, params, generator, backend.gradient),
+                                  repeats)  # fmt: skip
             plain_ms = median_ms(partial(plain, image), repeats)
             figures.append(StepFigure(net_name, layer, f"{width}x{height}", plain_ms, engine_ms))
     return figures
@@ -81,7 +85,8 @@ def run_step_bench(json_output: bool, repeats: int) -> int:
         rows = [{**asdict(f), "ratio": f.ratio, "engine_fps_2_steps": f.engine_fps} for f in figures]
         print(json.dumps({"threads": torch.get_num_threads(), "repeats": repeats, "results": rows}, indent=2))
         return 0
-    print(f"dream step, median of {repeats} runs, {torch.get_num_threads()} threads, CPU eager fp32")
+    print(f"dream step, median of {repeats} runs, {torch.get_num_threads()} threads, CPU fp32; "
+          "engine = dream_step with the backend 'auto' picks, plain = full forward + hook + backward (NCHW)")
     print(f"{'network':<20}{'layer':<10}{'size':<10}{'plain ms':>10}{'engine ms':>11}{'ratio':>8}{'fps@2 steps':>13}")
     for f in figures:
         print(f"{f.network:<20}{f.layer:<10}{f.size:<10}{f.plain_ms:>10.1f}{f.engine_ms:>11.1f}"

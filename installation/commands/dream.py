@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 
 import torch
 
+from engine.backends import AUTO, select_backend
 from engine.errors import DreamwallError
 from engine.imageops import resize, to_tensor, to_uint8
 from engine.networks import DEFAULT_NETWORK, check_network_name, load_network
 from engine.objectives import parse_objective
 from engine.step import OctaveParams, StepParams, dream_octaves
+from installation.backend_choice import check_backend_here
 from installation.cli import float_in, int_in, size_arg
 from installation.images import check_writable_image_path, read_image, write_image
 from installation.progress import ProgressBar
 
 HELP = "dream a still image (multi-octave)"
+log = logging.getLogger(__name__)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -34,6 +38,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tv", type=float_in(0.0, 10.0, "tv"), default=0.0)
     parser.add_argument("--seed", type=int_in(0, 2**31 - 1, "seed"), default=0)
     parser.add_argument("--size", type=size_arg, help="resize the input to WxH first")
+    parser.add_argument("--backend", default=AUTO, help="auto | torch | compile | onnx | tensorrt (default: auto)")
 
 
 def layers_spec(text: str | None) -> object:
@@ -52,6 +57,7 @@ def layers_spec(text: str | None) -> object:
 
 def run(args: argparse.Namespace) -> int:
     check_network_name(args.network)
+    check_backend_here(args.backend, "cpu")
     check_writable_image_path(args.output)
     image = to_tensor(read_image(args.input))
     if args.size:
@@ -63,7 +69,9 @@ def run(args: argparse.Namespace) -> int:
     octaves = OctaveParams(octaves=args.octaves, scale=args.octave_scale, steps=args.steps)
     generator = torch.Generator().manual_seed(args.seed)
     progress = ProgressBar(f"dream {objective.description}")
-    dreamed = dream_octaves(net, image, objective, params, octaves, generator, progress=progress)
+    backend, reason = select_backend(args.backend, net, objective, (image.shape[-1], image.shape[-2]))
+    log.info("backend: %s", reason)
+    dreamed = dream_octaves(net, image, objective, params, octaves, generator, backend.gradient, progress)
     write_image(args.output, to_uint8(dreamed))
     print(args.output)
     return 0

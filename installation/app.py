@@ -476,7 +476,8 @@ class App:
                 seconds is not None and elapsed >= seconds
             ):
                 break
-        self._stderr.write("\n")
+        if self._stderr_is_terminal:
+            self._stderr.write("\n")
         written = recorder.close() if recorder is not None else None
         fps = self._headless_fps()
         if written is None:
@@ -485,9 +486,22 @@ class App:
         print(f"wrote {written} ({self._shown} dreamed frames, {fps:.1f} dream fps)", flush=True)
         return 0
 
+    _progress_written: float | None = None
+
+    @property
+    def _stderr_is_terminal(self) -> bool:
+        return bool(getattr(self._stderr, "isatty", lambda: False)())
+
     def _progress(self, seconds: float | None) -> None:
+        """A live counter on a terminal; in a log (no terminal) one line every 5 s at most."""
+        terminal = self._stderr_is_terminal
+        now = self._clock()
+        if not terminal and self._progress_written is not None and now - self._progress_written < 5.0:
+            return
+        self._progress_written = now
         total = f"/{self.config.frames}" if self.config.frames is not None else ""
-        self._stderr.write(f"\rheadless: {self._shown}{total} frames, {self._headless_fps():.1f} fps ")
+        text = f"headless: {self._shown}{total} frames, {self._headless_fps():.1f} fps"
+        self._stderr.write(f"\r{text} " if terminal else f"{text}\n")
         self._stderr.flush()
 
     def close(self) -> None:

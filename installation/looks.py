@@ -6,9 +6,7 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from engine.attract import AttractParams
 from engine.networks import DreamNet, load_network
-from engine.reactive import MotionParams
 from engine.temporal import FeedbackParams
 from installation.dream_worker import DreamSettings
 from installation.presets import Preset
@@ -64,18 +62,6 @@ def dream_settings(
         post=preset.post_params(),
         process_size=process_size or preset.process_size,
         label=preset.name,
-        motion=MotionParams(
-            mode=preset.motion.mode,
-            measure=preset.motion.measure,
-            sensitivity=preset.motion.sensitivity,
-            smoothing_s=preset.motion.smoothing,
-            floor=preset.motion.floor,
-        ),
-        attract=AttractParams(
-            enabled=preset.attract.enabled,
-            after_s=preset.attract.after,
-            zoom_per_s=preset.attract.zoom,
-            rotate_deg_per_s=preset.attract.rotate,
-            fade_s=preset.attract.fade,
-        ),
+        motion=preset.motion_params(),
+        attract=preset.attract_params(),
     )

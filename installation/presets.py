@@ -23,10 +23,12 @@ from typing import Any
 import torch
 import yaml
 
+from engine.attract import AttractParams
 from engine.errors import DreamwallError, check_range, did_you_mean, unknown_name
 from engine.networks import NETWORKS, DreamNet
 from engine.objectives import GuideLoader, Objective, parse_objective
 from engine.post import PostParams
+from engine.reactive import MotionParams
 from engine.step import OctaveParams, StepParams
 
 PRESETS_DIR = Path(__file__).resolve().parents[1] / "presets"
@@ -249,6 +251,16 @@ class Preset:
         post = self.post
         return PostParams(saturation=post.saturation, contrast=post.contrast, brightness=post.brightness,
                           gamma=post.gamma, mix=post.mix)  # fmt: skip
+
+    def motion_params(self) -> MotionParams:
+        m = self.motion
+        return MotionParams(mode=m.mode, measure=m.measure, sensitivity=m.sensitivity, smoothing_s=m.smoothing,
+                            floor=m.floor)  # fmt: skip
+
+    def attract_params(self) -> AttractParams:
+        a = self.attract
+        return AttractParams(enabled=a.enabled, after_s=a.after, zoom_per_s=a.zoom, rotate_deg_per_s=a.rotate,
+                             fade_s=a.fade)  # fmt: skip
 
     def octave_params(self) -> OctaveParams:
         return OctaveParams(octaves=self.render.octaves, scale=self.render.octave_scale, steps=self.render.steps)

@@ -7,7 +7,6 @@ whatever dream is newest.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import signal
 import sys
@@ -21,21 +20,22 @@ import cv2
 import numpy as np
 
 from engine.errors import DreamwallError
+from engine.objectives import Objective
 from installation.actions import Action, Dispatcher
 from installation.audio_reactive import AudioReactive
 from installation.backend_choice import BackendChooser, check_backend_here
 from installation.capture import Capture, Frame
 from installation.controls import Controls
-from installation.dream_worker import DreamWorker
+from installation.dream_worker import DreamSettings, DreamWorker
 from installation.export_cache import DiskStore
 from installation.hot_reload import HotReloader, watch_presets
-from installation.live_config import DEMO, HEADLESS_DEFAULT_SECONDS, LiveConfig, display_available
+from installation.live_config import HEADLESS_DEFAULT_SECONDS, LiveConfig, display_available
 from installation.looks import NetworkCache, Overrides, dream_settings
 from installation.playlist import Playlist, PlaylistPlayer, load_named_playlist
 from installation.presets import Preset, PresetLibrary, environment_presets_dir
 from installation.recorder import Recorder, RecordToggle, recording_name
 from installation.sd_notify import Notifier, status_line
-from installation.sources import FrameSource, camera_available, open_source
+from installation.sources import DEMO, FrameSource, camera_available, open_source
 from installation.status import StatusFile
 from installation.virtual_camera import VirtualCamera
 
@@ -107,15 +107,15 @@ class App:
         spec, notice = choose_source(config.source)
         if notice:
             self.notify(notice)
-        self._source_factory = source_factory or (lambda text: open_source(text))
+        self._source_factory = source_factory or open_source
         self.source_spec = spec
         self.audio_gain = 1.0
+        self._objective_of: tuple[Preset, Objective] | None = None
         self.audio: AudioReactive | None = None
         self._audio_checked: float | None = None
         self.backends = BackendChooser(config.backend, store=DiskStore(), notify=self.notify)
         settings = self._settings()  # fails on a bad objective before any thread starts
-        self.capture: Capture | None = Capture(self._source_factory(spec)).start()
-        self.feed = SwitchableFeed(self.capture)
+        self.feed = SwitchableFeed(Capture(self._source_factory(spec)).start())
         self.worker = DreamWorker(self.feed, settings, gradient_factory=self.backends, seed=config.seed).start()
 
         self._running = True
@@ -127,6 +127,7 @@ class App:
         self._ready_sent = False
         self._status_sent: float | None = None
         self.virtual_camera: VirtualCamera | None = None
+        self._virtual_camera_wanted = config.virtual_camera
         self._register_handlers()
         self.controls.start()
         if config.audio:
@@ -134,13 +135,21 @@ class App:
             if self.audio is None:
                 self.notify("audio-reactive off: no audio input (see the log)")
 
+    @property
+    def capture(self) -> Capture | None:
+        """The running capture; None while asleep."""
+        return self.feed.capture
+
     # ---- looks -------------------------------------------------------------------------------
 
-    def _settings(self) -> Any:
+    def _settings(self) -> DreamSettings:
         preset = self.programme.current
+        net = self.networks.get(preset.network)
         self.backends.wanted = preset.backend
-        return dream_settings(preset, self.networks.get(preset.network), self.overrides, self.config.process_size,
-                              lr_gain=self.audio_gain)  # fmt: skip
+        if self._objective_of is None or self._objective_of[0] is not preset:
+            self._objective_of = (preset, preset.build_objective(net))  # once per preset version, not per knob move
+        return dream_settings(preset, net, self.overrides, self.config.process_size, lr_gain=self.audio_gain,
+                              objective=self._objective_of[1])  # fmt: skip
 
     def apply_look(self, announce: bool = True) -> None:
         """Send the current preset (with overrides) to the worker; announce a change."""
@@ -158,8 +167,12 @@ class App:
                 self.renderer.begin_crossfade(preset.transition)
 
     def change_preset(self, move: Callable[[], object]) -> None:
-        """Run a playlist move (next, previous, select) and show its preset with fresh overrides."""
+        """Run a playlist move (next, previous, select) and show its preset."""
         move()
+        self._show_new_preset()
+
+    def _show_new_preset(self) -> None:
+        """A new preset starts from its own values: live overrides are cleared."""
         self.overrides = Overrides()
         self.apply_look()
 
@@ -235,8 +248,7 @@ class App:
             return
         self._asleep = True
         self.worker.set_frozen(True)
-        capture, self.capture = self.capture, None
-        self.feed.capture = None
+        capture, self.feed.capture = self.feed.capture, None
         if capture is not None:
             capture.close()
         if self.renderer is not None:
@@ -247,8 +259,7 @@ class App:
         if not self._asleep:
             return
         self._asleep = False
-        self.capture = Capture(self._source_factory(self.source_spec)).start()
-        self.feed.capture = self.capture
+        self.feed.capture = Capture(self._source_factory(self.source_spec)).start()
         self.worker.set_frozen(False)
         if self.renderer is not None:
             self.renderer.set_blackout(False)
@@ -257,7 +268,7 @@ class App:
     def screenshot(self) -> Path | None:
         folder = self.config.screenshots_dir
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / recording_name().replace(".mp4", ".png").replace("dreamwall-", "screenshot-")
+        path = folder / recording_name(prefix="screenshot", suffix=".png")
         if self.renderer is not None:
             self.renderer.screenshot(path)
             return path
@@ -356,8 +367,7 @@ class App:
         self.dispatcher.drain()
         self._follow_audio()
         if self.programme.update():
-            self.overrides = Overrides()
-            self.apply_look()
+            self._show_new_preset()
         self.reloader.poll()
         self.status.maybe_write(self.snapshot)
         self._tell_systemd()
@@ -396,14 +406,14 @@ class App:
             self.notifier.status(status_line(snapshot["preset"], snapshot["fps"]["dream"], snapshot["fps"]["display"]))
 
     def _send_to_virtual_camera(self, frame: np.ndarray) -> None:
-        if not self.config.virtual_camera:
+        if not self._virtual_camera_wanted:
             return
         if self.virtual_camera is None:
             self.virtual_camera = VirtualCamera.open((frame.shape[1], frame.shape[0]), 30.0,
                                                      device=self.config.virtual_camera_device)  # fmt: skip
             if self.virtual_camera is None:
                 self.notify("virtual camera off (see the log); the show goes on")
-                self.config = dataclasses.replace(self.config, virtual_camera=False)
+                self._virtual_camera_wanted = False
                 return
         self.virtual_camera.send(frame)
 

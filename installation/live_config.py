@@ -12,7 +12,6 @@ from pathlib import Path
 
 from installation.controls import ControlsConfig
 
-DEMO = "demo"
 HEADLESS_DEFAULT_SECONDS = 10.0
 OUT_DIR = Path("out")
 

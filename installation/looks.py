@@ -7,6 +7,7 @@ import threading
 from dataclasses import dataclass
 
 from engine.networks import DreamNet, load_network
+from engine.objectives import Objective
 from engine.temporal import FeedbackParams
 from installation.dream_worker import DreamSettings
 from installation.presets import Preset
@@ -43,10 +44,13 @@ def dream_settings(
     overrides: Overrides = Overrides(),
     process_size: tuple[int, int] | None = None,
     lr_gain: float = 1.0,
+    objective: Objective | None = None,
 ) -> DreamSettings:
     """The worker's settings for `preset` (objective built against the real network).
 
     `lr_gain` multiplies the step size (audio-reactive), never beyond the preset's lr_max.
+    `objective`: the preset's objective already built (knobs change settings many times a
+    second; a guide objective costs a forward pass to build).
     """
     if overrides.intensity is not None:
         preset = preset.with_intensity(overrides.intensity)
@@ -55,7 +59,7 @@ def dream_settings(
     feedback = overrides.feedback if overrides.feedback is not None else preset.feedback
     return DreamSettings(
         net=net,
-        objective=preset.build_objective(net),
+        objective=objective if objective is not None else preset.build_objective(net),
         step=preset.step_params(),
         steps=preset.steps,
         feedback=FeedbackParams(feedback=feedback, flow=preset.flow),

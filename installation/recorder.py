@@ -201,9 +201,9 @@ class Recorder:
                 log.exception("recording error callback failed")
 
 
-def recording_name(now: datetime | None = None) -> str:
+def recording_name(now: datetime | None = None, prefix: str = "dreamwall", suffix: str = ".mp4") -> str:
     """dreamwall-20250131-183005.mp4: sorts by time, safe on every file system."""
-    return f"dreamwall-{(now or datetime.now()).strftime('%Y%m%d-%H%M%S')}.mp4"
+    return f"{prefix}-{(now or datetime.now()).strftime('%Y%m%d-%H%M%S')}{suffix}"
 
 
 class RecordToggle:

@@ -333,3 +333,23 @@ def test_no_audio_input_is_a_notice_not_a_failure(presets_dir, tmp_path, monkeyp
     app = make_app(presets_dir, tmp_path, audio=True, frames=2, out=tmp_path / "a.mp4")
     assert app.run() == 0
     assert "audio-reactive off: no audio input (see the log)" in app.notices
+
+
+def test_knob_moves_do_not_rebuild_the_objective(presets_dir, tmp_path, monkeypatch):
+    from installation.presets import Preset
+
+    app = make_app(presets_dir, tmp_path)
+    try:
+        builds = []
+        real_build = Preset.build_objective
+        monkeypatch.setattr(Preset, "build_objective", lambda self, net, *a: builds.append(self.name)
+                            or real_build(self, net, *a))
+        for value in (0.1, 0.4, 0.7, 0.9):
+            app.dispatcher.post(Action("intensity", value, source="midi"))
+        app.dispatcher.drain()
+        assert builds == []
+        app.dispatcher.post(Action("next"))
+        app.dispatcher.drain()
+        assert builds == ["melt"]
+    finally:
+        app.close()

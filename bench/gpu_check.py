@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from engine.export.store import MemoryStore  # noqa: E402
 from engine.networks import load_network  # noqa: E402
 from engine.objectives import Objective, parse_objective  # noqa: E402
 from engine.step import GradientFn, StepParams, autograd_gradient, dream_step  # noqa: E402
+from installation.benchmarks.timing import median_ms  # noqa: E402
 
 STEPS_PER_FRAME = 2
 # fp32: max abs error / max abs of the strict-fp32 autograd gradient (TF32 off for both).
@@ -88,14 +88,7 @@ def timed_frame_ms(gradient: GradientFn, net: object, objective: Objective, imag
             x = dream_step(net, x, objective, params, generator, gradient)  # type: ignore[arg-type]
         sync(device)
 
-    frame()
-    frame()
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        frame()
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
+    return median_ms(frame, repeats, warmup=2)
 
 
 def parity(device: torch.device, size: tuple[int, int], networks: tuple[tuple[str, str], ...], budget: Budget,

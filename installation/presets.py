@@ -15,7 +15,6 @@ import dataclasses
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -26,6 +25,7 @@ import yaml
 from engine.attract import AttractParams
 from engine.errors import DreamwallError, check_range, did_you_mean, unknown_name
 from engine.networks import NETWORKS, DreamNet
+from engine.networks.shapes import architecture
 from engine.objectives import GuideLoader, Objective, parse_objective
 from engine.post import PostParams
 from engine.reactive import MotionParams
@@ -38,6 +38,7 @@ MAX_FILE_BYTES = 256 * 1024
 
 BACKENDS = ("auto", "torch", "compile", "onnx", "tensorrt")
 PRECISIONS = ("auto", "fp32", "fp16")
+COMPOSE_MODES = ("detail", "upscale")
 MOTION_MODES = ("off", "grow-when-still", "grow-when-moving")
 MOTION_MEASURES = ("difference", "flow")
 
@@ -238,7 +239,8 @@ class Preset:
     transition: float = number(0.0, 60.0, "crossfade seconds into this preset")
     seed: int = whole(0, 2**31 - 1, "seed of the jitter generator")
     backend: str = one_of(BACKENDS, "which engine backend runs the step")
-    precision: str = one_of(PRECISIONS, "arithmetic precision of the backend")
+    precision: str = one_of(PRECISIONS, "arithmetic precision: auto = fp16 on CUDA, fp32 on the CPU")
+    compose: str = one_of(COMPOSE_MODES, "shown frame: camera at output size + dream detail (sharp), or the dream upscaled")
     post: Post = field(metadata={"section": Post})
     motion: Motion = field(metadata={"section": Motion})
     attract: Attract = field(metadata={"section": Attract})
@@ -430,26 +432,9 @@ def read_defaults(path: Path) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- layer catalogue
 
 
-@cache
 def catalogue_network(name: str) -> DreamNet:
-    """The network's architecture on the meta device: layer names and channels, no weights.
-
-    EfficientNet-Lite's blocks are read from its state dict's shapes (loaded to "meta",
-    so no tensor data is kept); the others are fixed architectures.
-    """
-    from engine.networks import efficientnet_lite, googlenet, squeezenet
-
-    with torch.device("meta"):
-        if name == "squeezenet1_1":
-            return squeezenet.SqueezeNet()
-        if name == "googlenet":
-            return googlenet.DreamGoogLeNet()
-        if name.startswith("efficientnet-lite"):
-            state = torch.load(
-                efficientnet_lite.embedded_weights_path(name), map_location="meta", weights_only=True
-            )
-            return efficientnet_lite.build(name, state)
-    raise unknown_name("network", name, NETWORKS)
+    """The network's architecture on the meta device: layer names and channels, no weights."""
+    return architecture(name)
 
 
 def _check_objective(spec: object, network: str, shown: str, folder: Path) -> tuple[object, str]:

@@ -240,7 +240,7 @@ class Preset:
     seed: int = whole(0, 2**31 - 1, "seed of the jitter generator")
     backend: str = one_of(BACKENDS, "which engine backend runs the step")
     precision: str = one_of(PRECISIONS, "arithmetic precision: auto = fp16 on CUDA, fp32 on the CPU")
-    compose: str = one_of(COMPOSE_MODES, "shown frame: camera at output size + dream detail (sharp), or the dream upscaled")
+    compose: str = one_of(COMPOSE_MODES, "shown frame: camera at output size + dream detail, or the dream upscaled")
     post: Post = field(metadata={"section": Post})
     motion: Motion = field(metadata={"section": Motion})
     attract: Attract = field(metadata={"section": Attract})

@@ -200,8 +200,9 @@ def _layer_objective(text: str, net: DreamNet) -> Objective:
 
 def guide_objective(net: DreamNet, layer: str, guide_image: Tensor, name: str) -> Guide:
     info = net.check_layer(layer)
+    parameter = next(net.parameters())  # the guide goes where the network lives (a GPU, fp16)
     with torch.no_grad():
-        act = net.forward_to(guide_image.float(), [info.name])[info.name]
+        act = net.forward_to(guide_image.to(device=parameter.device, dtype=parameter.dtype), [info.name])[info.name]
     return Guide(info.name, act[0].flatten(1).detach(), name)
 
 

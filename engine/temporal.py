@@ -14,7 +14,10 @@ its RMS is capped at `max_detail` (the energy of the dream cannot grow without l
 even at feedback 1).
 
 Pure computation: the optical flow is OpenCV on small numpy arrays; the flow
-estimator is injectable so tests and other backends can swap it.
+estimator is injectable so tests and other backends can swap it. OpenCV's DIS runs on
+the CPU, so the live show computes it on a small grey copy of the camera frame made on
+the host (`host_grey`, at most FLOW_MAX_WIDTH wide) and scales the field up on the
+device (`upscale_flow`): the dream itself never has to come back to the host for it.
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ from torch import Tensor
 from engine.errors import check_range
 from engine.imageops import gaussian_blur
 from engine.post import luma
+from engine.sizes import MIN_FLOW_SIDE
+
+FLOW_MAX_WIDTH = 480  # DIS fast at 480x270: a few ms on one core, and finer than the pattern it carries
 
 FlowFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
 """(new_grey, prev_grey) uint8 HxW -> flow HxWx2 float32 with new(x) ~ prev(x + flow(x))."""
@@ -75,6 +81,34 @@ def grey_uint8(image: Tensor) -> np.ndarray:
     return luma(image.detach().float())[0, 0].mul(255).round().clamp(0, 255).byte().cpu().numpy()
 
 
+def flow_size(size: tuple[int, int], max_width: int = FLOW_MAX_WIDTH) -> tuple[int, int]:
+    """(width, height) to estimate a `size` image's flow at: at most `max_width` wide, never under the DIS floor."""
+    width, height = size
+    scale = min(1.0, max_width / width)
+    scale = max(scale, MIN_FLOW_SIDE / min(width, height))
+    return max(MIN_FLOW_SIDE, round(width * scale)), max(MIN_FLOW_SIDE, round(height * scale))
+
+
+def host_grey(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """HxWx3 uint8 RGB camera frame -> uint8 luma at (width, height), on the host (what DIS reads)."""
+    grey = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY)  # the same Rec. 601 weights as luma()
+    if (grey.shape[1], grey.shape[0]) != size:
+        grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+    return grey
+
+
+def upscale_flow(flow: np.ndarray, size: tuple[int, int], device: torch.device, dtype: torch.dtype) -> Tensor:
+    """A flow field (h, w, 2) in small-image pixels -> (H, W, 2) in pixels of a (width, height) image, on `device`."""
+    width, height = size
+    small = torch.from_numpy(np.ascontiguousarray(flow)).to(device=device, dtype=torch.float32)
+    if small.shape[:2] == (height, width):
+        return small.to(dtype)
+    scale = torch.tensor((width / small.shape[1], height / small.shape[0]), device=device)
+    field = F.interpolate(small.permute(2, 0, 1).unsqueeze(0), size=(height, width), mode="bilinear",
+                          align_corners=False)  # fmt: skip
+    return (field[0].permute(1, 2, 0) * scale).to(dtype)
+
+
 def warp(image: Tensor, flow: Tensor) -> Tensor:
     """Sample `image` at x + flow(x) (bilinear, border-clamped); flow is (H, W, 2) in pixels."""
     _, _, height, width = image.shape
@@ -117,19 +151,22 @@ def carried_start(
     source: Tensor,
     params: FeedbackParams,
     flow_fn: FlowFn | None = None,
+    flow: Tensor | None = None,
 ) -> Tensor:
     """The image the next frame's dream starts from: `source` plus the previous dream detail.
 
-    `flow_fn` is needed only when `params.flow` is on.
+    With `params.flow` on, `flow` is the (H, W, 2) field from the previous frame to this
+    one (the live worker's, from small host copies); without it `flow_fn` estimates it here.
     """
     if params.feedback == 0 or prev_output.shape != source.shape:
         return source
     detail = prev_output - prev_source
     aligned_prev = prev_source
     if params.flow:
-        if flow_fn is None:
-            raise ValueError("flow feedback needs a flow estimator (flow_fn)")
-        flow = torch.from_numpy(flow_fn(grey_uint8(source), grey_uint8(prev_source)))
+        if flow is None:
+            if flow_fn is None:
+                raise ValueError("flow feedback needs a flow estimator (flow_fn) or the flow field")
+            flow = torch.from_numpy(flow_fn(grey_uint8(source), grey_uint8(prev_source)))
         both = warp(torch.cat((detail, prev_source), dim=1), flow)
         detail, aligned_prev = both[:, :3], both[:, 3:]
     # zero-mean before masking so restarted pixels get exactly the raw frame
@@ -144,13 +181,19 @@ class TemporalFeedback:
         self._flow_fn = flow_fn
         self._prev: tuple[Tensor, Tensor] | None = None
 
-    def start(self, source: Tensor, params: FeedbackParams) -> Tensor:
+    @property
+    def primed(self) -> bool:
+        """Whether a previous frame is remembered (so the next start carries its detail)."""
+        return self._prev is not None
+
+    def start(self, source: Tensor, params: FeedbackParams, flow: Tensor | None = None) -> Tensor:
+        """`flow`: the field from the remembered frame to `source`, when the caller has it already."""
         if self._prev is None:
             return source
-        if params.flow and self._flow_fn is None:
+        if params.flow and flow is None and self._flow_fn is None:
             self._flow_fn = dis_flow()
         prev_source, prev_output = self._prev
-        return carried_start(prev_output, prev_source, source, params, self._flow_fn)
+        return carried_start(prev_output, prev_source, source, params, self._flow_fn, flow)
 
     def remember(self, source: Tensor, output: Tensor) -> None:
         """Store the frame's source and its (ungraded) dream for the next frame."""

@@ -19,7 +19,9 @@ from typing import Any
 import cv2
 import numpy as np
 
+from engine.compose import cover_size
 from engine.errors import DreamwallError
+from engine.networks import DreamNet
 from engine.objectives import Objective
 from installation.actions import Action, Dispatcher
 from installation.audio_reactive import AudioReactive
@@ -31,6 +33,7 @@ from installation.export_cache import DiskStore
 from installation.hot_reload import HotReloader, watch_presets
 from installation.live_config import HEADLESS_DEFAULT_SECONDS, LiveConfig, display_available
 from installation.looks import NetworkCache, Overrides, dream_settings
+from installation.placement import Placement, resolve_device, resolve_precision
 from installation.playlist import Playlist, PlaylistPlayer, load_named_playlist
 from installation.presets import Preset, PresetLibrary, environment_presets_dir
 from installation.recorder import Recorder, RecordToggle, recording_name
@@ -85,8 +88,10 @@ class App:
         self.last_error: str | None = None
         self.errors = 0
         self.headless = config.headless if config.headless is not None else not display_available()
+        self.device, self.device_reason = resolve_device(config.device)  # no such GPU: exit 2 before any work
+        log.info("dreaming on %s (%s)", self.device, self.device_reason)
         if config.backend is not None:
-            check_backend_here(config.backend, "cpu")  # an explicit ask that cannot run: exit 2 before any work
+            check_backend_here(config.backend, self.device)  # an explicit ask that cannot run: exit 2
 
         self.library = PresetLibrary(config.presets_dir or environment_presets_dir())
         playlist = (Playlist.of([config.preset], name=config.preset) if config.preset
@@ -94,8 +99,10 @@ class App:
         presets = self.library.load_all(playlist.names())
         self.programme = PlaylistPlayer(playlist, presets, clock=clock)
         self.networks = NetworkCache()
-        for preset in presets.values():
-            self.networks.get(preset.network)  # load every network before the show starts
+        self._placements: dict[int, tuple[Preset, Placement]] = {}
+        for preset in presets.values():  # fp16 asked on a CPU: exit 2 now, while someone is looking
+            placement = self.placement(preset, strict=True)
+            self.networks.get(preset.network, placement.device, placement.dtype)  # loaded before the show starts
         self.reloader = HotReloader(on_error=lambda message: self.report_error(f"{message} (kept last good)"),
                                     clock=clock)  # fmt: skip
         watch_presets(self.reloader, self.library, playlist.names(), self._on_reloaded)
@@ -110,7 +117,8 @@ class App:
         self._source_factory = source_factory or open_source
         self.source_spec = spec
         self.audio_gain = 1.0
-        self._objective_of: tuple[Preset, Objective] | None = None
+        self._objective_of: tuple[Preset, Objective, DreamNet] | None = None
+        self.placement_now: Placement | None = None
         self.audio: AudioReactive | None = None
         self._audio_checked: float | None = None
         self.backends = BackendChooser(config.backend, store=DiskStore(), notify=self.notify)
@@ -142,14 +150,29 @@ class App:
 
     # ---- looks -------------------------------------------------------------------------------
 
+    def placement(self, preset: Preset, strict: bool = False) -> Placement:
+        """Device and dtype for `preset`, once per preset version; a reloaded fp16-on-CPU preset is a notice."""
+        cached = self._placements.get(id(preset))
+        if cached is not None and cached[0] is preset:
+            return cached[1]
+        dtype, notice = resolve_precision(preset.precision, self.device, f"preset {preset.name}", strict)
+        if notice is not None:
+            self.notify(notice)
+        placement = Placement(self.device, dtype, self.device_reason)
+        self._placements[id(preset)] = (preset, placement)
+        return placement
+
     def _settings(self) -> DreamSettings:
         preset = self.programme.current
-        net = self.networks.get(preset.network)
+        placement = self.placement(preset)
+        net = self.networks.get(preset.network, placement.device, placement.dtype)
+        self.placement_now = placement
         self.backends.wanted = preset.backend
-        if self._objective_of is None or self._objective_of[0] is not preset:
-            self._objective_of = (preset, preset.build_objective(net))  # once per preset version, not per knob move
+        if self._objective_of is None or self._objective_of[0] is not preset or self._objective_of[2] is not net:
+            objective = preset.build_objective(net)  # once per preset version, not per knob move
+            self._objective_of = (preset, objective, net)
         return dream_settings(preset, net, self.overrides, self.config.process_size, lr_gain=self.audio_gain,
-                              objective=self._objective_of[1])  # fmt: skip
+                              objective=self._objective_of[1], placement=placement)  # fmt: skip
 
     def apply_look(self, announce: bool = True) -> None:
         """Send the current preset (with overrides) to the worker; announce a change."""
@@ -294,6 +317,9 @@ class App:
             "objective": preset.objective_text,
             "backend": self.backends.name,
             "backend_reason": self.backends.reason,
+            "device": str(self.device),
+            "device_reason": self.device_reason,
+            "precision": self.placement_now.precision if self.placement_now is not None else None,
             "intensity": round(self.intensity, 4),
             "audio_gain": round(self.audio_gain, 3) if self.audio is not None else None,
             "frozen": self.worker.frozen,
@@ -441,6 +467,7 @@ class App:
                                  scale_mode=self.config.scale_mode, hud_visible=self.config.hud)  # fmt: skip
         sent_seq = 0
         while self._running:
+            self._follow_screen()
             self.renderer.tick()
             self._shown = self.renderer.shown_seq or 0
             dream = self.worker.latest()
@@ -454,8 +481,21 @@ class App:
                 return code
         return 0
 
+    _screen_output: tuple[int, int] | None = None
+
+    def _follow_screen(self) -> None:
+        """Compose at the size the screen shows the dream at (it changes with fullscreen and the process size)."""
+        process = self.worker.health().process_size
+        if process is None or self.renderer is None:
+            return
+        size = cover_size(process, self.renderer.screen_size, letterbox=self.renderer.scale_mode == "letterbox")
+        if size != self._screen_output:
+            self._screen_output = size
+            self.worker.set_output_size(size)
+
     def _run_headless(self) -> int:
         config = self.config
+        self.worker.set_output_size(config.size)  # None: the camera's own resolution
         seconds = config.seconds if config.seconds is not None else (
             None if config.frames is not None else HEADLESS_DEFAULT_SECONDS)
         path = config.out or config.recordings_dir / recording_name()

@@ -47,15 +47,16 @@ class BackendChooser:
         self.wanted = AUTO  # the current preset's choice; the app sets it before new settings
         self._store = store
         self._notify = notify
-        self._backends: dict[tuple[str, str, tuple[int, int]], tuple[Backend, str]] = {}
+        self._backends: dict[tuple[str, str, torch.device, torch.dtype, tuple[int, int]], tuple[Backend, str]] = {}
         self._lock = threading.Lock()
         self.name = "torch"
         self.reason = "not chosen yet"
 
     def __call__(self, net: DreamNet, objective: Objective, size: tuple[int, int]) -> GradientFn:
         wanted = self.override or self.wanted
-        device = next(net.parameters()).device
-        key = (wanted, net.name, size)
+        parameter = next(net.parameters())  # the network lives where the show runs
+        device = parameter.device
+        key = (wanted, net.name, device, parameter.dtype, size)
         with self._lock:
             cached = self._backends.get(key)
         if cached is None:

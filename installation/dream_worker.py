@@ -14,6 +14,13 @@ last dream (engine.attract's infinite zoom) instead of dreaming the camera, fadi
 back when someone moves. When the camera stops delivering (unplugged), the same loop
 keeps the screen alive at a modest rate until frames return. Running out of GPU
 memory steps the processing size down instead of failing.
+
+Everything per frame runs on the settings' device in their dtype: the camera frame
+goes up once (installation.host_link), is resized there to the processing size and to
+the output size, dreamt, graded, composed (engine.compose: the camera at output size
+plus the dream's detail) and converted to uint8 there; the shown frame comes down once.
+Optical flow and motion are measured on a small grey copy made on the host from the
+camera frame the host already has, so they cost no transfer.
 """
 
 from __future__ import annotations
@@ -26,23 +33,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-import cv2
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from engine.attract import AttractMode, AttractParams, attract_frame
-from engine.errors import check_range
-from engine.imageops import to_tensor, to_uint8
+from engine.compose import COMPOSE_MODES, compose
+from engine.errors import check_range, unknown_name
+from engine.imageops import resize
 from engine.networks import DreamNet
 from engine.objectives import Objective
 from engine.post import PostParams, apply_post
 from engine.reactive import Modulation, MotionParams, MotionTracker, SharedFlow
 from engine.step import GradientFn, StepParams, autograd_gradient, dream_step
-from engine.temporal import FeedbackParams, FlowFn, TemporalFeedback
+from engine.temporal import FeedbackParams, FlowFn, TemporalFeedback, flow_size, host_grey, upscale_flow
 from installation.capture import Frame, NewestSlot
 from installation.crossfade import ease
+from installation.host_link import HostLink
 from installation.rates import Clock, RateMeter, RollingMean
 
 logger = logging.getLogger(__name__)
@@ -98,9 +105,12 @@ class FrameFeed(Protocol):
 class DreamSettings:
     """Everything that decides how a frame is dreamt; replaced as a whole by `set_settings`.
 
-    process_size: (width, height), or None for `auto_process_size` of the net's device.
+    process_size: (width, height), or None for `auto_process_size` of the device.
     motion: how visitors' movement scales lr and feedback; None = not at all.
     attract: attract mode and the camera-lost loop; None = neither (the last dream just stays).
+    device, dtype: where and in what precision every per-frame operation runs; the
+        network must already live there (installation.looks.NetworkCache).
+    compose: "detail" (camera at output size + the dream's detail) or "upscale".
     """
 
     net: DreamNet
@@ -113,9 +123,18 @@ class DreamSettings:
     label: str = ""
     motion: MotionParams | None = None
     attract: AttractParams | None = None
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    dtype: torch.dtype = torch.float32
+    compose: str = "detail"
 
     def __post_init__(self) -> None:
         check_range("steps", self.steps, 0, 100)
+        if self.compose not in COMPOSE_MODES:
+            raise unknown_name("compose mode", self.compose, COMPOSE_MODES)
+        parameter = next(self.net.parameters())
+        if (parameter.device, parameter.dtype) != (self.device, self.dtype):
+            raise ValueError(f"the network lives on {parameter.device} {parameter.dtype}, "
+                             f"the settings say {self.device} {self.dtype}")  # fmt: skip
         if self.process_size is not None:
             check_range("process width", self.process_size[0], 16, 4096)
             check_range("process height", self.process_size[1], 16, 4096)
@@ -127,7 +146,7 @@ class DreamSettings:
 
 @dataclass(frozen=True)
 class Dream:
-    """One dreamt frame: graded RGB uint8 HWC at the process size, plus timing for latency."""
+    """One dreamt frame: graded, composed RGB uint8 HWC at the output size, plus timing for latency."""
 
     image: np.ndarray
     seq: int
@@ -216,9 +235,12 @@ class DreamWorker:
         self._process_size: tuple[int, int] | None = None
         self._notice: str | None = None
         self._size_steps = 0
+        self._output_size: tuple[int, int] | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         # owned by the worker thread
+        self._link: HostLink | None = None
+        self._prev_grey: np.ndarray | None = None  # host grey copy of the frame the temporal feedback remembers
         self._generator: torch.Generator | None = None
         self._gradient: GradientFn | None = None
         self._gradient_key: tuple[int, tuple[int, int]] | None = None
@@ -249,6 +271,16 @@ class DreamWorker:
     def settings(self) -> DreamSettings:
         with self._lock:
             return self._settings
+
+    def set_output_size(self, size: tuple[int, int] | None) -> None:
+        """Compose shown frames at (width, height): the screen's, or the video's; None = the camera's own."""
+        with self._lock:
+            self._output_size = size
+
+    @property
+    def host_link(self) -> HostLink | None:
+        """The uploads/downloads counters of the current device (None before the first frame)."""
+        return self._link
 
     def set_frozen(self, frozen: bool) -> None:
         """Frozen: stop dreaming, the last dream stays the newest (and keeps being shown)."""
@@ -457,10 +489,14 @@ class DreamWorker:
 
     def _setup(
         self, settings: DreamSettings, version: int
-    ) -> tuple[torch.device, torch.dtype, tuple[int, int], GradientFn, torch.Generator]:
-        """Device, size and gradient for this frame; follows a settings change."""
-        parameter = next(settings.net.parameters())
-        device, dtype = parameter.device, parameter.dtype
+    ) -> tuple[HostLink, tuple[int, int], GradientFn, torch.Generator]:
+        """Host link, size and gradient for this frame; follows a settings change."""
+        device, dtype = settings.device, settings.dtype
+        link = self._link
+        if link is None or (link.device, link.dtype) != (device, dtype):
+            link = self._link = HostLink(device, dtype)
+            self._temporal.reset()  # the remembered frames live on the old device
+            self._last_output = self._last_source = self._fade = None
         if version != self._configured:
             self._configured = version
             self._motion.configure(settings.motion or MotionParams())
@@ -470,37 +506,61 @@ class DreamWorker:
         with self._lock:
             self._process_size = size
         gradient, generator = self._prepare(settings, version, device, size)
-        return device, dtype, size, gradient, generator
+        return link, size, gradient, generator
+
+    def _output_for(self, frame: Frame | None) -> tuple[int, int]:
+        with self._lock:
+            size = self._output_size
+        if size is not None:
+            return size
+        if frame is not None:
+            return frame.image.shape[1], frame.image.shape[0]
+        return self._size or CPU_PROCESS_SIZE
 
     def _dream_frame(self, frame: Frame, settings: DreamSettings, version: int) -> None:
         started = self._clock()
-        device, dtype, (width, height), gradient, generator = self._setup(settings, version)
-        image = frame.image
-        if image.shape[:2] != (height, width):
-            image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
-        source = to_tensor(image, device=device, dtype=dtype)
+        link, (width, height), gradient, generator = self._setup(settings, version)
+        raw = link.upload(frame.image)  # the frame's one trip to the device, at camera resolution
+        source = resize(raw, height, width)
+        out_w, out_h = self._output_for(frame)
+        camera = resize(raw, out_h, out_w) if settings.compose == "detail" else None
+        grey = host_grey(frame.image, flow_size((width, height)))
         with self._lock:
             previous_mode = self._mode
         if previous_mode == "source-lost":
             logger.info("camera frames are back: dreaming the camera again")
             self._motion.forget()
             self._attract.reset()
-        level = self._measure(source, started)
+        level = self._measure(grey, started)
         if settings.attract is not None and self._attract.update(level) and self._last_output is not None:
             if previous_mode != "attract":
                 logger.info("nobody moved for %.0f s: attract mode", settings.attract.after_s)
             mode: DreamMode = "attract"
             dreamed = self._evolve(settings, gradient, generator, (width, height), started)
+            camera = None  # the evolving dream is not of this camera frame
         else:
             mode = "camera"
             if previous_mode != "camera":  # someone arrived, or the camera came back
                 self._begin_fade(settings, started)
                 self._temporal.reset()
-            dreamed = self._dream(source, settings, gradient, generator, self._modulation(settings, level))
+            modulation = self._modulation(settings, level)
+            flow = self._flow_to(grey, settings.feedback, (width, height), link)
+            dreamed = self._dream(source, settings, gradient, generator, modulation, flow)
             self._temporal.remember(source, dreamed)
+            self._prev_grey = grey
         self._last_frame, self._last_source = frame, source
-        self._show(dreamed, source, settings, mode, started)
+        self._show(dreamed, source, camera, (out_w, out_h), settings, mode, started)
         self._latency_ms.add((self._clock() - frame.timestamp) * 1000)
+
+    def _flow_to(self, grey: np.ndarray, feedback: FeedbackParams, size: tuple[int, int],
+                 link: HostLink) -> Tensor | None:  # fmt: skip
+        """The flow from the remembered frame to this one at processing size, on the device; None when unused."""
+        previous = self._prev_grey
+        if not (feedback.flow and feedback.feedback > 0 and self._temporal.primed):
+            return None
+        if previous is None or previous.shape != grey.shape:
+            return None
+        return upscale_flow(self._flow(grey, previous), size, link.device, link.dtype)
 
     def _dream_lost(self, settings: DreamSettings, version: int) -> None:
         """No camera frame for a while: evolve the last dream so the screen stays alive."""
@@ -514,15 +574,18 @@ class DreamWorker:
         if previous_mode != "source-lost":
             logger.warning("no camera frame for %.1f s: the last dream evolves on its own until the camera returns",
                            started - self._last_frame_at)  # fmt: skip
-        _, _, size, gradient, generator = self._setup(settings, version)
+        _, size, gradient, generator = self._setup(settings, version)
         dreamed = self._evolve(settings, gradient, generator, size, started)
         source = self._last_source if self._last_source is not None else dreamed
-        self._show(dreamed, fit(source, size), settings, "source-lost", started)
+        self._show(dreamed, fit(source, size), None, self._output_for(self._last_frame), settings, "source-lost",
+                   started)  # fmt: skip
 
-    def _measure(self, source: Tensor, now: float) -> float:
+    def _measure(self, grey: np.ndarray, now: float) -> float:
+        """Motion from the host's small grey copy: a host tensor view, so no device work or sync."""
         dt = now - self._measured_at if self._measured_at is not None else 0.0
         self._measured_at = now
-        level = self._motion.update(source, dt, self._flow)
+        view = torch.from_numpy(grey).to(torch.float32).div_(255.0).expand(1, 3, *grey.shape)
+        level = self._motion.update(view, dt, self._flow)
         with self._lock:
             self._motion_level = level
         return level
@@ -534,13 +597,13 @@ class DreamWorker:
         return modulation
 
     def _dream(self, source: Tensor, settings: DreamSettings, gradient: GradientFn,
-               generator: torch.Generator, modulation: Modulation) -> Tensor:
+               generator: torch.Generator, modulation: Modulation, flow: Tensor | None) -> Tensor:  # fmt: skip
         step, feedback = settings.step, settings.feedback
         if modulation.intensity != 1.0:
             step = dataclasses.replace(step, lr=step.lr * modulation.intensity)
         if modulation.feedback != 1.0:
             feedback = dataclasses.replace(feedback, feedback=feedback.feedback * modulation.feedback)
-        return self._steps(self._temporal.start(source, feedback), settings, step, gradient, generator)
+        return self._steps(self._temporal.start(source, feedback, flow), settings, step, gradient, generator)
 
     def _steps(self, image: Tensor, settings: DreamSettings, step: StepParams, gradient: GradientFn,
                generator: torch.Generator) -> Tensor:
@@ -574,11 +637,14 @@ class DreamWorker:
             return dreamed
         return torch.lerp(start, dreamed, ease(progress))
 
-    def _show(self, dreamed: Tensor, source: Tensor, settings: DreamSettings, mode: DreamMode,
-              started: float) -> None:
-        """Grade (display only: `dreamed` is what the next frame builds on) and publish."""
+    def _show(self, dreamed: Tensor, source: Tensor, camera: Tensor | None, size: tuple[int, int],
+              settings: DreamSettings, mode: DreamMode, started: float) -> None:  # fmt: skip
+        """Grade and compose (display only: `dreamed` is what the next frame builds on), bring down once, publish."""
         self._last_output = dreamed
-        shown = to_uint8(apply_post(self._faded(dreamed, started), settings.post, source))
+        graded = apply_post(self._faded(dreamed, started), settings.post, source)
+        link = self._link
+        assert link is not None  # _setup made it
+        shown = link.download(compose(graded, source, camera, size, settings.compose))
         now = self._clock()
         frame = self._last_frame
         source_seq, source_time = (frame.seq, frame.timestamp) if frame is not None else (0, started)
@@ -591,6 +657,4 @@ class DreamWorker:
 
 def fit(image: Tensor, size: tuple[int, int]) -> Tensor:
     """`image` at (width, height), e.g. the last dream after the processing size stepped down."""
-    if image.shape[-2:] == (size[1], size[0]):
-        return image
-    return F.interpolate(image, size=(size[1], size[0]), mode="bilinear", align_corners=False).clamp(0.0, 1.0)
+    return resize(image, size[1], size[0]).clamp(0.0, 1.0)

@@ -32,6 +32,7 @@ class LiveConfig:
     status_file: Path | None = None
     presets_dir: Path | None = None
     backend: str | None = None           # None: the preset's choice
+    device: str = "auto"                 # auto (CUDA when present) | cpu | cuda | cuda:N
     seed: int = 0
     scale_mode: str = "fill"
     hud: bool = False

@@ -6,28 +6,32 @@ import logging
 import threading
 from dataclasses import dataclass
 
+import torch
+
 from engine.networks import DreamNet, load_network
 from engine.objectives import Objective
 from engine.temporal import FeedbackParams
 from installation.dream_worker import DreamSettings
+from installation.placement import Placement
 from installation.presets import Preset
 
 log = logging.getLogger(__name__)
 
 
 class NetworkCache:
-    """Each network is loaded once per process, however many presets use it."""
+    """Each network is loaded once per (network, device, dtype), however many presets use it."""
 
     def __init__(self) -> None:
-        self._nets: dict[str, DreamNet] = {}
+        self._nets: dict[tuple[str, torch.device, torch.dtype], DreamNet] = {}
         self._lock = threading.Lock()
 
-    def get(self, name: str) -> DreamNet:
+    def get(self, name: str, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> DreamNet:
+        key = (name, torch.device(device), dtype)
         with self._lock:
-            if name not in self._nets:
-                log.info("loading network %s", name)
-                self._nets[name] = load_network(name)
-            return self._nets[name]
+            if key not in self._nets:
+                log.info("loading network %s on %s (%s)", name, key[1], str(dtype).removeprefix("torch."))
+                self._nets[key] = load_network(name).to(device=key[1], dtype=dtype)
+            return self._nets[key]
 
 
 @dataclass(frozen=True)
@@ -45,12 +49,14 @@ def dream_settings(
     process_size: tuple[int, int] | None = None,
     lr_gain: float = 1.0,
     objective: Objective | None = None,
+    placement: Placement | None = None,
 ) -> DreamSettings:
     """The worker's settings for `preset` (objective built against the real network).
 
     `lr_gain` multiplies the step size (audio-reactive), never beyond the preset's lr_max.
     `objective`: the preset's objective already built (knobs change settings many times a
     second; a guide objective costs a forward pass to build).
+    `placement`: the device and dtype `net` lives on (default: the CPU in fp32).
     """
     if overrides.intensity is not None:
         preset = preset.with_intensity(overrides.intensity)
@@ -68,4 +74,7 @@ def dream_settings(
         label=preset.name,
         motion=preset.motion_params(),
         attract=preset.attract_params(),
+        device=placement.device if placement is not None else torch.device("cpu"),
+        dtype=placement.dtype if placement is not None else torch.float32,
+        compose=preset.compose,
     )

@@ -23,6 +23,7 @@ import torch
 import yaml
 
 from engine.attract import AttractParams
+from engine.compose import COMPOSE_MODES
 from engine.errors import DreamwallError, check_range, did_you_mean, unknown_name
 from engine.networks import NETWORKS, DreamNet
 from engine.networks.shapes import architecture
@@ -38,7 +39,6 @@ MAX_FILE_BYTES = 256 * 1024
 
 BACKENDS = ("auto", "torch", "compile", "onnx", "tensorrt")
 PRECISIONS = ("auto", "fp32", "fp16")
-COMPOSE_MODES = ("detail", "upscale")
 MOTION_MODES = ("off", "grow-when-still", "grow-when-moving")
 MOTION_MEASURES = ("difference", "flow")
 

@@ -131,7 +131,8 @@ def test_dreams_the_newest_camera_frame(photo: np.ndarray, settings: DreamSettin
     assert sources == sorted(set(sources))
     assert max(b - a for a, b in itertools.pairwise(sources)) > 1  # stale frames were skipped
     assert capture.health().dropped > 0  # the camera outruns the dreamer, stale frames are skipped
-    assert all(d.image.shape == (SIZE[1], SIZE[0], 3) and d.image.dtype == np.uint8 for d in dreams)
+    # composed at the camera's own size (no output size set), dreamt at SIZE
+    assert all(d.image.shape == photo.shape and d.image.dtype == np.uint8 for d in dreams)
     assert all(d.timestamp >= d.source_timestamp for d in dreams)
     assert health.errors == 0
     assert health.latency_ms is not None and health.latency_ms >= 0
@@ -144,8 +145,8 @@ def test_the_dream_changes_the_frame(photo: np.ndarray, settings: DreamSettings)
         assert wait_until(lambda: worker.health().frames == 3)
     dream = worker.latest()
     assert dream is not None
-    raw = cv2.resize(photo, SIZE, interpolation=cv2.INTER_AREA)
-    assert np.abs(dream.image.astype(int) - raw.astype(int)).mean() > 1.0
+    assert dream.image.shape == photo.shape  # shown at the camera's size
+    assert np.abs(dream.image.astype(int) - photo.astype(int)).mean() > 1.0
 
 
 def test_same_seed_and_frames_give_the_same_dream(photo: np.ndarray, settings: DreamSettings) -> None:
@@ -180,7 +181,8 @@ def test_settings_swap_applies_from_the_next_frame(photo: np.ndarray, settings: 
         assert wait_until(lambda: worker.latest().label == "other")  # type: ignore[union-attr]
         dream = collect(worker, 1)[0]
     assert dream.label == "other"
-    assert dream.image.shape == (32, 48, 3)
+    assert worker.health().process_size == (48, 32)
+    assert dream.image.shape == photo.shape  # dreamt smaller, still shown at the camera's size
     assert built[0] == ("fire3", SIZE)
     assert built[-1] == ("fire5", (48, 32))
     assert len(built) == 2  # built once per settings, not per frame
@@ -356,8 +358,8 @@ def test_grading_is_only_on_what_is_shown_never_on_what_is_fed_back(
         assert wait_until(lambda: worker.health().frames == 3)
     dream = worker.latest()
     assert dream is not None
+    assert np.array_equal(dream.image, photo)  # the camera itself, at its own resolution
     raw = cv2.resize(photo, SIZE, interpolation=cv2.INTER_AREA)
-    assert np.array_equal(dream.image, raw)
     # yet the dream went on growing underneath: the third frame starts from the camera plus carried detail
     third_start = steps.calls[2][0]
     assert float((third_start - to_tensor(raw)).abs().mean()) > 0.005

@@ -69,10 +69,11 @@ def create_backend(
     reason = missing(name, device)
     if reason is not None:
         raise DreamwallError(f"backend '{name}' cannot run here: {reason}")
+    half = next(net.parameters()).dtype == torch.float16  # the show's precision is the network's
     if name == "torch":
-        return TorchBackend(net, objective, device)
+        return TorchBackend(net, objective, device, half=half)
     if name == "compile":
-        return CompileBackend(net, objective, device, store)
+        return CompileBackend(net, objective, device, store, half=half)
     if name == "onnx":
         return OnnxBackend(net, objective, device, store)
     return TensorRTBackend(net, objective, device, store)
@@ -108,7 +109,7 @@ def select_backend(
     try:
         graph_targets(objective, net)
     except ExportUnsupported as error:
-        backend = TorchBackend(net, objective, device)
+        backend = create_backend("torch", net, objective, device)
         return backend, f"auto chose torch ({backend.capabilities.describe()}): {error}"
     skipped = []
     for candidate in ranking:

@@ -56,7 +56,8 @@ class ExportedBackend:
         except ExportUnsupported as error:
             self._note = f"{error}; torch autograd runs it"
             log.warning("%s backend: %s", self.name, self._note)
-            self._fallback = TorchBackend(self.net, objective, self.device)
+            half = next(self.net.parameters()).dtype == torch.float16
+            self._fallback = TorchBackend(self.net, objective, self.device, half=half)
             self._targets = None
             return
         self._fallback, self._note = None, ""

@@ -31,6 +31,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--letterbox", action="store_true", help="fit the whole dream with bars instead of filling")
     parser.add_argument("--hud", action="store_true", help="start with the HUD shown")
     parser.add_argument("--backend", help="auto | torch | compile | onnx | tensorrt (default: the preset's choice)")
+    parser.add_argument("--device", default="auto",
+                        help="auto (CUDA when present, else CPU) | cpu | cuda | cuda:N")  # fmt: skip
     parser.add_argument("--seed", type=int_in(0, 2**31 - 1, "seed"), default=0)
     controls = parser.add_argument_group("controls")
     controls.add_argument("--bindings", type=Path, help="keyboard/MIDI/OSC bindings (default: bindings/default.yaml)")
@@ -66,6 +68,7 @@ def config_from_args(args: argparse.Namespace) -> LiveConfig:
         presets_dir=args.presets_dir,
         seed=args.seed,
         backend=args.backend,
+        device=args.device,
         scale_mode="letterbox" if args.letterbox else "fill",
         hud=args.hud,
         controls=ControlsConfig(

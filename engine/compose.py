@@ -1,0 +1,54 @@
+"""The shown frame at output size: the camera's own pixels plus the dream's detail scaled up.
+
+The dream runs at a small processing size (320x180 on a CPU) for speed. Upscaling that
+image to a 1080p projector blurs the visitors; instead, the dream's *detail* (dream
+minus the source it grew from, both at processing size) is what gets scaled up, and it
+is added to the camera frame taken at output size. Edges of people and objects stay as
+sharp as the camera delivers them; the pattern keeps the scale it was dreamt at.
+
+`compose: upscale` keeps the old look (the dream image scaled up). Attract mode and the
+camera-lost loop show the dream on its own (there is no matching camera frame), so they
+are always upscaled.
+
+Pure tensor code on whatever device the tensors live on; no host copies.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor
+
+from engine.errors import unknown_name
+from engine.imageops import resize
+
+COMPOSE_MODES = ("detail", "upscale")
+
+
+def compose(dreamed: Tensor, source: Tensor, camera: Tensor | None, size: tuple[int, int],
+            mode: str = "detail") -> Tensor:  # fmt: skip
+    """The frame to show at `size` (width, height).
+
+    dreamed: the graded dream at processing size; source: the camera frame it was dreamt
+    from, at processing size; camera: the same frame at `size`, or None when the dream
+    shows no camera frame (attract mode, camera lost): then the dream is upscaled.
+    """
+    if mode not in COMPOSE_MODES:
+        raise unknown_name("compose mode", mode, COMPOSE_MODES)
+    width, height = size
+    if mode == "upscale" or camera is None:
+        return resize(dreamed, height, width).clamp(0.0, 1.0)
+    if camera.shape[-2:] != (height, width):
+        raise ValueError(f"camera frame is {camera.shape[-1]}x{camera.shape[-2]}, the output {width}x{height}")
+    detail = resize(dreamed - source.to(dreamed.dtype), height, width)
+    return (camera.to(dreamed.dtype) + detail).clamp(0.0, 1.0)
+
+
+def cover_size(image: tuple[int, int], screen: tuple[int, int], letterbox: bool = False) -> tuple[int, int]:
+    """(width, height) with `image`'s aspect that covers `screen` (fill) or fits inside it (letterbox).
+
+    The frame composed at this size reaches the screen 1:1 after the renderer's crop.
+    """
+    image_w, image_h = image
+    screen_w, screen_h = screen
+    scales = (screen_w / image_w, screen_h / image_h)
+    scale = min(scales) if letterbox else max(scales)
+    return max(1, round(image_w * scale)), max(1, round(image_h * scale))

@@ -135,7 +135,8 @@ def test_the_worker_takes_device_and_dtype_from_its_settings(device_uploads: lis
 
 
 def test_settings_must_match_where_the_network_lives(squeezenet: DreamNet) -> None:
-    with pytest.raises(ValueError, match=r"the network lives on cpu torch\.float32, the settings say cpu torch\.float16"):
+    message = r"the network lives on cpu torch\.float32, the settings say cpu torch\.float16"
+    with pytest.raises(ValueError, match=message):
         flow_settings(squeezenet, dtype=torch.float16)
 
 

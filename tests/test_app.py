@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pygame
 import pytest
+import torch
 
 from installation.actions import Action
 from installation.app import App
@@ -353,3 +354,36 @@ def test_knob_moves_do_not_rebuild_the_objective(presets_dir, tmp_path, monkeypa
         assert builds == ["melt"]
     finally:
         app.close()
+
+
+def test_fp16_preset_on_a_cpu_exits_at_start_and_is_a_notice_on_reload(presets_dir, tmp_path):
+    from engine.errors import DreamwallError
+
+    default = presets_dir / "default.yaml"
+    original = default.read_text()
+    default.write_text(original.replace("precision: auto ", "precision: fp16 "))
+    with pytest.raises(DreamwallError, match="preset default: precision fp16 needs a CUDA GPU; this show runs on cpu"):
+        make_app(presets_dir, tmp_path)
+    default.write_text(original)
+    app = make_app(presets_dir, tmp_path)
+    clock = [100.0]
+    app.reloader.clock = lambda: clock[0]
+    try:
+        default.write_text(original.replace("precision: auto ", "precision: fp16 "))
+        for _ in range(2):
+            clock[0] += 1.0
+            app.reloader.poll()
+        assert app.notices[-1] == ("preset default: precision fp16 needs a CUDA GPU; this show runs on cpu: "
+                                   "dreaming in fp32")
+        assert app.worker.settings.dtype == torch.float32 and app.programme.current.precision == "fp16"
+    finally:
+        app.close()
+
+
+def test_status_says_where_and_how_the_dream_runs(presets_dir, tmp_path):
+    app = make_app(presets_dir, tmp_path, frames=2, out=tmp_path / "c.mp4", size=(128, 72))
+    assert app.run() == 0
+    status = read_status(tmp_path / "status.json")
+    assert status["device"] == "cpu" and status["precision"] == "fp32"
+    assert status["device_reason"] == "auto: no CUDA GPU, dreaming on the CPU"
+    assert count_frames(tmp_path / "c.mp4") == 2

@@ -1,9 +1,11 @@
-"""`python run.py warmup`: build every preset's gradient graph (and TensorRT engine) before opening hours.
+"""`python run.py warmup`: build, before opening hours, exactly what the live show will use here.
 
 Exporting a graph takes seconds and a TensorRT engine tens of seconds; doing it at
-install time means the first visitor never waits. Graphs are keyed by layers and
-size (channel choices and weights are graph inputs), so presets that share layers
-share one build. Objectives that need autograd (class logits, guides) need nothing.
+install time means the first visitor never waits. Warmup resolves the device and each
+preset's precision and processing size the way `run.py live` does, and asks the same
+backend chooser the live show asks, with the same on-disk cache: whatever that backend
+builds (an ONNX graph, a TensorRT engine) is then found there by the show. Backends
+that build nothing (eager torch, the CPU's usual choice) are reported as ready.
 """
 
 from __future__ import annotations
@@ -11,82 +13,86 @@ from __future__ import annotations
 import argparse
 import logging
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
-from engine.backends import create_backend, missing
-from engine.export.convert import ExportUnsupported
-from engine.export.onnx_file import onnx_graph
-from engine.export.targets import graph_targets
-from engine.networks import DreamNet, load_network
-from engine.objectives import Objective
+from engine.networks import DreamNet
+from engine.objectives import Objective, parse_objective
+from installation.backend_choice import BackendChooser, check_backend_here
 from installation.cli import size_arg
+from installation.dream_worker import auto_process_size
 from installation.export_cache import DEFAULT_CACHE, DiskStore
+from installation.looks import NetworkCache
+from installation.placement import Placement, resolve_device, resolve_precision
+from installation.presets import PresetLibrary, environment_presets_dir
 
-HELP = "prebuild the exported gradient graphs (and TensorRT engines on a GPU) for every preset"
+HELP = "prebuild what the live show uses here (exported graphs, TensorRT engines) for every preset"
 log = logging.getLogger(__name__)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--presets", nargs="*", metavar="NAME", help="only these presets (default: all)")
     parser.add_argument("--size", type=size_arg, action="append", metavar="WxH",
-                        help="processing size(s) to build for (default: each preset's, auto = by device)")
-    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+                        help="processing size(s), as live's --process-size (default: each preset's; auto = by device)")
+    parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N, as for live (default: auto)")
+    parser.add_argument("--backend", help="as live's --backend (default: each preset's choice)")
+    parser.add_argument("--presets-dir", type=Path, help="folder of preset YAML files (default: presets/)")
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help=f"build cache (default: {DEFAULT_CACHE})")
     parser.add_argument("--network", help="instead of presets: build for this network ...")
     parser.add_argument("--layers", help="... and these comma-separated layers, e.g. fire5,fire7")
 
 
-def _jobs(args: argparse.Namespace, device: torch.device) -> list[tuple[str, str, object, list[tuple[int, int]]]]:
-    """(label, network, objective spec, sizes) to build."""
-    from installation.dream_worker import auto_process_size
+@dataclass(frozen=True)
+class Job:
+    """One thing the live show will dream: a preset (or custom layers) on its network, precision and sizes."""
 
-    default_sizes = args.size or [auto_process_size(device)]
+    label: str
+    network: str
+    precision: str
+    backend: str
+    objective: Callable[[DreamNet], Objective]
+    sizes: list[tuple[int, int]]
+
+
+def _jobs(args: argparse.Namespace, device: torch.device) -> list[Job]:
+    auto = [auto_process_size(device)]
     if args.network:
-        layers = [part.strip() for part in (args.layers or "").split(",") if part.strip()]
-        spec: object = {layer: 1.0 for layer in layers} if layers else None
-        return [(f"{args.network} {args.layers or '(default layer)'}", args.network, spec, default_sizes)]
-    from installation.presets import PresetLibrary
+        names = [part.strip() for part in (args.layers or "").split(",") if part.strip()]
 
-    library = PresetLibrary()
-    presets = library.load_all(args.presets or None)
+        def layers(net: DreamNet) -> Objective:
+            return parse_objective({name: 1.0 for name in names} if names else net.default_layer, net)
+
+        label = f"{args.network} {args.layers or '(default layer)'}"
+        return [Job(label, args.network, "auto", "auto", layers, args.size or auto)]
+    library = PresetLibrary(args.presets_dir or environment_presets_dir())
     return [
-        (name, preset.network, preset, args.size or [preset.process_size or auto_process_size(device)])
-        for name, preset in presets.items()
+        Job(name, preset.network, preset.precision, preset.backend, preset.build_objective,
+            args.size or ([preset.process_size] if preset.process_size else auto))
+        for name, preset in library.load_all(args.presets or None).items()
     ]
 
 
-def _objective(net: DreamNet, spec: object) -> Objective:
-    from engine.objectives import parse_objective
-    from installation.presets import Preset
-
-    if isinstance(spec, Preset):
-        return spec.build_objective(net)
-    return parse_objective(spec if spec is not None else net.default_layer, net)
-
-
 def run(args: argparse.Namespace) -> int:
-    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    store = DiskStore(DEFAULT_CACHE)
-    use_tensorrt = device.type == "cuda" and missing("tensorrt", device) is None
-    networks: dict[str, DreamNet] = {}
-    built = 0
-    for label, network, spec, sizes in _jobs(args, device):
-        net = networks.setdefault(network, load_network(network))
-        objective = _objective(net, spec)
-        try:
-            targets = graph_targets(objective, net)
-        except ExportUnsupported as error:
-            print(f"{label}: nothing to build ({error})")
-            continue
-        backend = create_backend("tensorrt", net, objective, device, store) if use_tensorrt else None
-        for width, height in sizes:
+    device, reason = resolve_device(args.device)
+    if args.backend is not None:
+        check_backend_here(args.backend, device)
+    print(f"device {device} ({reason})")
+    chooser = BackendChooser(args.backend, store=DiskStore(args.cache))
+    networks = NetworkCache()
+    jobs = _jobs(args, device)
+    for job in jobs:
+        dtype, _ = resolve_precision(job.precision, device, f"preset {job.label}", strict=True)  # as live decides
+        placement = Placement(device, dtype, reason)
+        net = networks.get(job.network, device, dtype)
+        objective = job.objective(net)
+        chooser.wanted = job.backend
+        for width, height in job.sizes:
             start = time.perf_counter()
-            onnx_graph(net, targets.layers, height, width, store)
-            if backend is not None:
-                backend.prepare(height, width)  # type: ignore[attr-defined]
-            built += 1
-            what = "onnx + tensorrt" if backend is not None else "onnx"
-            print(f"{label}: {what} for {'+'.join(targets.layers)} at {width}x{height} "
-                  f"ready in {time.perf_counter() - start:.1f} s")
-    print(f"{built} graph(s) ready under {DEFAULT_CACHE}")
+            chooser(net, objective, (width, height))
+            print(f"{job.label}: {chooser.name} ({placement.describe()}) at {width}x{height} "
+                  f"ready in {time.perf_counter() - start:.1f} s")  # fmt: skip
+    print(f"{len(jobs)} job(s) ready; builds cached under {args.cache}")
     return 0

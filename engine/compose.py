@@ -10,11 +10,16 @@ sharp as the camera delivers them; the pattern keeps the scale it was dreamt at.
 camera-lost loop show the dream on its own (there is no matching camera frame), so they
 are always upscaled.
 
-Pure tensor code on whatever device the tensors live on; no host copies.
+`compose` is tensor code for whatever device the tensors live on (no host copies);
+`compose_host` is the same frame made with OpenCV on host arrays, for a show that runs
+on the CPU: at 1080p it is about 5x faster than torch's CPU kernels (measured by
+`run.py bench --live`), and equal to `compose` within one level of 255.
 """
 
 from __future__ import annotations
 
+import cv2
+import numpy as np
 from torch import Tensor
 
 from engine.errors import unknown_name
@@ -40,6 +45,28 @@ def compose(dreamed: Tensor, source: Tensor, camera: Tensor | None, size: tuple[
         raise ValueError(f"camera frame is {camera.shape[-1]}x{camera.shape[-2]}, the output {width}x{height}")
     detail = resize(dreamed - source.to(dreamed.dtype), height, width)
     return (camera.to(dreamed.dtype) + detail).clamp(0.0, 1.0)
+
+
+def compose_host(dreamed: Tensor, source: Tensor, camera: np.ndarray | None, size: tuple[int, int],
+                 mode: str = "detail") -> np.ndarray:  # fmt: skip
+    """`compose` for CPU tensors, straight to HWC uint8: camera is the frame at `size` as uint8 RGB (or None)."""
+    if mode not in COMPOSE_MODES:
+        raise unknown_name("compose mode", mode, COMPOSE_MODES)
+    if mode == "upscale" or camera is None:
+        pixels = dreamed[0].detach().float().clamp(0.0, 1.0).mul(255.0).round().byte().permute(1, 2, 0).numpy()
+        return host_resize(np.ascontiguousarray(pixels), size)
+    if camera.shape[:2] != (size[1], size[0]):
+        raise ValueError(f"camera frame is {camera.shape[1]}x{camera.shape[0]}, the output {size[0]}x{size[1]}")
+    detail = (dreamed.detach().float() - source.detach().float())[0].mul(255.0).permute(1, 2, 0)
+    return cv2.add(camera, host_resize(np.ascontiguousarray(detail.numpy()), size), dtype=cv2.CV_8U)  # saturating
+
+
+def host_resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """HWC `image` at (width, height) with OpenCV: area averaging down, bilinear up; unchanged when equal."""
+    if (image.shape[1], image.shape[0]) == size:
+        return image
+    shrinking = size[0] < image.shape[1] or size[1] < image.shape[0]
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
 
 
 def cover_size(image: tuple[int, int], screen: tuple[int, int], letterbox: bool = False) -> tuple[int, int]:

@@ -38,7 +38,7 @@ import torch
 from torch import Tensor
 
 from engine.attract import AttractMode, AttractParams, attract_frame
-from engine.compose import COMPOSE_MODES, compose
+from engine.compose import COMPOSE_MODES
 from engine.errors import check_range, unknown_name
 from engine.imageops import resize
 from engine.networks import DreamNet
@@ -49,7 +49,7 @@ from engine.step import GradientFn, StepParams, autograd_gradient, dream_step
 from engine.temporal import FeedbackParams, FlowFn, TemporalFeedback, flow_size, host_grey, upscale_flow
 from installation.capture import Frame, NewestSlot
 from installation.crossfade import ease
-from installation.host_link import HostLink
+from installation.host_link import Camera, HostLink
 from installation.rates import Clock, RateMeter, RollingMean
 
 logger = logging.getLogger(__name__)
@@ -520,10 +520,9 @@ class DreamWorker:
     def _dream_frame(self, frame: Frame, settings: DreamSettings, version: int) -> None:
         started = self._clock()
         link, (width, height), gradient, generator = self._setup(settings, version)
-        raw = link.upload(frame.image)  # the frame's one trip to the device, at camera resolution
-        source = resize(raw, height, width)
         out_w, out_h = self._output_for(frame)
-        camera = resize(raw, out_h, out_w) if settings.compose == "detail" else None
+        wants_camera = settings.compose == "detail"
+        source, camera = link.upload(frame.image, (width, height), (out_w, out_h) if wants_camera else None)
         grey = host_grey(frame.image, flow_size((width, height)))
         with self._lock:
             previous_mode = self._mode
@@ -637,14 +636,14 @@ class DreamWorker:
             return dreamed
         return torch.lerp(start, dreamed, ease(progress))
 
-    def _show(self, dreamed: Tensor, source: Tensor, camera: Tensor | None, size: tuple[int, int],
+    def _show(self, dreamed: Tensor, source: Tensor, camera: Camera | None, size: tuple[int, int],
               settings: DreamSettings, mode: DreamMode, started: float) -> None:  # fmt: skip
         """Grade and compose (display only: `dreamed` is what the next frame builds on), bring down once, publish."""
         self._last_output = dreamed
         graded = apply_post(self._faded(dreamed, started), settings.post, source)
         link = self._link
         assert link is not None  # _setup made it
-        shown = link.download(compose(graded, source, camera, size, settings.compose))
+        shown = link.show(graded, source, camera, size, settings.compose)
         now = self._clock()
         frame = self._last_frame
         source_seq, source_time = (frame.seq, frame.timestamp) if frame is not None else (0, started)

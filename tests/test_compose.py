@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from engine.compose import compose, cover_size
+from engine.compose import compose, compose_host, cover_size
 from engine.errors import DreamwallError
-from engine.imageops import resize
+from engine.imageops import resize, to_uint8
 
 OUT = (192, 108)
 PROCESS = (48, 27)
@@ -71,3 +71,15 @@ def test_cover_size_fills_or_fits_the_screen_at_the_dream_aspect() -> None:
     assert cover_size((320, 180), (1920, 1200)) == (2133, 1200)  # fill: cropped at the sides by the renderer
     assert cover_size((320, 180), (1920, 1200), letterbox=True) == (1920, 1080)
     assert cover_size((640, 480), (1280, 720)) == (1280, 960)
+
+
+@pytest.mark.parametrize("mode", ["detail", "upscale"])
+def test_the_host_composition_equals_the_tensor_one_within_a_level(mode: str) -> None:
+    generator = torch.Generator().manual_seed(2)
+    camera = (torch.rand(1, 3, OUT[1], OUT[0], generator=generator) * 255).round() / 255
+    source = resize(camera, PROCESS[1], PROCESS[0])
+    dreamed = (source + 0.2 * torch.randn(source.shape, generator=generator)).clamp(0, 1)
+    expected = to_uint8(compose(dreamed, source, camera, OUT, mode)).astype(int)
+    host = compose_host(dreamed, source, to_uint8(camera), OUT, mode).astype(int)
+    assert host.shape == expected.shape == (OUT[1], OUT[0], 3)
+    assert abs(host - expected).max() <= 1

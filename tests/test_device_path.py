@@ -74,12 +74,14 @@ def run_frames(settings: DreamSettings, frames: list[np.ndarray], output: tuple[
 
 @pytest.fixture
 def device_uploads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    real_upload = HostLink.upload
+    """The CUDA path's code on the CPU, with every tensor from the upload marked as living on the device."""
+    real_to_device = HostLink._to_device
 
-    def upload(self: HostLink, image: np.ndarray) -> torch.Tensor:
-        return real_upload(self, image).as_subclass(DeviceTensor)
+    def to_device(self: HostLink, image: np.ndarray) -> torch.Tensor:
+        return real_to_device(self, image).as_subclass(DeviceTensor)
 
-    monkeypatch.setattr(HostLink, "upload", upload)
+    monkeypatch.setattr(HostLink, "torch_on_cpu", True)
+    monkeypatch.setattr(HostLink, "_to_device", to_device)
     DeviceTensor.reads = []
     return DeviceTensor.reads
 
@@ -149,3 +151,18 @@ def test_networks_are_loaded_once_per_network_device_and_dtype() -> None:
     assert next(fp32.parameters()).dtype == torch.float32  # the first copy is untouched
     reference = load_network("squeezenet1_1")
     assert torch.equal(next(fp32.parameters()), next(reference.parameters()))
+
+
+def test_the_cpu_path_shows_what_the_device_path_shows(squeezenet: DreamNet) -> None:
+    frame = moving_frames(1, (192, 108))[0]
+    shown = {}
+    for torch_path in (False, True):
+        link = HostLink(torch.device("cpu"), torch.float32)
+        link.on_host = not torch_path
+        source, camera = link.upload(frame, (96, 54), (256, 144))
+        dreamed = (source + 0.1 * torch.sin(torch.arange(96.0))).clamp(0, 1)
+        shown[torch_path] = link.show(dreamed, source, camera, (256, 144), "detail").astype(int)
+        assert link.uploads == link.downloads == 1
+    assert shown[True].shape == shown[False].shape == (144, 256, 3)
+    difference = np.abs(shown[True] - shown[False])
+    assert difference.mean() < 1.0  # OpenCV's area/bilinear resizes against torch's antialiased bilinear

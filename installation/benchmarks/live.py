@@ -31,10 +31,12 @@ import cv2
 import numpy as np
 import torch
 
+from engine.compose import cover_size
 from engine.networks import load_network
 from engine.post import LUMA
 from installation.actions import Dispatcher
 from installation.backend_choice import BackendChooser
+from installation.benchmarks.frame_costs import ComposeCost, FlowCost, measure_compose, measure_flow, print_costs
 from installation.capture import Capture, Frame
 from installation.demo_source import load_photo
 from installation.dream_worker import DreamSettings, DreamWorker
@@ -167,7 +169,9 @@ def measure_pipeline(repeats: int, window_s: float = WINDOW_S, warmup_s: float =
     preset = _preset()
     chooser = _chooser(preset)
     capture = Capture(open_source("demo")).start()
-    worker = DreamWorker(capture, _settings(preset, PROCESS_SIZE), gradient_factory=chooser).start()
+    worker = DreamWorker(capture, _settings(preset, PROCESS_SIZE), gradient_factory=chooser)
+    worker.set_output_size(cover_size(PROCESS_SIZE, WINDOW_SIZE))  # composed at the window's size, as the app does
+    worker.start()
     timing = _ShownLatency(worker)
     renderer = Renderer(timing.latest, Dispatcher(), size=WINDOW_SIZE, windowed=True, fps=DISPLAY_HZ)
     dream_runs: list[float] = []
@@ -324,9 +328,11 @@ def _ms(value: float | None) -> str:
     return f"{value:.0f} ms" if value is not None else "-"
 
 
-def print_table(pipeline: PipelineFigures, change: StabilityFigures, drift: DriftFigures, repeats: int) -> None:
+def print_table(pipeline: PipelineFigures, change: StabilityFigures, drift: DriftFigures, repeats: int,
+                costs: tuple[list[ComposeCost], list[FlowCost]]) -> None:  # fmt: skip
     print(f"live pipeline: demo camera -> {PRESET} preset ({STEPS} steps, {PROCESS_SIZE[0]}x{PROCESS_SIZE[1]}, "
-          f"backend {pipeline.backend}) -> Renderer {WINDOW_SIZE[0]}x{WINDOW_SIZE[1]} @ {DISPLAY_HZ} Hz pacing; "
+          f"backend {pipeline.backend}, composed at {WINDOW_SIZE[0]}x{WINDOW_SIZE[1]}) -> Renderer "
+          f"{WINDOW_SIZE[0]}x{WINDOW_SIZE[1]} @ {DISPLAY_HZ} Hz pacing; "
           f"median of {repeats} x {WINDOW_S:g} s, {torch.get_num_threads()} torch threads, {os.cpu_count()} CPUs")
     print(f"  dreamed frames/s (end to end)   {pipeline.dream_fps:7.1f}   target >= {DREAM_TARGET_FPS:g}: "
           f"{_ok(pipeline.dream_fps, DREAM_TARGET_FPS)}   runs {pipeline.dream_fps_runs}")
@@ -348,6 +354,7 @@ def print_table(pipeline: PipelineFigures, change: StabilityFigures, drift: Drif
     print(f"  saturation  source {drift.source_saturation:.3f}  first {drift.saturation_start:.3f}  last "
           f"{drift.saturation_end:.3f}  drift {drift.saturation_drift:+.4f}  range {drift.saturation_min:.3f}-"
           f"{drift.saturation_max:.3f}")
+    print_costs(*costs)
 
 
 def run_live_bench(json_output: bool, repeats: int) -> int:
@@ -356,6 +363,7 @@ def run_live_bench(json_output: bool, repeats: int) -> int:
     preset = _preset()
     change = measure_change(preset)
     drift = measure_drift(preset)
+    costs = (measure_compose(repeats), measure_flow(repeats))
     if json_output:
         print(json.dumps({
             "preset": PRESET, "process_size": list(PROCESS_SIZE), "steps": STEPS, "window": list(WINDOW_SIZE),
@@ -366,7 +374,9 @@ def run_live_bench(json_output: bool, repeats: int) -> int:
             "static_change": {**asdict(change), "ratio": change.ratio, "skipped_frames": CHANGE_SKIP},
             "drift": {**asdict(drift), "brightness_drift": drift.brightness_drift,
                       "saturation_drift": drift.saturation_drift, "block": DRIFT_BLOCK},
+            "compose_ms": [asdict(cost) for cost in costs[0]],
+            "flow_ms": [{**asdict(flow), "ratio": flow.ratio} for flow in costs[1]],
         }, indent=2))  # fmt: skip
         return 0
-    print_table(pipeline, change, drift, repeats)
+    print_table(pipeline, change, drift, repeats, costs)
     return 0

@@ -1,4 +1,9 @@
-"""GPU check: every backend that runs here against fp32 autograd, and dream FPS at 2 steps/frame.
+"""GPU check: backends against fp32 autograd, dream FPS at 2 steps/frame, and the live pipeline.
+
+The live pipeline rows run the real show path (installation.benchmarks.pipeline): the
+demo camera at 1080p and 60 fps -> capture -> worker (fp16, the backend `auto` picks) ->
+composed at 1920x1080 -> the real Renderer under SDL's dummy driver, for about 20 s per
+processing size (960x540, 1920x1080, 3840x2160), against the targets of issue 9.
 
 Run through bench/gpu_check.sh (which installs the carried weight wheels). With
 --dry-run it runs on the CPU at tiny sizes, to prove the script works before a GPU
@@ -27,6 +32,7 @@ from engine.export.store import MemoryStore  # noqa: E402
 from engine.networks import load_network  # noqa: E402
 from engine.objectives import Objective, parse_objective  # noqa: E402
 from engine.step import GradientFn, StepParams, autograd_gradient, dream_step  # noqa: E402
+from installation.benchmarks.pipeline import PipelineFigures, PipelineSpec, measure_pipeline  # noqa: E402
 from installation.benchmarks.timing import median_ms  # noqa: E402
 
 STEPS_PER_FRAME = 2
@@ -40,6 +46,10 @@ TOLERANCE = {"fp32": 1e-4, "fp16": 0.15}
 MIN_COSINE = {"fp32": 0.99999, "fp16": 0.99}
 PARITY_NETWORKS = (("squeezenet1_1", "fire7"), ("efficientnet-lite0", "block10"))
 FPS_NETWORK = ("squeezenet1_1", "fire7")
+LIVE_PROCESS_SIZES = ((960, 540), (1920, 1080), (3840, 2160))
+LIVE_OUTPUT = (1920, 1080)
+# issue 9's targets on an H100/H200, per processing size: dreamed fps, worker ms per frame, latency p95 ms
+LIVE_TARGETS = {(960, 540): (58.0, 8.0, None), (1920, 1080): (58.0, None, 50.0), (3840, 2160): (30.0, None, None)}
 
 
 class Budget:
@@ -162,6 +172,62 @@ def fps_table(device: torch.device, sizes: list[tuple[int, int]], repeats: int, 
     return rows
 
 
+def live_rows(device: torch.device, dry_run: bool, budget: Budget, skipped: list[str]) -> list[dict]:
+    """The live show end to end per processing size, with each target's verdict."""
+    import dataclasses
+
+    from installation.presets import PresetLibrary
+
+    preset = PresetLibrary().load("default")
+    preset = dataclasses.replace(preset, attract=dataclasses.replace(preset.attract, enabled=False))
+    if dry_run:
+        sizes, output, camera = ((64, 36), (128, 72)), (256, 144), (256, 144)
+        timing = {"window_s": 1.0, "warmup_s": 0.5, "repeats": 2, "camera_fps": 30.0}
+    else:
+        sizes, output, camera = LIVE_PROCESS_SIZES, LIVE_OUTPUT, (1920, 1080)
+        timing = {"window_s": 6.0, "warmup_s": 2.0, "repeats": 3, "camera_fps": 60.0}
+    dtype = torch.float16 if device.type == "cuda" else torch.float32
+    rows = []
+    for size in sizes:
+        if budget.left() < 60:
+            skipped.append(f"live {size[0]}x{size[1]}: time budget")
+            continue
+        spec = PipelineSpec(size, output, camera_size=camera, device=device, dtype=dtype, **timing)  # type: ignore[arg-type]
+        figures = measure_pipeline(preset, spec)
+        rows.append({"process": f"{size[0]}x{size[1]}", "output": f"{output[0]}x{output[1]}",
+                     **dataclasses.asdict(figures), "verdict": live_verdict(size, figures, dry_run)})
+        print(live_line(rows[-1], figures), flush=True)
+    return rows
+
+
+def live_verdict(size: tuple[int, int], figures: PipelineFigures, dry_run: bool) -> str:
+    if dry_run or size not in LIVE_TARGETS:
+        return "no target (dry run)" if dry_run else "no target"
+    fps, worker_ms, p95 = LIVE_TARGETS[size]
+    misses = []
+    if figures.dream_fps < fps:
+        misses.append(f"dreamed {figures.dream_fps:.1f} < {fps:g} fps")
+    if worker_ms is not None and (figures.step_ms or 1e9) > worker_ms:
+        misses.append(f"worker {figures.step_ms or 0:.1f} > {worker_ms:g} ms")
+    if p95 is not None and (figures.latency_ms_p95 or 1e9) > p95:
+        misses.append(f"latency p95 {figures.latency_ms_p95 or 0:.0f} > {p95:g} ms")
+    return "MET" if not misses else "MISSED: " + "; ".join(misses)
+
+
+def _ms(value: float | None) -> str:
+    return f"{value:.1f}" if value is not None else "-"
+
+
+def live_line(row: dict, figures: PipelineFigures) -> str:
+    stages = " ".join(f"{stage} {ms:.1f}" for stage, ms in figures.stages_ms.items())
+    memory = f"{figures.gpu_memory_mb:.0f} MB" if figures.gpu_memory_mb is not None else "-"
+    return (f"live {row['process']:<10}-> {row['output']} {figures.backend:<8} dreamed {figures.dream_fps:6.1f}/s "
+            f"shown {figures.shown_fps:6.1f}/s display {figures.display_fps:5.1f}/s "
+            f"latency {_ms(figures.latency_ms_median)}/{_ms(figures.latency_ms_p95)} ms (median/p95) GPU {memory} "
+            f"worker {_ms(figures.step_ms)} ms/frame [{stages}] display work {_ms(figures.display_work_ms)} ms  "
+            f"{row['verdict']}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dry-run", action="store_true", help="CPU, tiny sizes: check the script itself")
@@ -185,6 +251,7 @@ def main() -> int:
     skipped: list[str] = []
     # Most important first: the default network's parity, then the FPS table, then the other network.
     parity_rows = parity(device, parity_size, PARITY_NETWORKS[:1], budget, skipped)
+    live = live_rows(device, args.dry_run, budget, skipped)
     fps_rows = fps_table(device, sizes, repeats, budget, skipped)
     parity_rows += parity(device, parity_size, PARITY_NETWORKS[1:], budget, skipped)
     print("\nFPS at 2 dream steps per frame, " + f"{FPS_NETWORK[0]} {FPS_NETWORK[1]} on {name}")
@@ -200,7 +267,7 @@ def main() -> int:
     out = os.environ.get("OUT")
     if out:
         report = {"device": name, "torch": torch.__version__, "parity": parity_rows, "fps": fps_rows,
-                  "skipped": skipped}
+                  "live": live, "skipped": skipped}
         (Path(out) / "gpu_check.json").write_text(json.dumps(report, indent=2))
     return 1 if failed else 0
 

@@ -51,6 +51,7 @@ from installation.capture import Frame, NewestSlot
 from installation.crossfade import ease
 from installation.host_link import Camera, HostLink
 from installation.rates import Clock, RateMeter, RollingMean
+from installation.stage_timer import StageTimer
 
 logger = logging.getLogger(__name__)
 
@@ -206,10 +207,12 @@ class DreamWorker:
         clock: Clock = time.monotonic,
         join_timeout: float = 5.0,
         step_fn: StepFn = dream_step,
+        stage_timer: StageTimer | None = None,
     ) -> None:
         self._feed = feed
         self._gradient_factory = gradient_factory
         self._step_fn = step_fn
+        self._stages = stage_timer
         self._flow = SharedFlow(flow_fn)  # one flow per frame for both the motion measure and the feedback
         self._temporal = TemporalFeedback(self._flow)
         self._seed = seed
@@ -508,6 +511,15 @@ class DreamWorker:
         gradient, generator = self._prepare(settings, version, device, size)
         return link, size, gradient, generator
 
+    def _mark(self, stage: str | None) -> None:
+        """A stage boundary for the benchmarks' StageTimer (None: the frame begins); nothing without one."""
+        if self._stages is None:
+            return
+        if stage is None:
+            self._stages.begin()
+        else:
+            self._stages.mark(stage)
+
     def _output_for(self, frame: Frame | None) -> tuple[int, int]:
         with self._lock:
             size = self._output_size
@@ -520,9 +532,11 @@ class DreamWorker:
     def _dream_frame(self, frame: Frame, settings: DreamSettings, version: int) -> None:
         started = self._clock()
         link, (width, height), gradient, generator = self._setup(settings, version)
+        self._mark(None)
         out_w, out_h = self._output_for(frame)
         wants_camera = settings.compose == "detail"
         source, camera = link.upload(frame.image, (width, height), (out_w, out_h) if wants_camera else None)
+        self._mark("upload")
         grey = host_grey(frame.image, flow_size((width, height)))
         with self._lock:
             previous_mode = self._mode
@@ -535,6 +549,7 @@ class DreamWorker:
             if previous_mode != "attract":
                 logger.info("nobody moved for %.0f s: attract mode", settings.attract.after_s)
             mode: DreamMode = "attract"
+            self._mark("flow")
             dreamed = self._evolve(settings, gradient, generator, (width, height), started)
             camera = None  # the evolving dream is not of this camera frame
         else:
@@ -544,10 +559,12 @@ class DreamWorker:
                 self._temporal.reset()
             modulation = self._modulation(settings, level)
             flow = self._flow_to(grey, settings.feedback, (width, height), link)
+            self._mark("flow")
             dreamed = self._dream(source, settings, gradient, generator, modulation, flow)
             self._temporal.remember(source, dreamed)
             self._prev_grey = grey
         self._last_frame, self._last_source = frame, source
+        self._mark("steps")
         self._show(dreamed, source, camera, (out_w, out_h), settings, mode, started)
         self._latency_ms.add((self._clock() - frame.timestamp) * 1000)
 
@@ -641,9 +658,13 @@ class DreamWorker:
         """Grade and compose (display only: `dreamed` is what the next frame builds on), bring down once, publish."""
         self._last_output = dreamed
         graded = apply_post(self._faded(dreamed, started), settings.post, source)
+        self._mark("post")
         link = self._link
         assert link is not None  # _setup made it
         shown = link.show(graded, source, camera, size, settings.compose)
+        if self._stages is not None:
+            self._stages.mark("compose+download")
+            self._stages.end()
         now = self._clock()
         frame = self._last_frame
         source_seq, source_time = (frame.seq, frame.timestamp) if frame is not None else (0, started)

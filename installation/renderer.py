@@ -270,6 +270,11 @@ class Renderer:
         return self._clock.get_fps()
 
     @property
+    def work_ms(self) -> int:
+        """Milliseconds the last tick worked (events, upload, blit, flip), without its pacing wait."""
+        return self._clock.get_rawtime()
+
+    @property
     def shown_seq(self) -> int | None:
         """Sequence number of the dream on screen (None before the first)."""
         return self._seq

@@ -1,12 +1,9 @@
 """`run.py bench --live`: the live pipeline end to end, and how steady its feedback loop is.
 
-Pipeline: the demo camera -> capture thread -> dream worker (the `default` preset:
-squeezenet, 2 steps per frame, at 320x180) -> the real pygame Renderer in a 1280x720
-window (SDL dummy driver when there is no display) at its production pacing of 60 Hz.
-Measured over `repeats` windows of ~10 s after a warm-up; the median is reported:
-dreamed frames/s, distinct dreams shown per second, display loop frames/s, and
-capture-to-display latency (capture timestamp of a dream's source frame to the end of
-the display tick that first showed it).
+Pipeline (installation.benchmarks.pipeline): the demo camera -> capture thread -> dream
+worker (the `default` preset: squeezenet, 2 steps per frame, at 320x180 on the CPU) ->
+composed at 1280x720 -> the real pygame Renderer in a 1280x720 window at its production
+pacing of 60 Hz; medians of `repeats` windows of ~10 s after a warm-up.
 
 Stability, on a static scene (a still photograph handed to the worker in lock step, so
 every dream is kept and consecutive outputs really are consecutive): the mean absolute
@@ -31,19 +28,16 @@ import cv2
 import numpy as np
 import torch
 
-from engine.compose import cover_size
 from engine.networks import load_network
 from engine.post import LUMA
-from installation.actions import Dispatcher
 from installation.backend_choice import BackendChooser
 from installation.benchmarks.frame_costs import ComposeCost, FlowCost, measure_compose, measure_flow, print_costs
-from installation.capture import Capture, Frame
+from installation.benchmarks.pipeline import PipelineFigures, PipelineSpec, measure_pipeline
+from installation.capture import Frame
 from installation.demo_source import load_photo
 from installation.dream_worker import DreamSettings, DreamWorker
-from installation.live_config import display_available
 from installation.looks import Overrides, dream_settings
 from installation.presets import Preset, PresetLibrary
-from installation.sources import open_source
 
 PRESET = "default"
 PROCESS_SIZE = (320, 180)
@@ -60,20 +54,6 @@ CHANGE_SKIP = 20  # frames before the feedback loop has built up its detail
 DRIFT_FRAMES = 2000
 DRIFT_SIZE = (160, 90)
 DRIFT_BLOCK = 100  # frames averaged at the start and at the end
-
-
-@dataclass
-class PipelineFigures:
-    backend: str
-    dream_fps: float
-    dream_fps_runs: list[float]
-    shown_fps: float
-    display_fps: float
-    display_fps_runs: list[float]
-    latency_ms_median: float | None
-    latency_ms_p95: float | None
-    worker_latency_ms: float | None  # capture -> dream published (the worker's own rolling mean)
-    step_ms: float | None
 
 
 @dataclass
@@ -129,90 +109,6 @@ def _chooser(preset: Preset) -> BackendChooser:
     chooser = BackendChooser()  # no export store: the live app's choice, without writing a cache
     chooser.wanted = preset.backend
     return chooser
-
-
-# ---- the pipeline ------------------------------------------------------------------------------
-
-
-class _ShownLatency:
-    """Remembers the dream handed to the renderer, to time it once the renderer has shown it."""
-
-    def __init__(self, worker: DreamWorker) -> None:
-        self._worker = worker
-        self._handed: tuple[int, float] | None = None  # (dream seq, capture timestamp of its source)
-        self._timed_seq: int | None = None
-        self.latencies_ms: list[float] = []
-        self.shown = 0
-
-    def latest(self) -> tuple[int, np.ndarray] | None:
-        dream = self._worker.latest()
-        if dream is None:
-            return None
-        self._handed = (dream.seq, dream.source_timestamp)
-        return dream.seq, dream.image
-
-    def after_tick(self, shown_seq: int | None, now: float, record: bool) -> None:
-        if self._handed is None or shown_seq != self._handed[0] or shown_seq == self._timed_seq:
-            return
-        self._timed_seq = shown_seq
-        if record:
-            self.shown += 1
-            self.latencies_ms.append((now - self._handed[1]) * 1000.0)
-
-
-def measure_pipeline(repeats: int, window_s: float = WINDOW_S, warmup_s: float = WARMUP_S) -> PipelineFigures:
-    """Demo camera -> capture -> worker -> Renderer at 1280x720; `repeats` windows after a warm-up."""
-    if not display_available():
-        os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # no screen here: SDL draws into memory
-    from installation.renderer import Renderer
-
-    preset = _preset()
-    chooser = _chooser(preset)
-    capture = Capture(open_source("demo")).start()
-    worker = DreamWorker(capture, _settings(preset, PROCESS_SIZE), gradient_factory=chooser)
-    worker.set_output_size(cover_size(PROCESS_SIZE, WINDOW_SIZE))  # composed at the window's size, as the app does
-    worker.start()
-    timing = _ShownLatency(worker)
-    renderer = Renderer(timing.latest, Dispatcher(), size=WINDOW_SIZE, windowed=True, fps=DISPLAY_HZ)
-    dream_runs: list[float] = []
-    display_runs: list[float] = []
-    shown_runs: list[float] = []
-    try:
-        deadline = time.monotonic() + 60.0
-        while worker.latest() is None and time.monotonic() < deadline:  # the first dream builds the backend
-            renderer.tick()
-        end = time.monotonic() + warmup_s
-        while time.monotonic() < end:
-            renderer.tick()
-            timing.after_tick(renderer.shown_seq, time.monotonic(), record=False)
-        for _ in range(repeats):
-            started, dreamed, shown, ticks = time.monotonic(), worker.health().frames, timing.shown, 0
-            while (now := time.monotonic()) - started < window_s:
-                renderer.tick()
-                ticks += 1
-                timing.after_tick(renderer.shown_seq, time.monotonic(), record=True)
-            elapsed = now - started
-            dream_runs.append((worker.health().frames - dreamed) / elapsed)
-            display_runs.append(ticks / elapsed)
-            shown_runs.append((timing.shown - shown) / elapsed)
-        health = worker.health()
-    finally:
-        renderer.close()
-        worker.close()
-        capture.close()
-    latencies = sorted(timing.latencies_ms)
-    return PipelineFigures(
-        backend=chooser.name,
-        dream_fps=statistics.median(dream_runs),
-        dream_fps_runs=[round(v, 2) for v in dream_runs],
-        shown_fps=statistics.median(shown_runs),
-        display_fps=statistics.median(display_runs),
-        display_fps_runs=[round(v, 1) for v in display_runs],
-        latency_ms_median=statistics.median(latencies) if latencies else None,
-        latency_ms_p95=latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))] if latencies else None,
-        worker_latency_ms=health.latency_ms,
-        step_ms=health.step_ms,
-    )
 
 
 # ---- stability on a still scene ----------------------------------------------------------------
@@ -342,6 +238,8 @@ def print_table(pipeline: PipelineFigures, change: StabilityFigures, drift: Drif
     print(f"  capture -> display latency      {_ms(pipeline.latency_ms_median):>7}   median "
           f"(p95 {_ms(pipeline.latency_ms_p95)}; capture -> dream {_ms(pipeline.worker_latency_ms)}, "
           f"dream step {_ms(pipeline.step_ms)} per frame)")
+    stages = ", ".join(f"{stage} {ms:.1f}" for stage, ms in pipeline.stages_ms.items())
+    print(f"  worker ms per frame by stage    {stages}; display work {_ms(pipeline.display_work_ms)} per tick")
     print(f"static scene ({STILL_PHOTO}, {change.size}, {change.frames} consecutive frames after {CHANGE_SKIP}):")
     print(f"  mean |frame change| feedback {change.feedback:g} + flow  {change.change_with_feedback:.4f}")
     print(f"  mean |frame change| feedback off        {change.change_without_feedback:.4f}")
@@ -359,8 +257,9 @@ def print_table(pipeline: PipelineFigures, change: StabilityFigures, drift: Drif
 
 def run_live_bench(json_output: bool, repeats: int) -> int:
     torch.set_grad_enabled(True)
-    pipeline = measure_pipeline(repeats)
     preset = _preset()
+    pipeline = measure_pipeline(preset, PipelineSpec(PROCESS_SIZE, WINDOW_SIZE, steps=STEPS, display_hz=DISPLAY_HZ,
+                                                     window_s=WINDOW_S, warmup_s=WARMUP_S, repeats=repeats))
     change = measure_change(preset)
     drift = measure_drift(preset)
     costs = (measure_compose(repeats), measure_flow(repeats))

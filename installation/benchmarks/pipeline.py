@@ -1,0 +1,167 @@
+"""The live pipeline end to end, as `run.py bench --live` and the GPU check measure it.
+
+Demo camera -> capture thread -> dream worker (a preset, on a device and dtype, the
+backend the live app's chooser picks) -> composed at the output size -> the real pygame
+Renderer in a window of that size (SDL's dummy driver when there is no display) at its
+production pacing. Measured over `repeats` windows after a warm-up; medians reported:
+dreamed frames/s, distinct dreams shown per second, display loop frames/s,
+capture-to-display latency (capture timestamp of a dream's source frame to the end of
+the display tick that first showed it), the worker's time per frame and where it goes
+(installation.stage_timer), the renderer's work per tick (upload + blit + flip) and the
+GPU memory the worker needed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import statistics
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from installation.actions import Dispatcher
+from installation.backend_choice import BackendChooser
+from installation.capture import Capture
+from installation.demo_source import DemoSource
+from installation.dream_worker import DreamWorker
+from installation.live_config import display_available
+from installation.looks import NetworkCache, Overrides, dream_settings
+from installation.placement import Placement
+from installation.presets import Preset
+from installation.stage_timer import StageTimer
+
+
+@dataclass(frozen=True)
+class PipelineSpec:
+    """What runs: sizes are (width, height)."""
+
+    process_size: tuple[int, int]
+    output_size: tuple[int, int]
+    camera_size: tuple[int, int] = (640, 360)
+    camera_fps: float = 30.0
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    dtype: torch.dtype = torch.float32
+    steps: int = 2
+    display_hz: int = 60
+    window_s: float = 10.0
+    warmup_s: float = 3.0
+    repeats: int = 5
+
+
+@dataclass
+class PipelineFigures:
+    backend: str
+    dream_fps: float
+    dream_fps_runs: list[float]
+    shown_fps: float
+    display_fps: float
+    display_fps_runs: list[float]
+    latency_ms_median: float | None
+    latency_ms_p95: float | None
+    worker_latency_ms: float | None  # capture -> dream published (the worker's own rolling mean)
+    step_ms: float | None  # the worker's whole time per frame
+    stages_ms: dict[str, float] = field(default_factory=dict)  # median per stage of the worker's frame
+    display_work_ms: float | None = None  # the renderer's upload + blit + flip per tick, median
+    gpu_memory_mb: float | None = None  # peak allocated by torch on the device
+
+
+class _ShownLatency:
+    """Remembers the dream handed to the renderer, to time it once the renderer has shown it."""
+
+    def __init__(self, worker: DreamWorker) -> None:
+        self._worker = worker
+        self._handed: tuple[int, float] | None = None  # (dream seq, capture timestamp of its source)
+        self._timed_seq: int | None = None
+        self.latencies_ms: list[float] = []
+        self.shown = 0
+
+    def latest(self) -> tuple[int, np.ndarray] | None:
+        dream = self._worker.latest()
+        if dream is None:
+            return None
+        self._handed = (dream.seq, dream.source_timestamp)
+        return dream.seq, dream.image
+
+    def after_tick(self, shown_seq: int | None, now: float, record: bool) -> None:
+        if self._handed is None or shown_seq != self._handed[0] or shown_seq == self._timed_seq:
+            return
+        self._timed_seq = shown_seq
+        if record:
+            self.shown += 1
+            self.latencies_ms.append((now - self._handed[1]) * 1000.0)
+
+
+def _p95(values: list[float]) -> float | None:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))] if ordered else None
+
+
+def measure_pipeline(preset: Preset, spec: PipelineSpec) -> PipelineFigures:
+    """`preset` through the whole live path as `spec` says; `spec.repeats` windows after a warm-up."""
+    if not display_available():
+        os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # no screen here: SDL draws into memory
+    from installation.renderer import Renderer
+
+    placement = Placement(spec.device, spec.dtype, "benchmark")
+    net = NetworkCache().get(preset.network, spec.device, spec.dtype)
+    settings = dataclasses.replace(dream_settings(preset, net, Overrides(), spec.process_size, placement=placement),
+                                   steps=spec.steps)  # fmt: skip
+    chooser = BackendChooser()  # no export store: the live app's choice, without writing a cache
+    chooser.wanted = preset.backend
+    if spec.device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(spec.device)
+    capture = Capture(DemoSource(size=spec.camera_size, fps=spec.camera_fps)).start()
+    stages = StageTimer(spec.device)
+    worker = DreamWorker(capture, settings, gradient_factory=chooser, stage_timer=stages)
+    worker.set_output_size(spec.output_size)
+    worker.start()
+    timing = _ShownLatency(worker)
+    renderer = Renderer(timing.latest, Dispatcher(), size=spec.output_size, windowed=True, fps=spec.display_hz)
+    dream_runs: list[float] = []
+    display_runs: list[float] = []
+    shown_runs: list[float] = []
+    work_ms: list[float] = []
+    try:
+        deadline = time.monotonic() + 120.0
+        while worker.latest() is None and time.monotonic() < deadline:  # the first dream builds the backend
+            renderer.tick()
+        end = time.monotonic() + spec.warmup_s
+        while time.monotonic() < end:
+            renderer.tick()
+            timing.after_tick(renderer.shown_seq, time.monotonic(), record=False)
+        stages.samples.clear()
+        for _ in range(spec.repeats):
+            started, dreamed, shown, ticks = time.monotonic(), worker.health().frames, timing.shown, 0
+            while (now := time.monotonic()) - started < spec.window_s:
+                renderer.tick()
+                ticks += 1
+                work_ms.append(renderer.work_ms)
+                timing.after_tick(renderer.shown_seq, time.monotonic(), record=True)
+            elapsed = now - started
+            dream_runs.append((worker.health().frames - dreamed) / elapsed)
+            display_runs.append(ticks / elapsed)
+            shown_runs.append((timing.shown - shown) / elapsed)
+        health = worker.health()
+    finally:
+        renderer.close()
+        worker.close()
+        capture.close()
+    memory = torch.cuda.max_memory_allocated(spec.device) / 2**20 if spec.device.type == "cuda" else None
+    return PipelineFigures(
+        backend=chooser.name,
+        dream_fps=statistics.median(dream_runs),
+        dream_fps_runs=[round(v, 2) for v in dream_runs],
+        shown_fps=statistics.median(shown_runs),
+        display_fps=statistics.median(display_runs),
+        display_fps_runs=[round(v, 1) for v in display_runs],
+        latency_ms_median=statistics.median(timing.latencies_ms) if timing.latencies_ms else None,
+        latency_ms_p95=_p95(timing.latencies_ms),
+        worker_latency_ms=health.latency_ms,
+        step_ms=health.step_ms,
+        stages_ms={stage: round(ms, 2) for stage, ms in stages.medians().items()},
+        display_work_ms=statistics.median(work_ms) if work_ms else None,
+        gpu_memory_mb=memory,
+    )

@@ -147,6 +147,9 @@ def cat(tmp_path) -> Path:
     (["dream", "{cat}", "-o", "{tmp}/folder.png"],
      "error: output {tmp}/folder.png exists and is not a regular file (a folder or a device); "
      "expected the name of a file to write"),
+    (["dream", "{cat}", "-o", "{tmp}/full.png"],
+     "error: output {tmp}/full.png exists and is not a regular file (a folder or a device); "
+     "expected the name of a file to write"),
     (["render", str(TINY_GIF), "-o", "{tmp}/folder.mp4"],
      "error: output {tmp}/folder.mp4 exists and is not a regular file (a folder or a device); "
      "expected the name of a file to write"),
@@ -164,6 +167,7 @@ def cat(tmp_path) -> Path:
 def test_outputs_that_cannot_be_written_fail_first_in_one_line(argv, message, cat, tmp_path, capsys):
     (tmp_path / "folder.png").mkdir()
     (tmp_path / "folder.mp4").mkdir()
+    (tmp_path / "full.png").symlink_to("/dev/full")  # replacing it would replace the device node
     (tmp_path / "clip.mp4").write_bytes(b"stands in for a video: the output check comes first")
     before = sorted(tmp_path.rglob("*"))
     values = {"cat": cat, "tmp": tmp_path}
@@ -194,6 +198,24 @@ def test_a_write_that_fails_midway_is_one_line_and_leaves_nothing(tmp_path):
     # past the start the log has spoken (backend, progress); the failure is the last line
     assert result.stderr.splitlines()[-1] == f"error: cannot write {out}: File too large"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["noise.png"]
+
+
+def test_a_render_whose_disk_fills_keeps_its_frames_and_says_how_to_continue(tmp_path, capsys, monkeypatch):
+    from installation.commands import render as render_command
+
+    def full_at_frame_2(path: Path, rgb: np.ndarray) -> None:
+        if path.name == "000002.png":
+            raise DreamwallError(f"cannot write {path}: No space left on device")
+        write_image(path, rgb)
+
+    monkeypatch.setattr(render_command, "write_image", full_at_frame_2)
+    out = tmp_path / "out.mp4"
+    assert exit_code(["render", str(TINY_GIF), "-o", str(out), *FAST, "--layers", "fire3"]) == 2
+    work = work_folder(out)
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"error: cannot write {work}/frames/000002.png: No space left on device; 2 finished frames are kept in "
+        f"{work}: make room and run the same command with --resume")
+    assert (work / "frames" / "000001.png").is_file() and not out.exists()
 
 
 # -- 9: a --source file that gives no frame --------------------------------------------------

@@ -282,7 +282,13 @@ def render(
             if stop is not None and stop(index):
                 return RenderResult(index, total, None)
             shown, dreamed = dreamer(index, _fit(rgb, settings.size))
-            work.save(index, shown, dreamed)
+            try:
+                work.save(index, shown, dreamed)
+            except DreamwallError as error:  # a full disk: what is kept can be continued
+                if index == 0:
+                    raise
+                raise DreamwallError(f"{error}; {index} finished frames are kept in {work.path}: make room and "
+                                     "run the same command with --resume") from None  # fmt: skip
             if progress is not None:
                 progress(index + 1, total)
     except BaseException:

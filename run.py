@@ -9,7 +9,7 @@ import sys
 from types import ModuleType
 
 from engine.errors import DreamwallError, did_you_mean
-from installation.cli import EXIT_USAGE, OneLineParser
+from installation.cli import EXIT_USAGE, OneLineParser, StartLog, quiet_libraries
 from installation.commands import COMMANDS
 
 GLOBAL_FLAGS = ("-v", "--verbose")
@@ -51,18 +51,32 @@ def main(argv: list[str] | None = None) -> int:
     parser = OneLineParser(prog=f"run.py {command}", description=module.HELP)
     module.configure(parser)
     args = parser.parse_args(rest)
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    handler = log_handler(verbose, getattr(module, "QUIET_START", False))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    quiet_libraries(verbose)
     try:
         return int(module.run(args) or 0)
     except DreamwallError as error:
+        if isinstance(handler, StartLog):
+            handler.drop()  # the start failed: the error line says what happened
         sys.stderr.write(f"error: {error}\n")
         return EXIT_USAGE
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return 130
+    finally:
+        if isinstance(handler, StartLog):
+            handler.let_through()
+        root.removeHandler(handler)
+
+
+def log_handler(verbose: bool, quiet_start: bool) -> logging.Handler:
+    """The log on stderr; held until the start passed for commands that declare QUIET_START (not with -v)."""
+    stream = logging.StreamHandler()
+    stream.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    return StartLog(stream) if quiet_start and not verbose else stream
 
 
 if __name__ == "__main__":

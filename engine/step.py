@@ -13,10 +13,11 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from engine.errors import check_range
+from engine.errors import DreamwallError, check_range
 from engine.imageops import gaussian_blur, resize
 from engine.networks import DreamNet
 from engine.objectives import Objective
+from engine.sizes import min_dream_side
 
 GradientFn = Callable[[Tensor], Tensor]
 ProgressFn = Callable[[int, int], None]
@@ -138,11 +139,15 @@ def dream_octaves(
     """Dream from the smallest scale up, carrying the dream detail (not the image) upwards.
 
     As in the original notebook: each octave starts from the source at that scale
-    plus the detail dreamt at the smaller scale, so the picture stays sharp.
+    plus the detail dreamt at the smaller scale, so the picture stays sharp. No octave
+    goes below the network's smallest dreamable side (engine.sizes): the pyramid stops there.
     """
     gradient_fn = gradient if gradient is not None else autograd_gradient(net, objective)
     height, width = image.shape[-2:]
-    min_side = 32
+    min_side = min_dream_side(net.name)
+    if min(height, width) < min_side:
+        raise DreamwallError(f"image is {width}x{height}; {net.name} dreams at least {min_side}x{min_side} "
+                             "(scale it up first)")  # fmt: skip
     bases = [image]
     for index in range(1, octave_params.octaves):
         factor = octave_params.scale**index

@@ -5,24 +5,44 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from engine.errors import DreamwallError
 
 
 def check_output_path(
-    path: Path, suffixes: tuple[str, ...] | None = None, kind: str = "", role: str = "output"
+    path: Path,
+    suffixes: tuple[str, ...] | None = None,
+    kind: str = "",
+    role: str = "output",
+    *,
+    inputs: Iterable[Path] = (),
+    overwrite: bool = False,
 ) -> Path:
-    """Fail before any work if `path` cannot become the output file (extension, folder, permission)."""
+    """Fail before any work if `path` cannot become the output file: the one rule for every output.
+
+    Extension, an existing folder (never created), not a folder or device itself, not one of
+    `inputs` unless `overwrite`, and a real write test: a temp file is created in the folder
+    and removed, because os.access says yes to root everywhere (/proc, /sys, read-only mounts).
+    """
     path = Path(path)
     if suffixes is not None and path.suffix.lower() not in suffixes:
-        raise DreamwallError(f"output {path} needs {kind} extension: {', '.join(suffixes)}")
+        raise DreamwallError(f"{role} {path} needs {kind} extension: {', '.join(suffixes)}")
+    if path.exists() and not path.is_file():
+        raise DreamwallError(f"{role} {path} exists and is not a regular file (a folder or a device); "
+                             "expected the name of a file to write")  # fmt: skip
+    for source in inputs:
+        if not overwrite and path.exists() and Path(source).exists() and path.samefile(source):
+            raise DreamwallError(f"{role} {path} is the input file; choose another name, "
+                                 "or add --overwrite to replace the input")  # fmt: skip
     folder = path.parent if str(path.parent) else Path()
     if not folder.is_dir():
         raise DreamwallError(f"{role} folder does not exist: {folder}")
-    if not os.access(folder, os.W_OK):
-        raise DreamwallError(f"{role} folder is not writable: {folder}")
+    try:
+        temporary_beside(path, ".probe").unlink()
+    except OSError as error:
+        raise DreamwallError(f"{role} folder is not writable: {folder} ({error.strerror or error})") from None
     return path
 
 

@@ -23,8 +23,8 @@ import cv2
 import numpy as np
 
 from engine.errors import DreamwallError, check_range
-from installation.atomic import check_output_path, temporary_beside
-from installation.video_io import VideoWriter
+from installation.atomic import temporary_beside
+from installation.video_io import VideoWriter, check_video_output
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ class Recorder:
         clock: Clock = time.monotonic,
     ) -> None:
         check_range("recording fps", fps, 1, 240)
-        self.path = check_output_path(path, role="recording")
+        self.path = check_video_output(path, role="recording")
         self.fps = float(fps)
         self.size = (int(size[0]), int(size[1]))
         self.realtime = realtime

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from engine.errors import DreamwallError, did_you_mean
+from installation.cli import c_stderr_quiet
 from installation.rates import Pacer
 
 logger = logging.getLogger(__name__)
@@ -141,7 +142,7 @@ def open_source(spec: str, size: tuple[int, int] | None = None, fps: float | Non
         return _gstreamer_source(text, size)
     path = Path(text).expanduser()
     if path.is_file():
-        return OpenCVSource(str(path), f"video {path.name}", api=cv2.CAP_FFMPEG, loop=True)
+        return _video_file_source(path)
     if path.exists():
         raise DreamwallError(f"source {spec!r} is not a file; expected {SOURCE_HELP}")
     if path.suffix or "/" in text:
@@ -152,8 +153,9 @@ def open_source(spec: str, size: tuple[int, int] | None = None, fps: float | Non
 def check_readable(source: FrameSource) -> tuple[int, int]:
     """Open, read one frame and close: the (width, height) of a file or stream, for early errors."""
     try:
-        source.open()
-        frame = source.read()
+        with c_stderr_quiet():  # FFmpeg's own "moov atom not found" and kin: the error below says it
+            source.open()
+            frame = source.read()
     except ConnectionError as error:
         raise DreamwallError(f"cannot read from {source.description}: {error}") from None
     finally:
@@ -161,3 +163,14 @@ def check_readable(source: FrameSource) -> tuple[int, int]:
     if frame is None:
         raise DreamwallError(f"{source.description} delivered no frame (empty or unsupported format)")
     return frame.shape[1], frame.shape[0]
+
+
+def _video_file_source(path: Path) -> OpenCVSource:
+    """A file source, probed now: a file no frame can be read from never will (unlike a camera that
+    drops, which the capture reconnects), so it is a usage error at start instead of an endless retry."""
+    source = OpenCVSource(str(path), f"video {path.name}", api=cv2.CAP_FFMPEG, loop=True)
+    try:
+        check_readable(source)
+    except DreamwallError:
+        raise DreamwallError(f"source {path}: no video frame can be read from it; expected {SOURCE_HELP}") from None
+    return source

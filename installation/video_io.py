@@ -23,14 +23,22 @@ import cv2
 import numpy as np
 
 from engine.errors import DreamwallError
-from installation.atomic import atomic_path
-from installation.images import read_image
+from installation.atomic import atomic_path, check_output_path
+from installation.images import check_pixels, read_image
 
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 FRAME_PATTERN = "%06d.png"  # frame files of a work folder: 000000.png, 000001.png, ...
 DEFAULT_FOLDER_FPS = 25.0
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov")  # the writers here make MP4 files: the name must say so
+
+
+def check_video_output(
+    path: Path, role: str = "output", inputs: tuple[Path, ...] = (), overwrite: bool = False
+) -> Path:
+    """The output-path rule (installation.atomic.check_output_path) for every video written: render, live, REC."""
+    return check_output_path(path, VIDEO_SUFFIXES, "a video", role, inputs=inputs, overwrite=overwrite)
 
 
 @cache
@@ -206,6 +214,7 @@ class VideoSource:
         found = probe(path)
         if "video" not in found.streams or found.size is None:
             raise DreamwallError(f"{path} has no video stream (streams: {', '.join(found.streams)})")
+        check_pixels(found.size, f"video {path}")
         count = count_frames(path)
         if count < 1:
             raise DreamwallError(f"{path} has no video frames")
@@ -242,6 +251,7 @@ class GifSource:
                 size = image.size
         except (OSError, UnidentifiedImageError) as error:
             raise DreamwallError(f"cannot read GIF {path}: {error}") from None
+        check_pixels(size, f"GIF {path}")
         fps = 1000.0 / float(np.median(durations))
         self.info = SourceInfo(Path(path), "gif", fps, size, count, False)
 

@@ -107,7 +107,7 @@ def test_resume_continues_exactly_where_it_stopped(clip, squeezenet, settings, t
     parts = tmp_path / "parts.mp4"
     stopped = render(open_source(clip), parts, FrameDreamer(squeezenet, objective, settings), stop=lambda i: i == 2)
     assert not stopped.finished and stopped.done == 2 and not parts.exists()
-    assert WorkFolder(parts).done() == 2
+    assert WorkFolder(parts).done(FRAMES) == 2
     with pytest.raises(DreamwallError, match="add --resume"):
         render(open_source(clip), parts, FrameDreamer(squeezenet, objective, settings))
     resumed = render(open_source(clip), parts, FrameDreamer(squeezenet, objective, settings), resume=True,

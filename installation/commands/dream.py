@@ -15,11 +15,12 @@ from engine.networks import DEFAULT_NETWORK, check_network_name, load_network
 from engine.objectives import parse_objective
 from engine.step import OctaveParams, StepParams, dream_octaves
 from installation.backend_choice import check_backend_here
-from installation.cli import float_in, int_in, size_arg
-from installation.images import check_writable_image_path, read_image, write_image
+from installation.cli import float_in, int_in, size_arg, start_done
+from installation.images import check_writable_image_path, dreamable_size, read_image, write_image
 from installation.progress import ProgressBar
 
 HELP = "dream a still image (multi-octave)"
+QUIET_START = True  # start logs are held until the checks pass (installation.cli.StartLog)
 log = logging.getLogger(__name__)
 
 
@@ -39,6 +40,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int_in(0, 2**31 - 1, "seed"), default=0)
     parser.add_argument("--size", type=size_arg, help="resize the input to WxH first")
     parser.add_argument("--backend", default=AUTO, help="auto | torch | compile | onnx | tensorrt (default: auto)")
+    parser.add_argument("--overwrite", action="store_true", help="allow -o to be the input file")
 
 
 def layers_spec(text: str | None) -> object:
@@ -58,10 +60,15 @@ def layers_spec(text: str | None) -> object:
 def run(args: argparse.Namespace) -> int:
     check_network_name(args.network)
     check_backend_here(args.backend, "cpu")
-    check_writable_image_path(args.output)
+    check_writable_image_path(args.output, inputs=(args.input,), overwrite=args.overwrite)
     image = to_tensor(read_image(args.input))
     if args.size:
         image = resize(image, args.size[1], args.size[0])
+    height, width = image.shape[-2:]
+    dream_width, dream_height = dreamable_size((width, height), args.network)
+    if (dream_width, dream_height) != (width, height):
+        log.info("dreaming the %dx%d image at %dx%d, the smallest %s handles", width, height, dream_width,
+                 dream_height, args.network)  # fmt: skip
     net = load_network(args.network, args.weights)
     spec = layers_spec(args.layers) or net.default_layer
     objective = parse_objective(spec, net, load_guide=lambda path: to_tensor(read_image(Path(path))))
@@ -69,9 +76,12 @@ def run(args: argparse.Namespace) -> int:
     octaves = OctaveParams(octaves=args.octaves, scale=args.octave_scale, steps=args.steps)
     generator = torch.Generator().manual_seed(args.seed)
     progress = ProgressBar(f"dream {objective.description}")
-    backend, reason = select_backend(args.backend, net, objective, (image.shape[-1], image.shape[-2]))
+    backend, reason = select_backend(args.backend, net, objective, (dream_width, dream_height))
     log.info("backend: %s", reason)
-    dreamed = dream_octaves(net, image, objective, params, octaves, generator, backend.gradient, progress)
+    start_done()
+    start = resize(image, dream_height, dream_width)
+    dreamed = dream_octaves(net, start, objective, params, octaves, generator, backend.gradient, progress)
+    dreamed = resize(dreamed, height, width)
     write_image(args.output, to_uint8(dreamed))
     print(args.output)
     return 0

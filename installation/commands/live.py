@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from installation.cli import int_in, size_arg
+from installation.cli import int_in, size_arg, start_done
 from installation.controls import ControlsConfig
 from installation.live_config import LiveConfig
 
 HELP = "run the installation (the default command): camera -> dream -> fullscreen, or headless to a video"
+QUIET_START = True  # start logs are held until the checks pass (installation.cli.StartLog)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -86,7 +87,21 @@ def config_from_args(args: argparse.Namespace) -> LiveConfig:
     )
 
 
+def check_arguments(args: argparse.Namespace) -> None:
+    """Fail in one line before any thread starts: the output-path rule for --out, a --source file probed."""
+    from installation.sources import open_source
+    from installation.video_io import check_video_output
+
+    if args.out is not None:
+        check_video_output(args.out)
+    if args.source is not None:
+        open_source(args.source)  # files are read once here; cameras and streams are not opened
+
+
 def run(args: argparse.Namespace) -> int:
+    check_arguments(args)
     from installation.app import App
 
-    return App(config_from_args(args)).run()
+    app = App(config_from_args(args))
+    start_done()
+    return app.run()

@@ -32,18 +32,25 @@ from engine.objectives import Objective, parse_objective
 from engine.post import PostParams, apply_post
 from engine.step import OctaveParams, StepParams, dream_octaves
 from engine.temporal import FeedbackParams, FlowFn, TemporalFeedback
-from installation.atomic import atomic_write_text, check_output_path
-from installation.cli import float_in, int_in, size_arg
+from installation.atomic import atomic_write_text
+from installation.cli import float_in, int_in, size_arg, start_done
 from installation.commands.dream import layers_spec
-from installation.images import read_image, write_image
+from installation.images import dreamable_size, read_image, write_image
 from installation.presets import DEFAULT_NAME, Preset, PresetLibrary, environment_presets_dir
 from installation.progress import ProgressBar
-from installation.video_io import DEFAULT_FOLDER_FPS, FRAME_PATTERN, FrameSource, encode_frames, open_source
+from installation.video_io import (
+    DEFAULT_FOLDER_FPS,
+    FRAME_PATTERN,
+    FrameSource,
+    check_video_output,
+    encode_frames,
+    open_source,
+)
 
 log = logging.getLogger(__name__)
 
 HELP = "dream a video, animated GIF or image folder offline at full quality (resumable, keeps audio)"
-OUTPUT_SUFFIXES = (".mp4", ".m4v", ".mov")
+QUIET_START = True  # start logs are held until the checks pass (installation.cli.StartLog)
 STATE_FILE = "state.json"
 LAST_DREAM = "last_dream.png"  # ungraded dream of the last finished frame: the feedback to resume from
 
@@ -68,6 +75,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int_in(0, 2**31 - 1, "seed"), help="jitter seed (preset: seed)")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted render from its last frame")
     parser.add_argument("--keep-frames", action="store_true", help="keep the PNG work folder after encoding")
+    parser.add_argument("--overwrite", action="store_true", help="allow -o to be the input file")
 
 
 @dataclass(frozen=True)
@@ -102,10 +110,6 @@ def work_folder(output: Path) -> Path:
     return output.with_name(output.name + ".render")
 
 
-def check_output(path: Path) -> Path:
-    return check_output_path(path, OUTPUT_SUFFIXES, "a video")
-
-
 def frame_generator(seed: int, index: int) -> torch.Generator:
     """Each frame's jitter from (seed, index) alone, so a resumed frame equals the uninterrupted one."""
     return torch.Generator().manual_seed(seed * 1_000_003 + index)
@@ -114,7 +118,8 @@ def frame_generator(seed: int, index: int) -> torch.Generator:
 def _fit(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     if (rgb.shape[1], rgb.shape[0]) == size:
         return rgb
-    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    growing = size[0] > rgb.shape[1] or size[1] > rgb.shape[0]
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_LINEAR if growing else cv2.INTER_AREA)
 
 
 def _flatten(tree: dict[str, object], prefix: str = "") -> dict[str, object]:
@@ -138,14 +143,36 @@ class WorkFolder:
     def frame_path(self, index: int) -> Path:
         return self.frames / (FRAME_PATTERN % index)
 
-    def done(self) -> int:
+    def done(self, total: int) -> int:
+        """Finished frames by the state file: a whole number from 0 to `total`, else the folder is damaged."""
         state = self.path / STATE_FILE
         if not state.is_file():
             return 0
         try:
-            return int(json.loads(state.read_text())["done"])
-        except (ValueError, KeyError, TypeError):
-            raise DreamwallError(f"{state} is damaged; delete {self.path} and render again") from None
+            done = json.loads(state.read_text())["done"]
+        except (OSError, ValueError, KeyError, TypeError):
+            done = "unreadable"
+        if type(done) is not int or not 0 <= done <= total:
+            raise DreamwallError(f"{state} says {done!r} frames are done, expected a whole number from 0 to "
+                                 f"{total}; delete {self.path} and render again")  # fmt: skip
+        return done
+
+    def check_frames(self, done: int, size: tuple[int, int], dream_size: tuple[int, int]) -> None:
+        """Decode every kept frame and the feedback image before trusting them.
+
+        A damaged one refuses the resume (one line) instead of being recomputed: its
+        feedback (the previous frame's ungraded dream) is not kept, so a recomputed frame
+        would differ from the uninterrupted render that --resume promises.
+        """
+        kept = [(self.frame_path(index), size) for index in range(done)] + [(self.path / LAST_DREAM, dream_size)]
+        for path, (width, height) in kept:
+            try:
+                image = read_image(path)
+            except DreamwallError as error:
+                raise DreamwallError(f"cannot resume: {error}; delete {self.path} and render again") from None
+            if image.shape[:2] != (height, width):
+                raise DreamwallError(f"cannot resume: {path} is {image.shape[1]}x{image.shape[0]}, expected "
+                                     f"{width}x{height}; delete {self.path} and render again")  # fmt: skip
 
     def check_manifest(self, manifest: dict[str, object]) -> None:
         path = self.path / "manifest.json"
@@ -188,6 +215,7 @@ class FrameDreamer:
         self.objective = objective
         self.settings = settings
         self.temporal = TemporalFeedback(flow_fn)
+        self.dream_size = dreamable_size(settings.size, net.name)  # upscaled when the output is too small
         parameter = next(net.parameters())
         self.device, self.dtype = parameter.device, parameter.dtype
 
@@ -195,19 +223,19 @@ class FrameDreamer:
         return to_tensor(rgb, device=self.device, dtype=self.dtype)
 
     def continue_from(self, source: np.ndarray, dreamed: np.ndarray) -> None:
-        self.temporal.remember(self.tensor(source), self.tensor(dreamed))
+        self.temporal.remember(self.tensor(_fit(source, self.dream_size)), self.tensor(dreamed))
 
     def __call__(self, index: int, source_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(graded frame to show, ungraded dream to feed back), both uint8."""
+        """(graded frame to show at the output size, ungraded dream to feed back at the dream size), both uint8."""
         s = self.settings
-        source = self.tensor(source_rgb)
+        source = self.tensor(_fit(source_rgb, self.dream_size))
         start = self.temporal.start(source, s.feedback)
         dreamed = dream_octaves(self.net, start, self.objective, s.step, s.octaves, frame_generator(s.seed, index))
         dreamed_u8 = to_uint8(dreamed)
         # feed back the 8-bit frame, as a resumed render must (it reads it from a PNG)
         self.temporal.remember(source, self.tensor(dreamed_u8))
         shown = dreamed_u8 if s.post.identity else to_uint8(apply_post(dreamed, s.post, raw=source))
-        return shown, dreamed_u8
+        return _fit(shown, s.size), dreamed_u8
 
 
 def render(
@@ -225,7 +253,7 @@ def render(
     total = source.info.frame_count
     manifest = {"input": str(Path(source.info.path).resolve()), "frames": total, **settings.manifest()}
     work = WorkFolder(output)
-    done = work.done() if work.path.exists() else 0
+    done = work.done(total) if work.path.exists() else 0
     if done and not resume:
         raise DreamwallError(
             f"{work.path} holds {done} finished frames of an earlier render; add --resume to continue it, "
@@ -233,29 +261,45 @@ def render(
         )
     if done:
         work.check_manifest(manifest)
+        work.check_frames(done, settings.size, dreamer.dream_size)
         log.info("resuming at frame %d of %d", done + 1, total)
     else:
         if resume:
             log.info("nothing to resume in %s; starting from the first frame", work.path)
         work.start(manifest)
+    start_done()
     frames = source.frames(max(0, done - 1))
     try:
         if done:
-            dreamer.continue_from(_fit(next(frames), settings.size), work.last_dream())
+            previous = next(frames, None)
+            if previous is None:
+                raise DreamwallError(f"cannot resume: the input has no frame {done} any more; delete {work.path} "
+                                     "and render again")  # fmt: skip
+            dreamer.continue_from(_fit(previous, settings.size), work.last_dream())
         for index, rgb in enumerate(frames, start=done):
             if index >= total:
                 break
             if stop is not None and stop(index):
                 return RenderResult(index, total, None)
             shown, dreamed = dreamer(index, _fit(rgb, settings.size))
-            work.save(index, shown, dreamed)
+            try:
+                work.save(index, shown, dreamed)
+            except DreamwallError as error:  # a full disk: what is kept can be continued
+                if index == 0:
+                    raise
+                raise DreamwallError(f"{error}; {index} finished frames are kept in {work.path}: make room and "
+                                     "run the same command with --resume") from None  # fmt: skip
             if progress is not None:
                 progress(index + 1, total)
+    except BaseException:
+        if work.done(total) == 0:  # nothing finished: leave nothing behind
+            shutil.rmtree(work.path, ignore_errors=True)
+        raise
     finally:
         close = getattr(frames, "close", None)
         if close is not None:
             close()
-    finished = work.done()
+    finished = work.done(total)
     if finished < total:  # the source held fewer frames than counted (a truncated file)
         log.warning("the input ended after %d of %d counted frames", finished, total)
     audio = source.info.path if source.info.has_audio else None
@@ -302,7 +346,7 @@ def build_objective(preset: Preset, net: DreamNet, layers: str | None) -> Object
 
 
 def run(args: argparse.Namespace) -> int:
-    output = check_output(args.output)
+    output = check_video_output(args.output, inputs=(args.input,), overwrite=args.overwrite)
     preset = PresetLibrary(environment_presets_dir()).load(args.preset)
     network = check_network_name(args.network or preset.network)
     source = open_source(args.input, folder_fps=args.fps or DEFAULT_FOLDER_FPS)
@@ -316,12 +360,12 @@ def run(args: argparse.Namespace) -> int:
     objective = build_objective(preset, net, args.layers)
     settings = render_settings(preset, args, net, objective, size)
     dreamer = FrameDreamer(net, objective, settings)
-    done = WorkFolder(output).done() if args.resume and work_folder(output).exists() else 0
+    done = WorkFolder(output).done(info.frame_count) if args.resume and work_folder(output).exists() else 0
     bar = ProgressBar(f"render {objective.description}", unit="frames", start=done)
     try:
         result = render(source, output, dreamer, resume=args.resume, progress=bar, keep_frames=args.keep_frames)
     except KeyboardInterrupt:
-        finished = WorkFolder(output).done()
+        finished = WorkFolder(output).done(info.frame_count) if work_folder(output).exists() else 0
         sys.stderr.write(f"\ninterrupted after {finished} of {info.frame_count} frames; "
                          "run the same command with --resume to continue\n")  # fmt: skip
         return 130

@@ -499,7 +499,8 @@ class App:
         seconds = config.seconds if config.seconds is not None else (
             None if config.frames is not None else HEADLESS_DEFAULT_SECONDS)
         path = config.out or config.recordings_dir / recording_name()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if config.out is None:  # only the default out/ folder is created; --out was checked by live.check_arguments
+            path.parent.mkdir(parents=True, exist_ok=True)
         recorder: Recorder | None = None
         last_seq = 0
         self._headless_started = self._clock()

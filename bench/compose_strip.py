@@ -1,0 +1,77 @@
+"""The shown frame, upscaled against composed: docs/compose.jpg for the README.
+
+    .venv/bin/python bench/compose_strip.py [--frames 30] [--out docs/compose.jpg]
+
+The same camera frames (scikit-image's chelsea at 1280x720, panning slowly) go through
+the real dream worker at 320x180 with the default preset, once with `compose: upscale`
+and once with `compose: detail`, the same seed for both; a 480x270 crop of each final
+frame at output resolution is shown side by side (left upscale, right detail).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from installation.capture import Frame
+from installation.demo_source import load_photo
+from installation.dream_worker import DreamWorker
+from installation.images import write_image
+from installation.looks import NetworkCache, Overrides, dream_settings
+from installation.presets import PresetLibrary
+
+OUTPUT = (1280, 720)
+PROCESS = (320, 180)
+CROP = (40, 400, 480, 270)  # x, y, width, height: whiskers and fur
+
+
+class Frames:
+    def __init__(self, count: int) -> None:
+        photo = cv2.resize(load_photo("chelsea"), (OUTPUT[0] + 2 * count, OUTPUT[1]), interpolation=cv2.INTER_CUBIC)
+        self.frames = [Frame(np.ascontiguousarray(photo[:, 2 * i:2 * i + OUTPUT[0]]), i + 1, float(i)) for i in
+                       range(count)]  # fmt: skip
+
+    def wait_newer(self, after_seq: int, timeout: float | None = None) -> Frame | None:
+        if after_seq < len(self.frames):
+            return self.frames[after_seq]
+        time.sleep(0.01)
+        return None
+
+
+def final_frame(mode: str, count: int) -> np.ndarray:
+    preset = PresetLibrary().load("default")
+    preset = dataclasses.replace(preset, compose=mode, attract=dataclasses.replace(preset.attract, enabled=False))
+    settings = dream_settings(preset, NetworkCache().get(preset.network), Overrides(), PROCESS)
+    worker = DreamWorker(Frames(count), settings, seed=0)
+    worker.set_output_size(OUTPUT)
+    with worker:
+        while worker.health().frames < count:
+            time.sleep(0.05)
+    dream = worker.latest()
+    assert dream is not None
+    return dream.image
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=30)
+    parser.add_argument("--out", type=Path, default=Path("docs/compose.jpg"))
+    args = parser.parse_args()
+    x, y, w, h = CROP
+    panels = [final_frame(mode, args.frames)[y:y + h, x:x + w] for mode in ("upscale", "detail")]
+    gap = np.full((h, 6, 3), 255, np.uint8)
+    write_image(args.out, np.hstack([panels[0], gap, panels[1]]))
+    print(args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -409,7 +409,25 @@ def read_defaults(path: Path) -> dict[str, Any]:
         raise DreamwallError(
             f"{shown}: missing key '{missing[0]}' ({rule.expected}: {rule.doc}); default.yaml must define every key"
         )
+    _check_whole(tree, shown, path.parent)  # a preset itself: its own mistake is named once, not per preset
     return tree
+
+
+def _check_whole(tree: dict[str, Any], shown: str, folder: Path) -> str:
+    """The rules that need the complete tree (keys from different files); returns the objective's description.
+
+    Resolves tree['objective'] in place (guide paths relative to `folder`, the file that holds them).
+    """
+    if tree["lr"] > tree["lr_max"]:
+        raise DreamwallError(f"{shown}: key 'lr': must not exceed lr_max ({tree['lr_max']:g}), got {tree['lr']:g}")
+    if tree["transition"] > tree["duration"]:
+        raise DreamwallError(
+            f"{shown}: key 'transition': must not exceed duration ({tree['duration']:g} s), got {tree['transition']:g}"
+        )
+    if tree["process_size"] is not None:
+        check_process_size(tree["process_size"], tree["network"], f"{shown}: key 'process_size':")
+    tree["objective"], objective_text = _check_objective(tree["objective"], tree["network"], shown, folder)
+    return objective_text
 
 
 # ---------------------------------------------------------------------------- layer catalogue
@@ -478,15 +496,7 @@ def load_preset(path: Path, defaults: Path | None = None) -> Preset:
         tree = base
     else:
         tree = _merge(base, _validate(read_yaml_mapping(path, "preset"), Preset, shown), Preset)
-    if tree["lr"] > tree["lr_max"]:
-        raise DreamwallError(f"{shown}: key 'lr': must not exceed lr_max ({tree['lr_max']:g}), got {tree['lr']:g}")
-    if tree["transition"] > tree["duration"]:
-        raise DreamwallError(
-            f"{shown}: key 'transition': must not exceed duration ({tree['duration']:g} s), got {tree['transition']:g}"
-        )
-    if tree["process_size"] is not None:  # network and size may come from different files: check the merge
-        check_process_size(tree["process_size"], tree["network"], f"{shown}: key 'process_size':")
-    tree["objective"], objective_text = _check_objective(tree["objective"], tree["network"], shown, path.parent)
+    objective_text = _check_whole(tree, shown, path.parent)  # again: the merge may pair keys that do not fit
     return _build(Preset, tree, name=path.stem, path=path, objective_text=objective_text)
 
 

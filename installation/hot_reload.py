@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from engine.errors import DreamwallError
+from engine.networks import weights_installed
 from installation.presets import Preset, PresetLibrary, check_process_size, display_path, load_preset
 
 log = logging.getLogger(__name__)
@@ -128,12 +129,19 @@ def watch_presets(
 ) -> None:
     """Watch each named preset (its file and default.yaml); `apply` gets each new good version.
 
-    `process_size` (the --process-size override) must suit every reloaded version's network
-    too: an edit to a network it cannot dream is refused like any broken edit.
+    A reloaded version must also run here, as the start made sure of every preset: its
+    network's weights must be installed (presets --check reads shapes only) and
+    `process_size` (the --process-size override) must suit its network. Otherwise it is
+    refused like any broken edit.
     """
 
     def load(path: Path) -> Preset:
         preset = load_preset(path, library.default_path)  # a deleted file says "file not found"
+        if not weights_installed(preset.network):
+            raise DreamwallError(
+                f"{display_path(path)}: key 'network': {preset.network} weights are not installed here "
+                f"(run `python run.py fetch-weights {preset.network}`)"
+            )
         if process_size is not None:
             check_process_size(process_size, preset.network, "--process-size:")
         return preset

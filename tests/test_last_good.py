@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from installation.actions import Action
 from installation.app import App
 from installation.controls import ControlsConfig
 from installation.live_config import LiveConfig
@@ -104,3 +105,54 @@ def test_a_broken_save_is_one_line_and_the_show_keeps_the_last_good(app: App, tm
     path.write_bytes(original)
     settle()
     assert app.worker.health().state != "fatal"
+
+
+def test_a_reload_to_a_network_the_show_cannot_load_keeps_the_last_good(app: App, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """presets --check reads shapes only, but a running show needs the weights: a reload checks they are here."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty-torch-home"))
+    clock = [1000.0]
+    app.reloader.clock = lambda: clock[0]
+    app.dispatcher.post(Action("select", "melt", source="test"))
+    app.dispatcher.drain()
+    assert app.programme.current.name == "melt"
+    path = tmp_path / "presets" / "melt.yaml"
+    path.write_text("network: googlenet\nobjective: inception4c\n")
+    for _ in range(2):
+        clock[0] += 1.0
+        app.reloader.poll()
+    assert app.last_error == (
+        f"{display_path(path)}: key 'network': googlenet weights are not installed here "
+        "(run `python run.py fetch-weights googlenet`) (kept last good)"
+    )
+    assert app.errors == 1
+    assert app.programme.current.name == "melt" and app.programme.current.network == "squeezenet1_1"
+
+
+@pytest.mark.parametrize(("flag", "content", "message"), [
+    ("--bindings", b"keyboard:\n  q: quit # caf\xe9\n", "not UTF-8 text (byte 25)"),
+    ("--bindings", b"keyboard:\n  q: quit\n  q: next\n", "line 3, column 3: invalid YAML (duplicate key 'q', "
+                                                         "first at line 2)"),
+    ("--schedule", b"timezone: UTC # \xff\n", "not UTF-8 text (byte 16)"),
+])
+def test_a_broken_control_file_at_start_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                           flag: str, content: bytes, message: str) -> None:
+    import run
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_bytes(content)
+    code = run.main(["live", "--source", "demo", "--headless", "--frames", "1", "--no-midi", flag, str(bad)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert err[-1] == f"error: {display_path(bad)}: {message}"
+
+
+@pytest.mark.xfail(strict=True, reason="needs the App to call check_process_size for --process-size (issue 10.1)")
+def test_process_size_override_below_the_network_minimum_is_one_line_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    import run
+
+    code = run.main(["live", "--source", "demo", "--headless", "--frames", "1", "--no-midi", "--process-size", "16x16"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert err[-1] == ("error: --process-size: process size 16x16 is too small for squeezenet1_1: "
+                       "width and height must be at least 32")  # fmt: skip

@@ -151,7 +151,8 @@ def test_a_broken_control_file_at_start_is_one_line_exit_2(tmp_path: Path, capsy
 def test_process_size_override_below_the_network_minimum_is_one_line_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     import run
 
-    code = run.main(["live", "--source", "demo", "--headless", "--frames", "1", "--no-midi", "--process-size", "16x16"])
+    code = run.main(["live", "--source", "demo", "--headless", "--frames", "1", "--no-midi", "--preset", "default",
+                     "--process-size", "16x16"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
     assert err[-1] == ("error: --process-size: process size 16x16 is too small for squeezenet1_1: "

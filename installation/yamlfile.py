@@ -4,7 +4,8 @@ yaml.safe_load semantics, with three refusals safe_load lacks, each one line tha
 names the file: duplicate keys (safe_load keeps the last silently; both lines are
 named), documents whose aliases expand beyond MAX_NODES values (a "billion laughs"
 composes in microseconds but explodes in whatever walks the result: it is refused
-before any Python object is built) and files over MAX_FILE_BYTES or not UTF-8.
+before any Python object is built), nesting beyond MAX_DEPTH (a stack overflow) and
+files over MAX_FILE_BYTES or not UTF-8.
 A hot reload goes through the same reader, so nothing a save holds can kill the show.
 """
 
@@ -24,6 +25,9 @@ from engine.errors import DreamwallError, did_you_mean
 MAX_FILE_BYTES = 256 * 1024
 MAX_NODES = 20_000
 """Values in a document with every alias expanded; hand-written files hold a few hundred."""
+MAX_DEPTH = 64
+"""Nesting of values (aliases followed); PyYAML and every walker of the result recurse, and
+a few thousand brackets would overflow Python's stack. Real files nest four deep."""
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
@@ -51,23 +55,28 @@ def show(value: object) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+def _too_deep(mark: Any) -> ComposerError:
+    return ComposerError(None, None, f"values nested more than {MAX_DEPTH} deep", mark)
+
+
 def expanded_size(root: Node, limit: int) -> int:
     """Values under `root` with aliases expanded, counted once per shared node (stops past `limit`).
 
-    A shared node's size is memoised, so the count costs one visit per composed node
-    however deep the aliases nest; a node reached from inside itself (`&a [*a]`) is refused.
+    A shared node's size and depth are memoised, so the count costs one visit per
+    composed node however the aliases multiply; a node reached from inside itself
+    (`&a [*a]`) and aliases that nest deeper than MAX_DEPTH are refused.
     """
-    sizes: dict[int, int] = {}
+    seen: dict[int, tuple[int, int]] = {}  # id -> (values, depth) of the expanded subtree
     open_nodes: set[int] = set()
 
-    def size(node: Node) -> int:
+    def measure(node: Node) -> tuple[int, int]:
         key = id(node)
-        if key in sizes:
-            return sizes[key]
+        if key in seen:
+            return seen[key]
         if key in open_nodes:
             raise ComposerError(None, None, "an alias refers to the value that contains it", node.start_mark)
         open_nodes.add(key)
-        total = 1
+        total, depth = 1, 1
         if isinstance(node, SequenceNode):
             children: Iterable[Node] = node.value
         elif isinstance(node, MappingNode):
@@ -75,20 +84,34 @@ def expanded_size(root: Node, limit: int) -> int:
         else:
             children = ()
         for child in children:
-            total += size(child)
+            values, levels = measure(child)
+            total, depth = total + values, max(depth, levels + 1)
             if total > limit:
                 raise ComposerError(
                     None, None, f"aliases expand to more than {limit} values (a YAML bomb?)", root.start_mark
                 )
+            if depth > MAX_DEPTH:
+                raise _too_deep(child.start_mark)
         open_nodes.discard(key)
-        sizes[key] = total
-        return total
+        seen[key] = total, depth
+        return total, depth
 
-    return size(root)
+    return measure(root)[0]
 
 
 class StrictSafeLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys and alias expansion beyond MAX_NODES."""
+    """SafeLoader that refuses duplicate keys, nesting beyond MAX_DEPTH and alias expansion beyond MAX_NODES."""
+
+    _depth = 0
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:  # type: ignore[override]
+        if self._depth >= MAX_DEPTH:
+            raise _too_deep(self.peek_event().start_mark)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
     def compose_document(self) -> Node | None:  # type: ignore[override]
         node = super().compose_document()

@@ -14,7 +14,7 @@ from installation.bindings import load_bindings
 from installation.playlist import load_playlist
 from installation.presets import PRESETS_DIR, PresetLibrary, load_preset
 from installation.schedule import load_schedule
-from installation.yamlfile import MAX_FILE_BYTES, MAX_NODES, StrictSafeLoader, display_path, expanded_size
+from installation.yamlfile import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES, StrictSafeLoader, display_path, expanded_size
 
 
 @pytest.fixture
@@ -115,3 +115,19 @@ def test_too_large_and_empty_files(library: PresetLibrary) -> None:
     )
     assert refusal(library, "schedule", b"") == "file is empty; write at least one key (or {} for no changes)"
     assert refusal(library, "bindings", b"- q\n") == "must be a mapping of keys to values, got a list"
+
+
+def test_deep_nesting_is_refused_before_it_overflows_the_stack(library: PresetLibrary) -> None:
+    brackets = b"a: " + b"[" * 3000 + b"]" * 3000 + b"\n"
+    assert refusal(library, "bindings", brackets) == (
+        f"line 1, column {4 + MAX_DEPTH - 1}: invalid YAML (values nested more than {MAX_DEPTH} deep)"
+    )
+    chain = "a0: &a0 [1]\n" + "".join(f"a{i}: &a{i} [*a{i - 1}]\n" for i in range(1, 100))
+    assert refusal(library, "schedule", chain.encode()).endswith(f"(values nested more than {MAX_DEPTH} deep)")
+    four_deep = "keyboard:\n  q: {action: quit}\nmidi:\n  cc:\n    1: {action: intensity, range: [0, 1]}\n"
+    assert load_bindings(write_file(library.directory / "ok.yaml", four_deep)).keyboard["q"].kind == "quit"
+
+
+def write_file(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path

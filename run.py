@@ -16,13 +16,13 @@ GLOBAL_FLAGS = ("-v", "--verbose")
 
 
 def command_module(name: str) -> ModuleType:
-    return importlib.import_module(f"installation.commands.{name}")
+    return importlib.import_module(f"installation.commands.{name.replace('-', '_')}")
 
 
 def print_overview() -> None:
     print("usage: run.py [-v] [COMMAND] [options]   (no COMMAND = live)\n\ncommands:")
     for name in COMMANDS:
-        print(f"  {name:<10} {command_module(name).HELP}")
+        print(f"  {name:<13} {command_module(name).HELP}")
     print("\n`run.py COMMAND --help` for a command's options.")
 
 

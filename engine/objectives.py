@@ -7,8 +7,10 @@ the HUD and the set of `layers` the forward pass must reach (and no further).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import PurePath
 
 import torch
 from torch import Tensor
@@ -158,6 +160,11 @@ class WeightedSum(Objective):
         return sum((w * o(activations) for w, o in self.items), torch.zeros(()))
 
 
+MAX_WEIGHT = 1000.0
+"""Largest |weight| of one term. The step normalises the gradient, so only ratios between
+weights matter and 1000 spans any useful one; larger values (1e38) overflow to inf in
+the backward pass (sooner in fp16) and the dream turns black."""
+
 GuideLoader = Callable[[str], Tensor]
 """Reads a guide image (path) as an RGB [0, 1] tensor of shape (1, 3, H, W)."""
 
@@ -207,11 +214,21 @@ def guide_objective(net: DreamNet, layer: str, guide_image: Tensor, name: str) -
 
 
 def parse_objective(spec: object, net: DreamNet, load_guide: GuideLoader | None = None) -> Objective:
-    """Turn preset syntax into an objective.
+    """Turn preset syntax into an objective; one with no non-zero weight is refused (it dreams nothing).
 
     Accepted: "fire7", "fire7:42", "fire7:1,2", "class:tabby", "class:281",
     {fire6: 0.5, "fire8:12": 1.0}, {guide: path.jpg, layer: fire7}, and lists of these.
+    Weights are finite numbers with |weight| <= MAX_WEIGHT.
     """
+    objective = _parse(spec, net, load_guide)
+    if all(weight == 0 for weight, _ in objective.terms()):
+        raise DreamwallError(
+            f"objective {objective.description} has only zero weights; give at least one non-zero weight"
+        )
+    return objective
+
+
+def _parse(spec: object, net: DreamNet, load_guide: GuideLoader | None) -> Objective:
     if isinstance(spec, str):
         text = spec.strip()
         if not text:
@@ -229,7 +246,7 @@ def parse_objective(spec: object, net: DreamNet, load_guide: GuideLoader | None 
             path = str(spec["guide"])
             layer = str(spec.get("layer", net.default_layer))
             weight = _weight(spec.get("weight", 1.0), "guide")
-            return weight * guide_objective(net, layer, load_guide(path), path)
+            return weight * guide_objective(net, layer, load_guide(path), PurePath(path).name)
         if not spec:
             raise DreamwallError("objective mapping is empty; give at least one layer: weight")
         total: Objective | None = None
@@ -241,7 +258,7 @@ def parse_objective(spec: object, net: DreamNet, load_guide: GuideLoader | None 
     if isinstance(spec, Sequence) and not isinstance(spec, (str, bytes)):
         if not spec:
             raise DreamwallError("objective list is empty")
-        parts = [parse_objective(item, net, load_guide) for item in spec]
+        parts = [_parse(item, net, load_guide) for item in spec]
         result = parts[0]
         for part in parts[1:]:
             result = result + part
@@ -252,4 +269,12 @@ def parse_objective(spec: object, net: DreamNet, load_guide: GuideLoader | None 
 def _weight(value: object, key: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise DreamwallError(f"weight of '{key}' must be a number, got {value!r}")
-    return float(value)
+    try:
+        weight = float(value)
+    except OverflowError:  # an integer beyond any float
+        weight = math.inf if value > 0 else -math.inf
+    if not math.isfinite(weight) or abs(weight) > MAX_WEIGHT:
+        raise DreamwallError(
+            f"weight of '{key}' must be a finite number between {-MAX_WEIGHT:g} and {MAX_WEIGHT:g}, got {weight:g}"
+        )
+    return weight

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from engine.errors import DreamwallError
-from installation.presets import Preset, PresetLibrary, display_path, load_preset
+from engine.networks import weights_installed
+from installation.presets import Preset, PresetLibrary, check_process_size, display_path, load_preset
 
 log = logging.getLogger(__name__)
 
@@ -120,14 +121,31 @@ class HotReloader:
 
 
 def watch_presets(
-    reloader: HotReloader, library: PresetLibrary, names: Iterable[str], apply: Callable[[Preset], None]
+    reloader: HotReloader,
+    library: PresetLibrary,
+    names: Iterable[str],
+    apply: Callable[[Preset], None],
+    process_size: tuple[int, int] | None = None,
 ) -> None:
-    """Watch each named preset (its file and default.yaml); `apply` gets each new good version."""
+    """Watch each named preset (its file and default.yaml); `apply` gets each new good version.
+
+    A reloaded version must also run here, as the start made sure of every preset: its
+    network's weights must be installed (presets --check reads shapes only) and
+    `process_size` (the --process-size override) must suit its network. Otherwise it is
+    refused like any broken edit.
+    """
+
+    def load(path: Path) -> Preset:
+        preset = load_preset(path, library.default_path)  # a deleted file says "file not found"
+        if not weights_installed(preset.network):
+            raise DreamwallError(
+                f"{display_path(path)}: key 'network': {preset.network} weights are not installed here "
+                f"(run `python run.py fetch-weights {preset.network}`)"
+            )
+        if process_size is not None:
+            check_process_size(process_size, preset.network, "--process-size:")
+        return preset
+
     for name in names:
         path = library.path(name)
-        reloader.watch(
-            [path, library.default_path],
-            lambda path=path: load_preset(path, library.default_path),  # a deleted file says "file not found"
-            apply,
-            label=f"preset {name}",
-        )
+        reloader.watch([path, library.default_path], lambda path=path: load(path), apply, label=f"preset {name}")

@@ -14,6 +14,7 @@ import threading
 from typing import Any
 
 from pythonosc.dispatcher import Dispatcher as OscDispatcher
+from pythonosc.osc_packet import OscPacket
 from pythonosc.osc_server import BlockingOSCUDPServer
 
 from engine.errors import DreamwallError
@@ -93,13 +94,55 @@ class OscRouter:
             return float(value), None
         return None, f"expected a float {low:g}..{high:g} for {binding.kind}"
 
+    def reject_packet(self, data: bytes, error: Exception) -> None:
+        """A datagram that does not parse as OSC: counted and logged like a malformed message."""
+        reason = str(error).splitlines()[0] if str(error) else ""
+        problem = f"not an OSC packet ({type(error).__name__}{': ' + reason if reason else ''})"
+        what = f"packet of {len(data)} bytes starting {data[:16]!r}"
+        self._count(what, problem, key=("<packet>", type(error).__name__))
+
     def _reject(self, address: str, args: tuple[Any, ...], problem: str) -> None:
+        self._count(f"{address} {list(args)!r}", problem, key=(address, problem))
+
+    def _count(self, what: str, problem: str, key: tuple[str, str]) -> None:
         self.ignored += 1
-        key = (address, problem)
         first = key not in self._warned and len(self._warned) < _MAX_DISTINCT_WARNINGS
         if first:
             self._warned.add(key)
-        log.log(logging.WARNING if first else logging.DEBUG, "OSC %s %r ignored: %s", address, list(args), problem)
+        log.log(logging.WARNING if first else logging.DEBUG, "OSC %s ignored: %s", what, problem)
+
+
+class _RouterDispatcher(OscDispatcher):
+    """Parses each datagram itself so a packet python-osc cannot decode is one counted line, not a traceback.
+
+    python-osc parses in the server thread and lets some failures through (invalid
+    UTF-8 in an address is a UnicodeDecodeError, which socketserver prints in full);
+    others (ParseError) it drops silently. Either way the router counts and logs it.
+    """
+
+    def __init__(self, router: OscRouter) -> None:
+        super().__init__(strict_timing=False)  # a bundle time-tagged far ahead must not park the server thread
+        self._router = router
+
+    def call_handlers_for_packet(self, data: bytes, client_address: tuple[str, int]) -> list[Any]:
+        try:
+            messages = [timed.message for timed in OscPacket(data).messages]
+        except Exception as error:  # noqa: BLE001 - python-osc raises ParseError, UnicodeDecodeError, struct.error...
+            self._router.reject_packet(data, error)
+            return []
+        for message in messages:
+            self._router.handle(message.address, *message.params)
+        return []
+
+
+class _Server(BlockingOSCUDPServer):
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        return True  # python-osc drops non-OSC datagrams silently here: let the dispatcher count them
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A last resort: one line (the traceback only with -v), never socketserver's dump on stderr."""
+        log.error("OSC packet from %s dropped: unexpected error", client_address[0],
+                  exc_info=log.isEnabledFor(logging.DEBUG))  # fmt: skip
 
 
 class OscServer:
@@ -141,11 +184,8 @@ def start_osc(
     if smoother is None:
         smoother = own_smoother = Smoother(dispatcher)
     router = OscRouter(dispatcher, bindings, smoother)
-    # strict_timing=False: a bundle time-tagged far ahead must not park the server thread.
-    osc_dispatcher = OscDispatcher(strict_timing=False)
-    osc_dispatcher.set_default_handler(router.handle)
     try:
-        server = BlockingOSCUDPServer((host, port), osc_dispatcher)
+        server = _Server((host, port), _RouterDispatcher(router))
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
             raise DreamwallError(

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import DreamwallError, check_range, did_you_mean, unknown_name
-from installation.presets import Preset, PresetLibrary, display_path, read_yaml_mapping, show, unknown_key
+from installation.presets import Preset, PresetLibrary, unknown_key
+from installation.yamlfile import display_path, read_yaml_mapping, show
 
 ORDERS = ("ordered", "shuffled")
 PLAYLIST_KEYS = ("description", "order", "seed", "entries")

@@ -19,23 +19,25 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+import numpy as np
 import torch
-import yaml
 
 from engine.attract import AttractParams
 from engine.compose import COMPOSE_MODES
 from engine.errors import DreamwallError, check_range, did_you_mean, unknown_name
 from engine.networks import NETWORKS, DreamNet
-from engine.networks.shapes import architecture
+from engine.networks.shapes import architecture, min_input_side
 from engine.objectives import GuideLoader, Objective, parse_objective
 from engine.post import PostParams
 from engine.reactive import MotionParams
+from engine.sizes import min_dream_side
 from engine.step import OctaveParams, StepParams
+from installation.yamlfile import display_path, read_yaml_mapping, show
 
 PRESETS_DIR = Path(__file__).resolve().parents[1] / "presets"
 DEFAULT_NAME = "default"
 SUFFIX = ".yaml"
-MAX_FILE_BYTES = 256 * 1024
+MAX_GUIDE_SIDE = 4096  # a guide is matched feature by feature: more pixels add memory, not likeness
 
 BACKENDS = ("auto", "torch", "compile", "onnx", "tensorrt")
 PRECISIONS = ("auto", "fp32", "fp16")
@@ -47,21 +49,6 @@ ObjectiveSpec = str | Mapping[str, Any] | tuple[Any, ...]
 
 
 # ---------------------------------------------------------------------------- rules
-
-
-def show(value: object) -> str:
-    """A YAML value as the user wrote it, for 'got ...' in messages."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "nothing (null)"
-    if isinstance(value, str):
-        return f"'{value}'"
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, (list, tuple)):
-        return "a list"
-    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 Check = Callable[[object, str], object]
@@ -271,7 +258,7 @@ class Preset:
         """The objective for the real network (guide images are read here, not at load)."""
         if net.name != self.network:
             raise DreamwallError(f"preset {self.name} is for {self.network}, got a {net.name} network")
-        return parse_objective(_thaw(self.objective), net, load_guide or _read_guide)
+        return parse_objective(_thaw(self.objective), net, load_guide or (lambda path: _guide_tensor(path, net.name)))
 
     @property
     def intensity(self) -> float:
@@ -290,11 +277,41 @@ class Preset:
         )
 
 
-def _read_guide(path: str) -> torch.Tensor:
-    from engine.imageops import to_tensor
+def read_guide_image(path: Path, network: str) -> np.ndarray:
+    """A guide picture as RGB uint8, through the show's own decoder once its header passed the size bounds.
+
+    Check time and the show call this same function, so a guide that passes
+    `presets --check` is one the show can read; the header is read first so a small
+    file that claims a huge picture is refused before anything is decoded.
+    """
+    from PIL import Image, UnidentifiedImageError
+
     from installation.images import read_image
 
-    return to_tensor(read_image(Path(path)))
+    shown = display_path(path)
+    try:
+        with Image.open(path) as header:
+            width, height = header.size
+    except FileNotFoundError:
+        raise DreamwallError(f"guide image not found: {shown}") from None
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError):
+        raise DreamwallError(f"cannot decode guide image {shown}: the file is empty, corrupt or not an image") from None
+    low = min_input_side(network)
+    if min(width, height) < low or max(width, height) > MAX_GUIDE_SIDE:
+        raise DreamwallError(
+            f"guide image {shown} is {width}x{height}; for {network} width and height must be "
+            f"{low} to {MAX_GUIDE_SIDE} pixels"
+        )
+    try:
+        return read_image(path)
+    except DreamwallError:
+        raise DreamwallError(f"cannot decode guide image {shown}: the file is empty, corrupt or not an image") from None
+
+
+def _guide_tensor(path: str, network: str) -> torch.Tensor:
+    from engine.imageops import to_tensor
+
+    return to_tensor(read_guide_image(Path(path), network))
 
 
 def _thaw(value: object) -> object:
@@ -324,40 +341,6 @@ def _keys(section: type) -> dict[str, dataclasses.Field[Any]]:
 
 
 # ---------------------------------------------------------------------------- files
-
-
-def display_path(path: Path) -> str:
-    """The path as a person would type it: relative to the working folder when inside it."""
-    try:
-        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
-def read_yaml_mapping(path: Path, what: str = "preset") -> dict[str, Any]:
-    """safe_load a small YAML file that must hold a mapping; errors name the file and line."""
-    shown = display_path(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise DreamwallError(f"{shown}: file is {size} bytes, a {what} must be under {MAX_FILE_BYTES}")
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DreamwallError(f"{shown}: file not found") from None
-    except OSError as error:
-        raise DreamwallError(f"{shown}: cannot read: {error.strerror}") from None
-    except UnicodeDecodeError:
-        raise DreamwallError(f"{shown}: not UTF-8 text") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-        problem = getattr(error, "problem", None) or type(error).__name__
-        raise DreamwallError(f"{shown}: {where}invalid YAML ({problem})") from None
-    if data is None:
-        raise DreamwallError(f"{shown}: file is empty; write at least one key (or {{}} for no changes)")
-    if not isinstance(data, dict):
-        raise DreamwallError(f"{shown}: must be a mapping of keys to values, got {show(data)}")
-    return data
 
 
 def unknown_key(shown: str, path: str, choices: Sequence[str]) -> DreamwallError:
@@ -419,14 +402,32 @@ def _build(section: type, tree: Mapping[str, Any], **extra: Any) -> Any:
 def read_defaults(path: Path) -> dict[str, Any]:
     """default.yaml, validated and complete."""
     shown = display_path(path)
-    tree = _validate(read_yaml_mapping(path), Preset, shown)
+    tree = _validate(read_yaml_mapping(path, "preset"), Preset, shown)
     missing = list(_missing(tree, Preset))
     if missing:
         rule = SCHEMA[missing[0]]
         raise DreamwallError(
             f"{shown}: missing key '{missing[0]}' ({rule.expected}: {rule.doc}); default.yaml must define every key"
         )
+    _check_whole(tree, shown, path.parent)  # a preset itself: its own mistake is named once, not per preset
     return tree
+
+
+def _check_whole(tree: dict[str, Any], shown: str, folder: Path) -> str:
+    """The rules that need the complete tree (keys from different files); returns the objective's description.
+
+    Resolves tree['objective'] in place (guide paths relative to `folder`, the file that holds them).
+    """
+    if tree["lr"] > tree["lr_max"]:
+        raise DreamwallError(f"{shown}: key 'lr': must not exceed lr_max ({tree['lr_max']:g}), got {tree['lr']:g}")
+    if tree["transition"] > tree["duration"]:
+        raise DreamwallError(
+            f"{shown}: key 'transition': must not exceed duration ({tree['duration']:g} s), got {tree['transition']:g}"
+        )
+    if tree["process_size"] is not None:
+        check_process_size(tree["process_size"], tree["network"], f"{shown}: key 'process_size':")
+    tree["objective"], objective_text = _check_objective(tree["objective"], tree["network"], shown, folder)
+    return objective_text
 
 
 # ---------------------------------------------------------------------------- layer catalogue
@@ -438,40 +439,46 @@ def catalogue_network(name: str) -> DreamNet:
 
 
 def _check_objective(spec: object, network: str, shown: str, folder: Path) -> tuple[object, str]:
-    """Check layer, channel and class names; resolve guide paths. Returns (spec, description)."""
-    where = f"{shown}: key 'objective':"
+    """Run the show's own parser on the architecture (meta device); guide images are decoded here.
+
+    Returns the spec with guide paths made absolute, and its description. Anything the
+    show's parser would refuse (an empty list, a non-finite weight, a corrupt guide) is
+    refused here, at `presets --check`, at start and on reload alike.
+    """
     net = catalogue_network(network)
-    items = list(spec) if isinstance(spec, tuple) else [spec]
-    resolved: list[object] = []
-    descriptions: list[str] = []
+
+    def check_guide(path: str) -> torch.Tensor:
+        height, width = read_guide_image(Path(path), network).shape[:2]
+        return torch.empty(1, 3, height, width, device="meta")  # the features' shapes only
+
+    resolved = _resolve_guides(spec, folder)
     try:
-        for item in items:
-            if isinstance(item, Mapping) and "guide" in item:
-                resolved.append(_check_guide(item, net, folder, where))
-                descriptions.append(f"guide:{Path(str(item['guide'])).name}@{item.get('layer', net.default_layer)}")
-            else:
-                descriptions.append(parse_objective(_thaw(item), net).description)
-                resolved.append(item)
+        objective = parse_objective(_thaw(resolved), net, check_guide)
     except DreamwallError as error:
-        raise DreamwallError(f"{where} {error}") from None
-    frozen = tuple(resolved) if isinstance(spec, tuple) else resolved[0]
-    return frozen, " + ".join(descriptions)
+        raise DreamwallError(f"{shown}: key 'objective': {error}") from None
+    return resolved, objective.description
 
 
-def _check_guide(item: Mapping[str, Any], net: DreamNet, folder: Path, where: str) -> Mapping[str, Any]:
-    allowed = ("guide", "layer", "weight")
-    for key in item:
-        if key not in allowed:
-            raise DreamwallError(f"unknown key '{key}' in guide objective{did_you_mean(str(key), allowed)}")
-    net.check_layer(str(item.get("layer", net.default_layer)))
-    weight = item.get("weight", 1.0)
-    if isinstance(weight, bool) or not isinstance(weight, (int, float)):
-        raise DreamwallError(f"weight of the guide must be a number, got {show(weight)}")
-    guide = Path(str(item["guide"])).expanduser()
-    guide = guide if guide.is_absolute() else folder / guide
-    if not guide.is_file():
-        raise DreamwallError(f"guide image not found: {display_path(guide)}")
-    return MappingProxyType({**item, "guide": str(guide)})
+def _resolve_guides(spec: object, folder: Path) -> object:
+    """Guide paths relative to the preset's folder, made absolute (the show's working folder differs)."""
+    if isinstance(spec, tuple):
+        return tuple(_resolve_guides(item, folder) for item in spec)
+    if isinstance(spec, Mapping) and "guide" in spec:
+        guide = Path(str(spec["guide"])).expanduser()
+        return MappingProxyType({**spec, "guide": str(guide if guide.is_absolute() else folder / guide)})
+    return spec
+
+
+def check_process_size(size: tuple[int, int], network: str, where: str) -> None:
+    """Refuse a dreaming size below the network's smallest dreamable side (engine.sizes.min_dream_side)."""
+    low = min_dream_side(network)
+    width, height = size
+    if width < low or height < low:
+        prefix = f"{where} " if where else ""
+        raise DreamwallError(
+            f"{prefix}process size {width}x{height} is too small for {network}: "
+            f"width and height must be at least {low}"
+        )
 
 
 # ---------------------------------------------------------------------------- loading
@@ -488,14 +495,8 @@ def load_preset(path: Path, defaults: Path | None = None) -> Preset:
     if path.resolve() == Path(defaults).resolve():
         tree = base
     else:
-        tree = _merge(base, _validate(read_yaml_mapping(path), Preset, shown), Preset)
-    if tree["lr"] > tree["lr_max"]:
-        raise DreamwallError(f"{shown}: key 'lr': must not exceed lr_max ({tree['lr_max']:g}), got {tree['lr']:g}")
-    if tree["transition"] > tree["duration"]:
-        raise DreamwallError(
-            f"{shown}: key 'transition': must not exceed duration ({tree['duration']:g} s), got {tree['transition']:g}"
-        )
-    tree["objective"], objective_text = _check_objective(tree["objective"], tree["network"], shown, path.parent)
+        tree = _merge(base, _validate(read_yaml_mapping(path, "preset"), Preset, shown), Preset)
+    objective_text = _check_whole(tree, shown, path.parent)  # again: the merge may pair keys that do not fit
     return _build(Preset, tree, name=path.stem, path=path, objective_text=objective_text)
 
 

@@ -112,3 +112,21 @@ def test_fingerprint_sees_same_size_edits(tmp_path: Path) -> None:
     path.write_text("lr: 0.03\n")
     assert fingerprint([path]) != first
     assert fingerprint([tmp_path / "none.yaml"]) == ("missing",)
+
+
+def test_a_process_size_override_refuses_a_reload_its_network_cannot_dream(tmp_path: Path) -> None:
+    """--process-size applies to every preset: a reloaded version is checked against it like any rule."""
+    from engine.sizes import min_dream_side
+
+    rig = Rig(tmp_path)
+    errors: list[str] = []
+    reloader = HotReloader(on_error=errors.append)
+    watch_presets(reloader, rig.library, ["melt"], rig.apply, process_size=(16, 16))
+    rig.path.write_text("lr: 0.03\n")
+    for moment in (1.0, 2.0):
+        reloader.poll(moment)
+    assert errors == [
+        "--process-size: process size 16x16 is too small for squeezenet1_1: "
+        f"width and height must be at least {min_dream_side('squeezenet1_1')}"
+    ]
+    assert rig.in_use["melt"].lr == 0.02

@@ -1,9 +1,12 @@
+import math
+
+import numpy as np
 import pytest
 import torch
 
 from engine.errors import DreamwallError
 from engine.networks import LOGITS
-from engine.objectives import Channels, ClassLogit, Guide, LayerEnergy, parse_objective
+from engine.objectives import MAX_WEIGHT, Channels, ClassLogit, Guide, LayerEnergy, parse_objective
 
 
 @pytest.fixture(scope="module")
@@ -81,3 +84,48 @@ def test_bad_specs_give_exact_messages(squeezenet, spec, message):
     with pytest.raises(DreamwallError) as error:
         parse_objective(spec, squeezenet, load_guide=lambda _: torch.rand(1, 3, 32, 32))
     assert str(error.value) == message
+
+
+@pytest.mark.parametrize(("weight", "shown"), [
+    (math.nan, "nan"), (math.inf, "inf"), (-math.inf, "-inf"), (1e38, "1e+38"), (-1001, "-1001"), (10**400, "inf"),
+])
+def test_weights_must_be_finite_and_bounded(squeezenet, weight, shown):
+    with pytest.raises(DreamwallError) as error:
+        parse_objective({"fire6": weight}, squeezenet)
+    assert str(error.value) == (
+        f"weight of 'fire6' must be a finite number between -{MAX_WEIGHT:g} and {MAX_WEIGHT:g}, got {shown}"
+    )
+    with pytest.raises(DreamwallError, match="must be a finite number"):
+        parse_objective({"guide": "g.png", "weight": weight}, squeezenet, load_guide=lambda _: torch.rand(1, 3, 32, 32))
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ({"fire6": 0}, "objective 0*fire6 has only zero weights; give at least one non-zero weight"),
+    ([{"fire6": 0.0}, {"fire7": -0.0}], "objective 0*fire6 + 0*fire7 has only zero weights; "
+                                        "give at least one non-zero weight"),
+    ([], "objective list is empty"),
+    ([[]], "objective list is empty"),
+])
+def test_an_objective_that_amplifies_nothing_is_refused(squeezenet, spec, message):
+    with pytest.raises(DreamwallError) as error:
+        parse_objective(spec, squeezenet)
+    assert str(error.value) == message
+
+
+def test_a_zero_term_beside_a_real_one_is_allowed(squeezenet):
+    assert parse_objective([{"fire6": 0}, "fire7"], squeezenet).layers == {"fire6", "fire7"}
+
+
+@pytest.mark.parametrize("weight", ["nan", "inf", "1e38"])
+def test_dream_cli_refuses_non_finite_layer_weights_in_one_line(tmp_path, capsys, weight):
+    import run
+    from installation.images import write_image
+
+    source = tmp_path / "in.png"
+    write_image(source, np.full((48, 48, 3), 128, np.uint8))
+    out = tmp_path / "out.png"
+    code = run.main(["dream", str(source), "-o", str(out), "--layers", f"fire6={weight}", "--steps", "1"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and not out.exists()
+    assert len(err) == 1
+    assert err[0].startswith("error: weight of 'fire6' must be a finite number between -1000 and 1000")

@@ -135,3 +135,26 @@ def test_router_hands_continuous_values_to_the_smoother(bindings):
     router.handle("/dreamwall/feedback", True)  # a bool is not
     assert smoother.calls == [("intensity", 1.0, "osc"), ("feedback", 0.5, "osc")]
     assert router.ignored == 1
+
+
+def test_undecodable_packets_are_one_counted_line_each_and_never_a_traceback(running, caplog, capfd):
+    collector, server, client = running
+    caplog.set_level("DEBUG", logger="installation.osc")  # repeats of one kind of problem drop to debug
+    bad = [
+        b"/dream\xffwall\x00\x00\x00\x00,\x00\x00\x00",  # invalid UTF-8 in the address
+        b"/dreamwall/next\x00,s\x00\x00caf\xe9\x00\x00\x00\x00",  # invalid UTF-8 in a string argument
+        b"\xff\x00garbage",  # not OSC at all (python-osc would drop it uncounted)
+        b"/dreamwall/preset\x00\x00\x00,i\x00\x00\x01",  # truncated: the int is missing
+    ]
+    raw = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for packet in bad:
+        raw.sendto(packet, ("127.0.0.1", server.port))
+    raw.close()
+    client.send_message("/dreamwall/next", [])  # the same server thread, after the bad ones
+    assert [a.kind for a in collector.wait_for(1)] == ["next"]
+    assert server.router.ignored == len(bad)
+    lines = [r.getMessage() for r in caplog.records if "not an OSC packet" in r.getMessage()]
+    assert len(lines) == len(bad) and all("\n" not in line for line in lines)
+    assert sum("UnicodeDecodeError" in line for line in lines) == 2
+    assert not any(r.exc_info for r in caplog.records)
+    assert "Traceback" not in capfd.readouterr().err

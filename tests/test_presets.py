@@ -5,11 +5,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import run
 from engine.errors import DreamwallError
 from engine.step import StepParams
+from installation.images import write_image
 from installation.presets import (
     PRESETS_DIR,
     SCHEMA,
@@ -143,7 +145,7 @@ def test_typed_values_and_intensity(folder: Path) -> None:
 
 
 def test_guide_paths_resolve_beside_the_preset(folder: Path) -> None:
-    (folder / "guide.png").write_bytes(b"not checked at load")
+    write_image(folder / "guide.png", np.zeros((40, 60, 3), np.uint8))
     preset = load_preset(write(folder, "g", "objective: {guide: guide.png, layer: fire5}\n"))
     assert Path(preset.objective["guide"]) == folder / "guide.png"
     assert preset.objective_text == "guide:guide.png@fire5"
@@ -182,3 +184,80 @@ def test_presets_command_exits_2_when_a_file_in_the_folder_is_broken(folder: Pat
     write(folder, "oops", "lr: 3\n")
     assert run.main(["presets", "--dir", str(folder)]) == 2
 
+
+
+def test_check_process_size_names_the_network_minimum() -> None:
+    from engine.sizes import min_dream_side
+    from installation.presets import check_process_size
+
+    low = min_dream_side("squeezenet1_1")
+    check_process_size((low, low), "squeezenet1_1", "--process-size:")
+    with pytest.raises(DreamwallError) as caught:
+        check_process_size((16, 16), "squeezenet1_1", "--process-size:")
+    assert str(caught.value) == (
+        f"--process-size: process size 16x16 is too small for squeezenet1_1: width and height must be at least {low}"
+    )
+    with pytest.raises(DreamwallError, match=f"100x{low - 1} is too small for efficientnet-lite0"):
+        check_process_size((100, low - 1), "efficientnet-lite0", "")
+
+
+@pytest.mark.parametrize("network", ["squeezenet1_1", "efficientnet-lite0", "googlenet"])
+def test_process_size_below_the_network_minimum_fails_the_check(folder: Path, network: str) -> None:
+    from engine.sizes import min_dream_side
+
+    low = min_dream_side(network)
+    objective = {"squeezenet1_1": "fire7", "efficientnet-lite0": "block10", "googlenet": "inception4c"}[network]
+    path = write(folder, "tiny", f"network: {network}\nobjective: {objective}\nprocess_size: {low}x16\n")
+    assert error_of(path) == (
+        f"{display_path(path)}: key 'process_size': process size {low}x16 is too small for {network}: "
+        f"width and height must be at least {low}"
+    )
+    assert run.main(["presets", "--check", str(path)]) == 2
+    assert load_preset(write(folder, "ok", f"network: {network}\nobjective: {objective}\n"
+                                           f"process_size: {low}x{low}\n")).process_size == (low, low)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("objective: []\n", "key 'objective': objective list is empty"),
+        ("objective: [[]]\n", "key 'objective': objective list is empty"),
+        ("objective: {fire6: .nan}\n", "key 'objective': weight of 'fire6' must be a finite number between "
+         "-1000 and 1000, got nan"),
+        ("objective: {fire6: -.inf}\n", "key 'objective': weight of 'fire6' must be a finite number between "
+         "-1000 and 1000, got -inf"),
+        ("objective: {fire6: 0}\n", "key 'objective': objective 0*fire6 has only zero weights; "
+         "give at least one non-zero weight"),
+        ("objective: [fire7, {guide: corrupt.png}]\n", "key 'objective': cannot decode guide image "),
+        ("objective: {guide: tiny.png}\n", "key 'objective': guide image "),
+        ("objective: {guide: ok.png, weight: .inf}\n", "key 'objective': weight of 'guide' must be a finite number"),
+        ("objective: {guide: ok.png, layr: fire7}\n", "key 'objective': unknown key 'layr' in guide objective "
+         "(did you mean 'layer'?)"),
+    ],
+)
+def test_check_refuses_what_the_show_would_refuse(folder: Path, text: str, expected: str) -> None:
+    (folder / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\nthis is not really a picture")
+    write_image(folder / "tiny.png", np.zeros((8, 8, 3), np.uint8))
+    write_image(folder / "ok.png", np.zeros((40, 40, 3), np.uint8))
+    path = write(folder, "broken", text)
+    assert error_of(path).startswith(f"{display_path(path)}: {expected}")
+    assert run.main(["presets", "--check", str(path)]) == 2
+
+
+def test_tiny_guide_message_names_size_and_bounds(folder: Path) -> None:
+    from engine.networks.shapes import min_input_side
+    from installation.presets import MAX_GUIDE_SIDE
+
+    write_image(folder / "tiny.png", np.zeros((8, 12, 3), np.uint8))
+    message = error_of(write(folder, "g", "objective: {guide: tiny.png}\n"))
+    assert message.endswith(
+        f"guide image {display_path(folder / 'tiny.png')} is 12x8; for squeezenet1_1 width and height must be "
+        f"{min_input_side('squeezenet1_1')} to {MAX_GUIDE_SIDE} pixels"
+    )
+
+
+def test_a_guide_that_passes_the_check_builds_on_the_real_network(folder: Path, squeezenet) -> None:
+    write_image(folder / "ok.png", np.full((40, 56, 3), 90, np.uint8))
+    preset = load_preset(write(folder, "g", "objective: [fire7, {guide: ok.png, layer: fire5, weight: 0.5}]\n"))
+    assert preset.objective_text == "fire7 + 0.5*guide:ok.png@fire5"
+    assert preset.build_objective(squeezenet).layers == {"fire5", "fire7"}

@@ -202,5 +202,5 @@ def test_validation_names_file_and_key(tmp_path: Path, text, message):
 
 
 def test_missing_file_is_a_user_error(tmp_path: Path):
-    with pytest.raises(DreamwallError, match=r"schedule file .* not found"):
+    with pytest.raises(DreamwallError, match=r"nope.yaml: file not found"):
         load_schedule(tmp_path / "nope.yaml")

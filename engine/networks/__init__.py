@@ -15,7 +15,7 @@ from engine.networks.base import LOGITS, DreamNet, LayerInfo, Preprocessing
 
 __all__ = [
     "DEFAULT_NETWORK", "EMBEDDED", "LOGITS", "NETWORKS", "DreamNet", "LayerInfo", "Preprocessing",
-    "imagenet_labels", "load_network",
+    "imagenet_labels", "load_network", "weights_installed",
 ]
 
 DEFAULT_NETWORK = "squeezenet1_1"
@@ -47,6 +47,12 @@ _BUILDERS: dict[str, Callable[[dict[str, Tensor] | None], tuple[DreamNet, dict[s
     "efficientnet-lite2": _efficientnet("efficientnet-lite2"),
     "googlenet": _googlenet,
 }
+
+
+def weights_installed(name: str) -> bool:
+    """Whether `name` can load here without any download (embedded ones always can)."""
+    check_network_name(name)
+    return name in EMBEDDED or googlenet.weights_installed()
 
 
 def check_network_name(name: str) -> str:

@@ -1,12 +1,13 @@
 """GoogLeNet (Inception v1), the iconic 2015 DeepDream look, from torchvision.
 
-Its weights are not embedded: they come from torch's cache (or a download where the
-machine has internet). Offline without a cache, the error says what to do instead.
+Its weights are not embedded and nothing is downloaded at run time (kiosks are often
+offline, and a show must not depend on a server): they are read from torch's cache,
+where `python run.py fetch-weights googlenet` puts them once. Without them, the error
+says what to do instead.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -52,25 +53,32 @@ class DreamGoogLeNet(GoogLeNet, DreamNet):
         return DreamNet.forward(self, image)
 
 
+WEIGHTS_URL = GoogLeNet_Weights.IMAGENET1K_V1.url
+
+
 def cached_weights_path() -> Path:
-    hub = Path(os.environ.get("TORCH_HOME", torch.hub.get_dir().rsplit("/hub", 1)[0])) / "hub"
-    return hub / "checkpoints" / Path(GoogLeNet_Weights.IMAGENET1K_V1.url).name
+    """Where torch's cache keeps IMAGENET1K_V1 (honours TORCH_HOME): the only place weights are read from."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / Path(WEIGHTS_URL).name
+
+
+def weights_installed() -> bool:
+    return cached_weights_path().is_file()
 
 
 def reference_state() -> dict[str, Tensor]:
-    """IMAGENET1K_V1 weights from the cache, or downloaded; without aux classifiers."""
+    """IMAGENET1K_V1 weights from the cache, without aux classifiers; never downloads."""
     path = cached_weights_path()
-    if path.exists():
+    if not path.is_file():
+        raise DreamwallError(
+            f"googlenet weights are not installed ({path} not found): run `python run.py fetch-weights googlenet` "
+            "once on a machine with internet, use an embedded network (squeezenet1_1, efficientnet-lite0, "
+            "efficientnet-lite2) or pass --weights PATH"
+        )
+    try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    else:
-        try:
-            state = torch.hub.load_state_dict_from_url(
-                GoogLeNet_Weights.IMAGENET1K_V1.url, model_dir=str(path.parent), progress=False
-            )
-        except (OSError, RuntimeError) as error:
-            raise DreamwallError(
-                f"googlenet weights are not in {path} and could not be downloaded ({error.__class__.__name__}); "
-                "use an embedded network (squeezenet1_1, efficientnet-lite0, efficientnet-lite2) "
-                "or pass --weights PATH"
-            ) from None
+    except Exception as error:  # noqa: BLE001 - torch raises many kinds for a corrupt or foreign file
+        raise DreamwallError(
+            f"cannot read googlenet weights {path} ({error.__class__.__name__}): delete it and run "
+            "`python run.py fetch-weights googlenet` again"
+        ) from None
     return {k: v for k, v in state.items() if not k.startswith(("aux1.", "aux2."))}

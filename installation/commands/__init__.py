@@ -1,7 +1,7 @@
 """Subcommands of run.py: one module each, exposing HELP, configure(parser) and run(args) -> int.
 
-To add a command, add its module name to COMMANDS. The first entry is what a bare
-`python run.py` runs.
+To add a command, add its name to COMMANDS: the module is the name with "-" as "_"
+(`fetch-weights` is fetch_weights.py). The first entry is what a bare `python run.py` runs.
 """
 
 COMMANDS = (
@@ -14,4 +14,5 @@ COMMANDS = (
     "render",
     "presets",
     "soak",
+    "fetch-weights",
 )

@@ -1,11 +1,15 @@
-"""`python run.py networks`: the networks, their dreamable layers and channel counts."""
+"""`python run.py networks`: the networks, their dreamable layers and channel counts.
+
+Listing reads each architecture on the meta device, so it needs no weights and
+never downloads: a network whose weights are missing says so and how to get them.
+"""
 
 from __future__ import annotations
 
 import argparse
 
-from engine.errors import DreamwallError
-from engine.networks import DEFAULT_NETWORK, EMBEDDED, NETWORKS, load_network
+from engine.networks import DEFAULT_NETWORK, EMBEDDED, NETWORKS, check_network_name, weights_installed
+from engine.networks.shapes import architecture
 
 HELP = "list networks, their dreamable layers and channel counts"
 
@@ -14,19 +18,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--network", help="show only this network")
 
 
+def origin(name: str) -> str:
+    if name in EMBEDDED:
+        return "embedded"
+    return "installed" if weights_installed(name) else "not installed (see README: run.py fetch-weights)"
+
+
 def run(args: argparse.Namespace) -> int:
-    names = [args.network] if args.network else list(NETWORKS)
+    names = [check_network_name(args.network)] if args.network else list(NETWORKS)
     for name in names:
-        origin = "embedded" if name in EMBEDDED else "torchvision cache/download"
+        net = architecture(name)
         default = " (default)" if name == DEFAULT_NETWORK else ""
-        try:
-            net = load_network(name)
-        except DreamwallError as error:
-            if args.network:
-                raise
-            print(f"{name}{default} [{origin}]: unavailable: {error}")
-            continue
-        print(f"{name}{default} [{origin}], default layer {net.default_layer}")
+        print(f"{name}{default} [{origin(name)}], default layer {net.default_layer}")
         for info in net.catalogue():
             print(f"  {info.name:<14} {info.channels:>5} channels  stride {info.stride}")
     return 0

@@ -35,7 +35,7 @@ from installation.live_config import HEADLESS_DEFAULT_SECONDS, LiveConfig, displ
 from installation.looks import NetworkCache, Overrides, dream_settings
 from installation.placement import Placement, resolve_device, resolve_precision
 from installation.playlist import Playlist, PlaylistPlayer, load_named_playlist
-from installation.presets import Preset, PresetLibrary, environment_presets_dir
+from installation.presets import Preset, PresetLibrary, check_process_size, environment_presets_dir
 from installation.recorder import Recorder, RecordToggle, recording_name
 from installation.sd_notify import Notifier, status_line
 from installation.sources import DEMO, FrameSource, camera_available, open_source
@@ -97,6 +97,9 @@ class App:
         playlist = (Playlist.of([config.preset], name=config.preset) if config.preset
                     else load_named_playlist(config.playlist or "default", self.library))  # fmt: skip
         presets = self.library.load_all(playlist.names())
+        if config.process_size is not None:  # the override applies to every preset: each network must dream it
+            for network in sorted({p.network for p in presets.values()}):
+                check_process_size(config.process_size, network, "--process-size:")
         self.programme = PlaylistPlayer(playlist, presets, clock=clock)
         self.networks = NetworkCache()
         self._placements: dict[int, tuple[Preset, Placement]] = {}
@@ -105,7 +108,8 @@ class App:
             self.networks.get(preset.network, placement.device, placement.dtype)  # loaded before the show starts
         self.reloader = HotReloader(on_error=lambda message: self.report_error(f"{message} (kept last good)"),
                                     clock=clock)  # fmt: skip
-        watch_presets(self.reloader, self.library, playlist.names(), self._on_reloaded)
+        watch_presets(self.reloader, self.library, playlist.names(), self._on_reloaded,
+                      process_size=config.process_size)  # fmt: skip
         self.overrides = Overrides()
         self.dispatcher = Dispatcher()
         self.controls = Controls(config.controls, self.dispatcher, self.notify)  # bad files fail here, exit 2
@@ -200,8 +204,18 @@ class App:
         self.apply_look()
 
     def _on_reloaded(self, preset: Preset) -> None:
+        """A checked edit: build what the show needs first, so a failure keeps the last good preset on screen."""
+        showing = preset.name == self.programme.current.name
+        if showing:
+            placement = self.placement(preset)
+            net = self.networks.get(preset.network, placement.device, placement.dtype)
+            try:
+                self._objective_of = (preset, preset.build_objective(net), net)
+            except DreamwallError as error:
+                self.report_error(f"preset {preset.name}: {error} (kept last good)")
+                return
         self.programme.replace_preset(preset)
-        if preset.name == self.programme.current.name:
+        if showing:
             self.notify(f"reloaded preset {preset.name}")
             self.apply_look(announce=False)
 

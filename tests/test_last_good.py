@@ -147,7 +147,6 @@ def test_a_broken_control_file_at_start_is_one_line_exit_2(tmp_path: Path, capsy
     assert err[-1] == f"error: {display_path(bad)}: {message}"
 
 
-@pytest.mark.xfail(strict=True, reason="needs the App to call check_process_size for --process-size (issue 10.1)")
 def test_process_size_override_below_the_network_minimum_is_one_line_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     import run
 

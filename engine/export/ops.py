@@ -2,8 +2,9 @@
 
 Each op runs forward (`run`, returning what its backward needs) and maps an output
 gradient to an input gradient (`vjp`) using only plain feed-forward ops (Conv,
-ConvTranspose, Pad, Slice, Where, Concat, Split, MaxPool), so ONNX and TensorRT can
-take the whole gradient graph. Geometry is fixed at construction for one input size:
+ConvTranspose, Pad, Slice, Where, Concat, Split, MaxPool; for ONNX Runtime also MaxPool's
+Indices output and a ScatterElements), so ONNX and TensorRT can take the whole
+gradient graph. Geometry is fixed at construction for one input size:
 the exported graph is static, which TensorRT optimises best.
 """
 
@@ -202,36 +203,86 @@ class _MaxPoolFlatIndices(torch.autograd.Function):
 class MaxPoolVJP(VJPOp):
     """Max-pool whose gradient goes to each window's first maximum (PyTorch's tie-breaking).
 
-    The forward keeps the maximum's flat index (ONNX MaxPool's Indices output) and the
-    gradient is scatter-added there (ScatterElements, reduction add: overlapping
-    windows can share a maximum). This replaced routing by k*k comparison planes,
-    pads and a DepthToSpace interleave, which cost ONNX Runtime several times the
-    pool's own time. `mask_activation`: the op before defers its activation mask here
-    (see VJPOp.defer_output_mask).
+    Two routings, chosen per export target (engine.export.convert.TARGETS):
+
+    - `indices=True` (ONNX Runtime): the forward keeps the maximum's flat index (ONNX
+      MaxPool's Indices output) and the gradient is scatter-added there
+      (ScatterElements, reduction add: overlapping windows can share a maximum). This
+      replaced routing by comparison planes, which cost ONNX Runtime several times the
+      pool's own time.
+    - `indices=False` (TensorRT, whose parser has no MaxPool Indices output and no
+      scatter reductions): for each of the k*k window offsets in row-major order, the
+      input seen at that offset is compared with the pooled value; a running "not yet
+      taken" mask keeps only the first equal one per window, which is the element
+      PyTorch picks. The k*k gradient planes go back to the input grid through one
+      grouped ConvTranspose with one-hot kernels, which also sums overlapping windows.
+
+    `mask_activation`: the op before defers its activation mask here (see
+    VJPOp.defer_output_mask).
     """
 
-    def __init__(self, kernel: int, stride: int, ceil_mode: bool, in_shape: Shape) -> None:
+    def __init__(self, kernel: int, stride: int, ceil_mode: bool, in_shape: Shape, indices: bool = True) -> None:
         super().__init__()
         channels, height, width = in_shape
-        self.kernel, self.stride, self.ceil_mode = kernel, stride, ceil_mode
+        self.kernel, self.stride, self.ceil_mode, self.indices = kernel, stride, ceil_mode, indices
         out_h = pooled_size(height, kernel, stride, ceil_mode)
         out_w = pooled_size(width, kernel, stride, ceil_mode)
         self.in_shape, self.out_shape = in_shape, (channels, out_h, out_w)
         self.mask_activation: str | None = None  # set when the op before defers its mask (defer_output_mask)
+        # The input extent the windows cover: ceil-mode windows overhang the bottom/right edge.
+        self.span = ((out_h - 1) * stride + kernel, (out_w - 1) * stride + kernel)
+        if not indices:
+            one_hot = torch.eye(kernel * kernel).reshape(kernel * kernel, 1, kernel, kernel)
+            self.register_buffer("route", one_hot.repeat(channels, 1, 1, 1))  # (C*k*k, 1, k, k), groups=C
 
     def run(self, x: Tensor) -> tuple[Tensor, Saved]:
+        if not self.indices:
+            y = F.max_pool2d(x, self.kernel, self.stride, 0, 1, self.ceil_mode)
+            return y, (x, y)
         y, indices = _MaxPoolFlatIndices.apply(x, self.kernel, self.stride, self.ceil_mode)
         return y, (x, y, indices)
 
     def vjp(self, grad: Tensor, saved: Saved) -> Tensor:
-        x, y, indices = saved
+        x, y = saved[0], saved[1]
         mask = _active(y, self.mask_activation)
         if mask is not None:
             grad = torch.where(mask, grad, torch.zeros((), dtype=grad.dtype, device=grad.device))
+        if not self.indices:
+            return self._routed_by_comparison(grad, x, y)
         # Zeros as x * 0 (activations are finite): a plain zeros is folded by the exporter into a
         # constant the size of the pool's input, ten times the weights' size in the file.
         flat = x.reshape(-1).to(grad.dtype) * 0
-        return flat.scatter_add(0, indices.reshape(-1), grad.reshape(-1)).view(x.shape)
+        return flat.scatter_add(0, saved[2].reshape(-1), grad.reshape(-1)).view(x.shape)
+
+    @staticmethod
+    def _fit(t: Tensor, height: int, width: int, value: float) -> Tensor:
+        """Crop or pad (bottom/right, with `value`) to height x width."""
+        pad_h, pad_w = height - t.shape[-2], width - t.shape[-1]
+        if pad_h > 0 or pad_w > 0:
+            t = F.pad(t, (0, max(pad_w, 0), 0, max(pad_h, 0)), value=value)
+        if pad_h < 0 or pad_w < 0:
+            t = t[:, :, :height, :width]
+        return t
+
+    def _routed_by_comparison(self, grad: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        kernel, stride = self.kernel, self.stride
+        channels, height, width = self.in_shape
+        _, out_h, out_w = self.out_shape
+        # -inf never equals a pooled value: every window starts inside the input.
+        padded = self._fit(x, *self.span, float("-inf"))
+        zero = torch.zeros((), dtype=grad.dtype, device=grad.device)
+        free: Tensor | None = None  # windows whose maximum is not yet taken
+        planes = []
+        for dy in range(kernel):
+            for dx in range(kernel):
+                seen = padded[:, :, dy:dy + (out_h - 1) * stride + 1:stride, dx:dx + (out_w - 1) * stride + 1:stride]
+                hit = seen == y
+                first = hit if free is None else hit & free
+                free = ~hit if free is None else free & ~hit
+                planes.append(torch.where(first, grad, zero))
+        stacked = torch.stack(planes, 2).reshape(grad.shape[0], channels * kernel * kernel, out_h, out_w)
+        routed = F.conv_transpose2d(stacked, self.route.to(grad.dtype), None, stride, 0, 0, channels)
+        return self._fit(routed, height, width, 0.0)
 
 
 class FireVJP(VJPOp):

@@ -14,4 +14,5 @@ COMMANDS = (
     "render",
     "presets",
     "soak",
+    "export",
 )

@@ -86,6 +86,7 @@ def test_the_lint_names_each_broken_restriction_of_a_hand_made_graph():
     nodes = [
         helper.make_node("Shape", ["x"], ["shape"], name="shape"),
         helper.make_node("Slice", ["shape", "one", "two"], ["dynamic_axes"], name="axes"),
+        helper.make_node("Pad", ["x", "dynamic_axes"], ["padded"], name="pad"),
         helper.make_node("Unsqueeze", ["x", "dynamic_axes"], ["unsqueezed"], name="unsqueeze"),
         helper.make_node("ReduceSum", ["x", "dynamic_axes"], ["summed"], name="reduce"),
         helper.make_node("Conv", ["x", "x"], ["conv"], name="conv"),
@@ -96,7 +97,7 @@ def test_the_lint_names_each_broken_restriction_of_a_hand_made_graph():
     constants = [helper.make_tensor("one", TensorProto.INT64, [1], [1]),
                  helper.make_tensor("two", TensorProto.INT64, [1], [2])]
     outputs = [helper.make_tensor_value_info(n, TensorProto.UNDEFINED, None)
-               for n in ("unsqueezed", "summed", "conv", "double", "hard", "pooled")]
+               for n in ("unsqueezed", "summed", "conv", "double", "hard", "pooled", "padded")]
     model = helper.make_model(helper.make_graph(nodes, "bad", floats, outputs, constants),
                               opset_imports=[helper.make_opsetid("", 17)])
     problems = "\n".join(tensorrt_problems(model))
@@ -107,8 +108,10 @@ def test_the_lint_names_each_broken_restriction_of_a_hand_made_graph():
         "tensor 'double' is DOUBLE",
         "Hardmax node 'hardmax': operator not in the TensorRT table",
         "MaxPool node 'pool': dilations [2, 2], expected empty or all ones",
+        "Pad node 'pad': pads 'dynamic_axes' is computed, expected a constant",
     ):
         assert expected in problems
+    assert "Slice node 'axes'" not in problems  # its bounds are initializers
     model.opset_import[0].version = 25
     assert "opset 25, expected 9-24" in tensorrt_problems(model)
 

@@ -27,7 +27,7 @@ from engine.networks import DreamNet
 
 OPSET = 17
 # Bump when the graph's construction changes, so stale cached files are not reused.
-GRAPH_VERSION = 2
+GRAPH_VERSION = 3
 INPUT_NAMES = ("image", "energy", "channels")
 OUTPUT_NAME = "gradient"
 log = logging.getLogger(__name__)

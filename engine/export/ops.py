@@ -54,6 +54,30 @@ def _active(y: Tensor, activation: str | None) -> Tensor | None:
     return None
 
 
+class _ConstantPad(torch.autograd.Function):
+    """F.pad by fixed amounts, exported as one Pad node whose `pads` is a constant.
+
+    The TorchScript exporter otherwise builds the amounts at run time (Concat, a Slice
+    with step -1, Transpose, Cast) and cannot fold them (it folds only steps of 1): a
+    shape-tensor chain per pad that TensorRT would have to evaluate while building.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, pads: tuple[int, int, int, int], value: float) -> Tensor:
+        return F.pad(x, pads, value=value)  # pads as F.pad takes them: left, right, top, bottom
+
+    @staticmethod
+    def symbolic(g: Any, x: Any, pads: tuple[int, int, int, int], value: float) -> Any:
+        left, right, top, bottom = pads
+        amounts = g.op("Constant", value_t=torch.tensor([0, 0, top, left, 0, 0, bottom, right], dtype=torch.int64))
+        return g.op("Pad", x, amounts, g.op("Constant", value_t=torch.tensor(value)), mode_s="constant")
+
+
+def constant_pad(x: Tensor, pads: tuple[int, int, int, int], value: float = 0.0) -> Tensor:
+    """F.pad(x, (left, right, top, bottom), value=value), exported with constant amounts."""
+    return _ConstantPad.apply(x, pads, value)
+
+
 def _transposed_for_conv(weight: Tensor, groups: int) -> Tensor:
     """Weights of the stride-1 conv that equals this conv's input VJP (transpose + flip per group)."""
     out_ch, in_per_group, kh, kw = weight.shape
@@ -112,7 +136,7 @@ class ConvVJP(VJPOp):
         top, bottom, left, right = pads
         if top == bottom and left == right:
             return F.conv2d(x, weight, bias, stride, (top, left), 1, groups)
-        return F.conv2d(F.pad(x, (left, right, top, bottom)), weight, bias, stride, 0, 1, groups)
+        return F.conv2d(constant_pad(x, (left, right, top, bottom)), weight, bias, stride, 0, 1, groups)
 
     def run(self, x: Tensor) -> tuple[Tensor, Saved]:
         y = self._conv(x, self.weight, self.bias, self.stride, self.pads, self.groups)
@@ -255,11 +279,15 @@ class MaxPoolVJP(VJPOp):
         return flat.scatter_add(0, saved[2].reshape(-1), grad.reshape(-1)).view(x.shape)
 
     @staticmethod
-    def _fit(t: Tensor, height: int, width: int, value: float) -> Tensor:
-        """Crop or pad (bottom/right, with `value`) to height x width."""
-        pad_h, pad_w = height - t.shape[-2], width - t.shape[-1]
+    def _fit(t: Tensor, size: tuple[int, int], height: int, width: int, value: float) -> Tensor:
+        """Crop or pad (bottom/right, with `value`) from `size` to height x width.
+
+        The static sizes come from the op's geometry, not t.shape: traced shapes would
+        export the pad amounts as a computed chain instead of constants.
+        """
+        pad_h, pad_w = height - size[0], width - size[1]
         if pad_h > 0 or pad_w > 0:
-            t = F.pad(t, (0, max(pad_w, 0), 0, max(pad_h, 0)), value=value)
+            t = constant_pad(t, (0, max(pad_w, 0), 0, max(pad_h, 0)), value)
         if pad_h < 0 or pad_w < 0:
             t = t[:, :, :height, :width]
         return t
@@ -269,7 +297,7 @@ class MaxPoolVJP(VJPOp):
         channels, height, width = self.in_shape
         _, out_h, out_w = self.out_shape
         # -inf never equals a pooled value: every window starts inside the input.
-        padded = self._fit(x, *self.span, float("-inf"))
+        padded = self._fit(x, (height, width), *self.span, float("-inf"))
         zero = torch.zeros((), dtype=grad.dtype, device=grad.device)
         free: Tensor | None = None  # windows whose maximum is not yet taken
         planes = []
@@ -282,7 +310,7 @@ class MaxPoolVJP(VJPOp):
                 planes.append(torch.where(first, grad, zero))
         stacked = torch.stack(planes, 2).reshape(grad.shape[0], channels * kernel * kernel, out_h, out_w)
         routed = F.conv_transpose2d(stacked, self.route.to(grad.dtype), None, stride, 0, 0, channels)
-        return self._fit(routed, height, width, 0.0)
+        return self._fit(routed, self.span, height, width, 0.0)
 
 
 class FireVJP(VJPOp):

@@ -23,8 +23,10 @@ Restrictions relied on, quoted from its "Restrictions" column:
   input); DOUBLE has only "limited support" ("TensorRT will attempt to cast DOUBLE
   down to FLOAT"), so no tensor may be double.
 
-House rule, stricter than TensorRT 10 documents (TensorRT 8.x required it): Conv and
-ConvTranspose weights are initializers, so the builder sees them as constants to fuse.
+House rules, stricter than TensorRT 10 documents: Conv and ConvTranspose weights are
+initializers (TensorRT 8.x required it; the builder fuses constants best), and Pad
+amounts and Slice bounds are constants (the graph is static: a computed one means a
+traced shape leaked into the export).
 """
 
 from __future__ import annotations
@@ -120,6 +122,11 @@ def _input_is(index: int, role: str, allowed: Callable[[_Graph], set[str]], kind
 _AXES_INITIALIZER = _input_is(1, "axes", lambda g: g.initializers, "an initializer")
 _AXES_CONSTANT = _input_is(1, "axes", lambda g: g.constants, "a constant")
 _WEIGHTS_INITIALIZER = _input_is(1, "weights W", lambda g: g.initializers, "an initializer")
+_PADS_CONSTANT = _input_is(1, "pads", lambda g: g.constants, "a constant")
+_SLICE_CONSTANT = tuple(
+    _input_is(index, role, lambda g: g.constants, "a constant")
+    for index, role in enumerate(("starts", "ends", "axes", "steps"), start=1)
+)
 
 RULES: dict[str, OpRule] = {
     "Add": OpRule(NUMBERS),
@@ -146,7 +153,7 @@ RULES: dict[str, OpRule] = {
     "Neg": OpRule(NUMBERS),
     "Not": OpRule(("BOOL",)),
     "Or": OpRule(("BOOL",)),
-    "Pad": OpRule(NUMBERS),
+    "Pad": OpRule(NUMBERS, checks=(_PADS_CONSTANT,)),
     "ReduceMax": OpRule(NUMBERS, checks=(_AXES_INITIALIZER,)),
     "ReduceMean": OpRule(NUMBERS, checks=(_AXES_INITIALIZER,)),
     "ReduceSum": OpRule(NUMBERS, checks=(_AXES_INITIALIZER,)),
@@ -155,7 +162,7 @@ RULES: dict[str, OpRule] = {
     "ScatterElements": OpRule(NUMBERS, checks=(_no_reduction,)),
     "ScatterND": OpRule(NUMBERS, checks=(_no_reduction,)),
     "Shape": OpRule(ANY),
-    "Slice": OpRule(ANY),
+    "Slice": OpRule(ANY, checks=_SLICE_CONSTANT),
     "Split": OpRule(ANY),
     "Squeeze": OpRule(ANY, checks=(_AXES_CONSTANT,)),
     "Sub": OpRule(NUMBERS),

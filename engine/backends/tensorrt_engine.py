@@ -155,8 +155,8 @@ class TensorRTBackend(ExportedBackend):
             if engine is None:
                 where = self.store.describe(key)
                 raise DreamwallError(f"cached TensorRT engine {where} does not load; delete it to rebuild")
-            channels = sum(self.net.layers[layer].channels for layer in layers)
-            check_engine_io(engine, expected_io(len(layers), channels, height, width), self.store.describe(key))
+            channel_count = sum(self.net.layers[layer].channels for layer in layers)
+            check_engine_io(engine, expected_io(len(layers), channel_count, height, width), self.store.describe(key))
             context = engine.create_execution_context()
 
         def run(image: Tensor, energy: Tensor, channels: Tensor) -> Tensor:

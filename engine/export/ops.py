@@ -10,6 +10,7 @@ the exported graph is static, which TensorRT optimises best.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -236,8 +237,8 @@ class MaxPoolVJP(VJPOp):
       pool's own time.
     - `indices=False` (TensorRT, whose parser has no MaxPool Indices output and no
       scatter reductions): for each of the k*k window offsets in row-major order, the
-      input seen at that offset is compared with the pooled value; a running "not yet
-      taken" mask keeps only the first equal one per window, which is the element
+      input seen at that offset is compared with the window's maximum; a running "not
+      yet taken" mask keeps only the first equal one per window, which is the element
       PyTorch picks. The k*k gradient planes go back to the input grid through one
       grouped ConvTranspose with one-hot kernels, which also sums overlapping windows.
 
@@ -272,7 +273,7 @@ class MaxPoolVJP(VJPOp):
         if mask is not None:
             grad = torch.where(mask, grad, torch.zeros((), dtype=grad.dtype, device=grad.device))
         if not self.indices:
-            return self._routed_by_comparison(grad, x, y)
+            return self._routed_by_comparison(grad, x)
         # Zeros as x * 0 (activations are finite): a plain zeros is folded by the exporter into a
         # constant the size of the pool's input, ten times the weights' size in the file.
         flat = x.reshape(-1).to(grad.dtype) * 0
@@ -292,22 +293,27 @@ class MaxPoolVJP(VJPOp):
             t = t[:, :, :height, :width]
         return t
 
-    def _routed_by_comparison(self, grad: Tensor, x: Tensor, y: Tensor) -> Tensor:
+    def _routed_by_comparison(self, grad: Tensor, x: Tensor) -> Tensor:
         kernel, stride = self.kernel, self.stride
         channels, height, width = self.in_shape
         _, out_h, out_w = self.out_shape
-        # -inf never equals a pooled value: every window starts inside the input.
+        # -inf never wins a window: every window starts inside the input.
         padded = self._fit(x, (height, width), *self.span, float("-inf"))
+        seen = [
+            padded[:, :, dy:dy + (out_h - 1) * stride + 1:stride, dx:dx + (out_w - 1) * stride + 1:stride]
+            for dy in range(kernel) for dx in range(kernel)
+        ]  # each window's elements, row-major, as k*k pooled-size planes
+        # The window maximum from these same planes, not the MaxPool output: equal to one of them
+        # bit for bit whatever precision or fusion an FP16 engine picks for the pool.
+        peak = functools.reduce(torch.maximum, seen)
         zero = torch.zeros((), dtype=grad.dtype, device=grad.device)
         free: Tensor | None = None  # windows whose maximum is not yet taken
         planes = []
-        for dy in range(kernel):
-            for dx in range(kernel):
-                seen = padded[:, :, dy:dy + (out_h - 1) * stride + 1:stride, dx:dx + (out_w - 1) * stride + 1:stride]
-                hit = seen == y
-                first = hit if free is None else hit & free
-                free = ~hit if free is None else free & ~hit
-                planes.append(torch.where(first, grad, zero))
+        for plane in seen:
+            hit = plane == peak
+            first = hit if free is None else hit & free
+            free = ~hit if free is None else free & ~hit
+            planes.append(torch.where(first, grad, zero))
         stacked = torch.stack(planes, 2).reshape(grad.shape[0], channels * kernel * kernel, out_h, out_w)
         routed = F.conv_transpose2d(stacked, self.route.to(grad.dtype), None, stride, 0, 0, channels)
         return self._fit(routed, self.span, height, width, 0.0)

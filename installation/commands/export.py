@@ -75,7 +75,8 @@ def describe(graph: GradientGraph, path: Path) -> list[str]:
         f"  input  {INPUT_NAMES[2]:<9} float32 [{graph.channel_count}]  weight on each channel's mean, "
         "layers concatenated in that order",
         f"  output {OUTPUT_NAME:<9} float32 [1, 3, {height}, {width}]  d objective / d image",
-        f"build: trtexec --onnx={path} --fp16 --saveEngine={path.with_suffix('.engine')}",
+        f"build: trtexec --onnx={path} --fp16 --saveEngine={path.with_suffix('.engine')}" if graph.target == "tensorrt"
+        else "run it with onnxruntime; for TensorRT export with --target tensorrt",
     ]
 
 

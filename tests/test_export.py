@@ -284,7 +284,7 @@ def test_export_command_leaves_no_partial_file_when_it_cannot_write_or_the_lint_
     import os
     import tempfile
 
-    from installation.commands import export
+    from engine.export import tensorrt_rules
 
     path = tmp_path / "graph.onnx"
     argv = ["export", "--layers", "fire2", "--size", "64x48", "-o", str(path)]
@@ -301,7 +301,7 @@ def test_export_command_leaves_no_partial_file_when_it_cannot_write_or_the_lint_
         assert _cli(argv) == 2
     assert f"cannot write {path}: Permission denied" in capsys.readouterr().err
     with monkeypatch.context() as patch:
-        patch.setattr(export, "tensorrt_problems", lambda model: ["MaxPool node 'p': has 2 outputs"])
+        patch.setattr(tensorrt_rules, "tensorrt_problems", lambda model: ["MaxPool node 'p': has 2 outputs"])
         assert _cli(argv) == 2
     assert "breaks 1 TensorRT restriction(s), expected none" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []

@@ -19,6 +19,7 @@ from onnx import TensorProto, helper
 from engine.backends import tensorrt_engine
 from engine.backends.tensorrt_engine import TensorRTBackend
 from engine.errors import DreamwallError
+from engine.export import tensorrt_rules
 from engine.export.graph import GradientGraph
 from engine.export.onnx_file import INPUT_NAMES, OPSET, OUTPUT_NAME, export_onnx, onnx_graph, weights_digest
 from engine.export.ops import MaxPoolVJP
@@ -263,3 +264,8 @@ def test_tensorrt_backend_builds_the_tensorrt_target_once_caches_it_and_binds_te
     store.put(key, b"plan:" + onnx_graph(net, ("fire3", "fire5"), 40, 52, store, "tensorrt"))
     with pytest.raises(DreamwallError, match=r"has tensors .*'image': \(1, 3, 40, 52\).* expected .*\(1, 3, 36, 52\)"):
         _CpuTensorRT(net, objective, "cpu", store).prepare(height, width)
+    # A graph that breaks a restriction never reaches TensorRT's parser.
+    monkeypatch.setattr(tensorrt_rules, "tensorrt_problems", lambda model: ["Hardmax node 'h': not in the table"])
+    with pytest.raises(DreamwallError, match=r"breaks 1 TensorRT restriction\(s\), expected none .*Hardmax"):
+        _CpuTensorRT(net, objective, "cpu", MemoryStore()).prepare(height, width)
+    assert len(built) == 1

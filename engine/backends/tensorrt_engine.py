@@ -26,6 +26,7 @@ from engine.backends.exported import ExportedBackend, Runner
 from engine.errors import DreamwallError
 from engine.export.onnx_file import INPUT_NAMES, OUTPUT_NAME, graph_key, onnx_graph
 from engine.export.store import BlobStore
+from engine.export.tensorrt_rules import check_tensorrt_graph
 from engine.networks import DreamNet
 from engine.objectives import Objective
 
@@ -149,7 +150,8 @@ class TensorRTBackend(ExportedBackend):
             plan = self.store.get(key)
             if plan is None:
                 log.info("building TensorRT engine %s (once per network, layers, size and GPU)", key)
-                plan = build_engine(self.trt, onnx_graph(self.net, layers, height, width, self.store, self.target))
+                data = onnx_graph(self.net, layers, height, width, self.store, self.target)
+                plan = build_engine(self.trt, check_tensorrt_graph(data))
                 self.store.put(key, plan)
             engine = self._runtime.deserialize_cuda_engine(plan)
             if engine is None:

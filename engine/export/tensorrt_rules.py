@@ -35,6 +35,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from engine.errors import DreamwallError
+
 SOURCE = "onnx/onnx-tensorrt docs/operators.md (TensorRT 10.x support matrix)"
 OPSETS = (9, 24)  # inclusive, default ONNX domain
 
@@ -202,3 +204,18 @@ def tensorrt_problems(model: Any) -> list[str]:
             if problem is not None:
                 problems.append(f"{where}: {problem}")
     return problems
+
+
+def check_tensorrt_graph(data: bytes) -> bytes:
+    """`data` (ONNX bytes) when it passes the lint; else one line naming the count and the first problem.
+
+    Run before TensorRT sees a graph (engine build, `run.py export`): a broken
+    restriction is a bug in the export and should say so, not surface as a parser error.
+    """
+    import onnx
+
+    problems = tensorrt_problems(onnx.load_from_string(data))
+    if problems:
+        raise DreamwallError(f"the exported graph breaks {len(problems)} TensorRT restriction(s), "
+                             f"expected none (a bug, please report): {problems[0]}")
+    return data

@@ -19,7 +19,7 @@ from engine.errors import DreamwallError
 from engine.export.convert import TARGETS, check_target
 from engine.export.graph import GradientGraph
 from engine.export.onnx_file import INPUT_NAMES, OUTPUT_NAME, export_onnx
-from engine.export.tensorrt_rules import tensorrt_problems
+from engine.export.tensorrt_rules import check_tensorrt_graph
 from engine.networks import DEFAULT_NETWORK, check_network_name, load_network
 from engine.networks.shapes import architecture, min_input_side
 from installation.atomic import atomic_write_bytes, check_output_path
@@ -90,12 +90,7 @@ def run(args: argparse.Namespace) -> int:
     graph = GradientGraph(load_network(network), layers, height, width, target)
     data = export_onnx(graph)
     if target == "tensorrt":
-        import onnx
-
-        problems = tensorrt_problems(onnx.load_from_string(data))
-        if problems:
-            raise DreamwallError(f"the exported graph breaks {len(problems)} TensorRT restriction(s), "
-                                 f"expected none (a bug, please report): {problems[0]}")
+        check_tensorrt_graph(data)
     try:
         atomic_write_bytes(path, data)
     except OSError as error:  # e.g. a folder that says writable but is not (read-only mounts, /proc)

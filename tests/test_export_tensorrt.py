@@ -21,7 +21,7 @@ from engine.backends.tensorrt_engine import TensorRTBackend
 from engine.errors import DreamwallError
 from engine.export import tensorrt_rules
 from engine.export.graph import GradientGraph
-from engine.export.onnx_file import INPUT_NAMES, OPSET, OUTPUT_NAME, export_onnx, onnx_graph, weights_digest
+from engine.export.onnx_file import INPUT_NAMES, OPSET, OUTPUT_NAME, export_onnx, graph_key, onnx_graph, weights_digest
 from engine.export.ops import MaxPoolVJP
 from engine.export.store import MemoryStore
 from engine.export.targets import graph_targets
@@ -162,8 +162,9 @@ def test_the_two_targets_are_cached_apart():
     store = MemoryStore()
     forms = {target: onnx_graph(net, ("fire3",), 24, 32, store, target) for target in ("onnx", "tensorrt")}
     assert forms["onnx"] != forms["tensorrt"]
-    keys = sorted(store._blobs)
-    assert len(keys) == 2 and "-onnx-" in keys[0] and "-tensorrt-" in keys[1]
+    for target, data in forms.items():
+        key = graph_key(net, ("fire3",), 24, 32, target)
+        assert f"-{target}-" in key and store.get(f"onnx/{key}.onnx") == data
     with pytest.raises(DreamwallError, match=r"unknown export target 'tensorrtt' \(did you mean 'tensorrt'\?\)"):
         onnx_graph(net, ("fire3",), 24, 32, store, "tensorrtt")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import onnx
 import onnxruntime
 import pytest
 import torch
@@ -210,10 +211,11 @@ def test_graphs_are_exported_once_per_layers_and_size():
     assert len(store.puts) == 2 and all(key.startswith("onnx/squeezenet1_1-") for key in store.puts)
 
 
-def test_exported_file_size_does_not_grow_with_the_image():
-    """No activation-sized constant (e.g. a folded zeros for the max-pool scatter) may end up in the file."""
+@pytest.mark.parametrize("target", ["onnx", "tensorrt"])
+def test_exported_file_size_does_not_grow_with_the_image(target):
+    """No activation-sized constant (a folded zeros for the scatter, a -inf border for the comparisons) in the file."""
     net = load_network("squeezenet1_1")
-    small, large = (onnx_graph(net, ("fire5",), h, w, MemoryStore()) for h, w in ((24, 32), (96, 128)))
+    small, large = (onnx_graph(net, ("fire5",), h, w, MemoryStore(), target) for h, w in ((24, 32), (96, 128)))
     assert abs(len(large) - len(small)) < 4096, (len(small), len(large))
 
 
@@ -226,3 +228,80 @@ def test_disk_store_round_trips_and_names_files_safely(tmp_path):
     files = list(tmp_path.rglob("*"))
     assert [f.name for f in files if f.is_file()] == ["net-fire7-640x360-NVIDIA_H100_80GB_HBM3.engine"]
     assert not [f for f in files if f.name.startswith(".")]  # no temp file left behind
+
+
+def _cli(argv: list[str]) -> int:
+    """run.py's exit status, whether argparse exits or the command returns."""
+    import run
+
+    try:
+        return run.main(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+
+
+def test_export_command_writes_a_graph_onnxruntime_runs_and_says_how_to_build_an_engine(tmp_path, capsys):
+    from engine.export.tensorrt_rules import tensorrt_problems
+
+    path = tmp_path / "graph.onnx"
+    assert _cli(["export", "--network", "squeezenet1_1", "--layers", "fire5,fire3", "--size", "64x48",
+                 "-o", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert f"trtexec --onnx={path} --fp16" in out and "channels  float32 [384]" in out
+    data = path.read_bytes()
+    assert tensorrt_problems(onnx.load_from_string(data)) == []
+    net = load_network("squeezenet1_1")
+    objective = parse_objective("fire5:3", net)
+    targets = graph_targets(objective + 0.0 * parse_objective("fire3", net), net)
+    image = _image(48, 64)
+    in_onnx = _run_onnx(data, image, targets.energy, targets.channel_weights)
+    assert _relative_error(in_onnx, autograd_gradient(net, objective)(image)) < TOLERANCE
+    assert [f.name for f in tmp_path.iterdir()] == ["graph.onnx"]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--layers", "fire55"], "unknown layer of squeezenet1_1 'fire55' (did you mean 'fire5'?)"),
+        (["--network", "squeezenet"], "unknown network 'squeezenet' (did you mean 'squeezenet1_1'?)"),
+        (["--size", "12x48"], "width must be between 16 and 7680, got 12"),
+        (["--size", "16x48"], "size 16x48 is too small for squeezenet1_1: both sides must be at least 17 px"),
+        (["--target", "trt"], "unknown export target 'trt' (did you mean 'tensorrt'?)"),
+        (["-o", "{tmp}"], "is a directory, expected a file name such as"),
+        (["-o", "{tmp}/missing/graph.onnx"], "output folder does not exist"),
+    ],
+)
+def test_export_command_refuses_bad_arguments_in_one_line_with_exit_2(tmp_path, capsys, arguments, message):
+    argv = ["export", "--size", "64x48", "-o", str(tmp_path / "graph.onnx")]
+    argv += [part.replace("{tmp}", str(tmp_path)) for part in arguments]
+    assert _cli(argv) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err and captured.err.count("\n") == 1 and "Traceback" not in captured.err
+    assert list(tmp_path.iterdir()) == []  # no file, no temp file
+
+
+def test_export_command_leaves_no_partial_file_when_it_cannot_write_or_the_lint_fails(tmp_path, capsys, monkeypatch):
+    import os
+    import tempfile
+
+    from engine.export import tensorrt_rules
+
+    path = tmp_path / "graph.onnx"
+    argv = ["export", "--layers", "fire2", "--size", "64x48", "-o", str(path)]
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "access", lambda *args, **kwargs: False)
+        assert _cli(argv) == 2
+    assert "output folder is not writable" in capsys.readouterr().err
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(tempfile, "mkstemp", refuse)
+        assert _cli(argv) == 2
+    assert f"cannot write {path}: Permission denied" in capsys.readouterr().err
+    with monkeypatch.context() as patch:
+        patch.setattr(tensorrt_rules, "tensorrt_problems", lambda model: ["MaxPool node 'p': has 2 outputs"])
+        assert _cli(argv) == 2
+    assert "breaks 1 TensorRT restriction(s), expected none" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

@@ -17,7 +17,7 @@ from torch import Tensor
 
 from engine.backends.base import Capabilities, as_device
 from engine.backends.eager import TorchBackend
-from engine.export.convert import ExportUnsupported
+from engine.export.convert import DEFAULT_TARGET, ExportUnsupported
 from engine.export.store import BlobStore, MemoryStore
 from engine.export.targets import GraphTargets, graph_targets
 from engine.networks import DreamNet
@@ -32,6 +32,7 @@ class ExportedBackend:
     """Base: subclasses only say how to build a runner for (layers, height, width)."""
 
     name = "exported"
+    target = DEFAULT_TARGET  # the export target (graph form) this runtime parses
     capabilities: Capabilities
 
     def __init__(

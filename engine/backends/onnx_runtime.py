@@ -63,7 +63,7 @@ class OnnxBackend(ExportedBackend):
         return onnxruntime.InferenceSession(data, options, providers=providers)
 
     def _build(self, layers: tuple[str, ...], height: int, width: int) -> Runner:
-        session = self._session(onnx_graph(self.net, layers, height, width, self.store))
+        session = self._session(onnx_graph(self.net, layers, height, width, self.store, self.target))
         if self.device.type == "cuda":
             return self._cuda_runner(session)
 

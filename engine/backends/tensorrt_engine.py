@@ -1,16 +1,22 @@
 """The `tensorrt` backend: an FP16 TensorRT engine built from the exported ONNX graph.
 
 tensorrt is imported here and only here, lazily, so everything else runs without
-it. The serialized engine is cached in the BlobStore under a key naming the network,
-weights, layers, size, GPU and TensorRT version: a kiosk builds it once (tens of
-seconds) and loads it in well under a second afterwards. It runs on torch CUDA
-tensors by address, on torch's current stream: no host copies.
+it. It builds from the tensorrt export target of the gradient graph (only operators
+and forms TensorRT's ONNX parser documents, checked by engine.export.tensorrt_rules).
+The serialized engine is cached in the BlobStore under a key naming the network,
+weights, objective layers, size, export target, GPU, TensorRT version and precision:
+a kiosk builds it once (tens of seconds) and loads it in well under a second
+afterwards; a loaded engine whose tensors differ from the graph's is refused. It
+runs on torch CUDA tensors by address (data_ptr), on torch's current stream, writing
+into a fresh torch tensor: no host copies and no device copies.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from types import ModuleType
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -20,6 +26,7 @@ from engine.backends.exported import ExportedBackend, Runner
 from engine.errors import DreamwallError
 from engine.export.onnx_file import INPUT_NAMES, OUTPUT_NAME, graph_key, onnx_graph
 from engine.export.store import BlobStore
+from engine.export.tensorrt_rules import check_tensorrt_graph
 from engine.networks import DreamNet
 from engine.objectives import Objective
 
@@ -79,8 +86,33 @@ def build_engine(trt: ModuleType, onnx_bytes: bytes) -> bytes:
     return bytes(plan)
 
 
+def engine_key(graph: str, gpu: str, version: str, precision: str = "fp16") -> str:
+    """The engine's identity: the graph's key (network, weights digest, objective layers, size,
+    export target, opset, graph version), the GPU, the TensorRT version and the precision."""
+    return f"tensorrt/{graph}-{gpu}-trt{version}-{precision}.engine"
+
+
+def expected_io(layers: int, channels: int, height: int, width: int) -> dict[str, tuple[int, ...]]:
+    """Name -> shape of every engine input and output, as the gradient graph declares them."""
+    shapes = ((1, 3, height, width), (layers,), (channels,))
+    return {**dict(zip(INPUT_NAMES, shapes, strict=True)), OUTPUT_NAME: (1, 3, height, width)}
+
+
+def check_engine_io(engine: Any, expected: dict[str, tuple[int, ...]], where: str) -> None:
+    """Refuse an engine whose tensors are not the graph's (a stale or foreign cached file)."""
+    actual = {}
+    for index in range(engine.num_io_tensors):
+        name = engine.get_tensor_name(index)
+        actual[name] = tuple(engine.get_tensor_shape(name))
+    if actual != expected:
+        raise DreamwallError(f"TensorRT engine {where} has tensors {actual}, expected {expected}; delete it to rebuild")
+
+
 class TensorRTBackend(ExportedBackend):
+    """Runs the tensorrt export target (engine.export.tensorrt_rules), never the onnx one."""
+
     name = "tensorrt"
+    target = "tensorrt"
 
     def __init__(
         self,
@@ -98,32 +130,49 @@ class TensorRTBackend(ExportedBackend):
         self.capabilities = Capabilities("cuda", "fp16", False, True)
         self._runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
 
+    # The three CUDA touch points, kept apart so the binding logic is testable without a GPU.
+    def _gpu_name(self) -> str:
+        return torch.cuda.get_device_name(self.device)
+
+    def _stream_handle(self) -> int:
+        return torch.cuda.current_stream(self.device).cuda_stream
+
+    def _on_device(self) -> contextlib.AbstractContextManager[Any]:
+        return torch.cuda.device(self.device)
+
     def engine_key(self, layers: tuple[str, ...], height: int, width: int) -> str:
-        gpu = torch.cuda.get_device_name(self.device)
-        return f"tensorrt/{graph_key(self.net, layers, height, width)}-{gpu}-trt{self.trt.__version__}-fp16.engine"
+        graph = graph_key(self.net, layers, height, width, self.target)
+        return engine_key(graph, self._gpu_name(), self.trt.__version__)
 
     def _build(self, layers: tuple[str, ...], height: int, width: int) -> Runner:
         key = self.engine_key(layers, height, width)
-        plan = self.store.get(key)
-        if plan is None:
-            log.info("building TensorRT engine %s (once per network, layers, size and GPU)", key)
-            plan = build_engine(self.trt, onnx_graph(self.net, layers, height, width, self.store))
-            self.store.put(key, plan)
-        engine = self._runtime.deserialize_cuda_engine(plan)
-        if engine is None:
-            where = self.store.describe(key)
-            raise DreamwallError(f"cached TensorRT engine {where} does not load; delete it to rebuild")
-        context = engine.create_execution_context()
-        output = torch.empty(1, 3, height, width, device=self.device)
-        context.set_tensor_address(OUTPUT_NAME, output.data_ptr())
+        with self._on_device():
+            plan = self.store.get(key)
+            if plan is None:
+                log.info("building TensorRT engine %s (once per network, layers, size and GPU)", key)
+                data = onnx_graph(self.net, layers, height, width, self.store, self.target)
+                plan = build_engine(self.trt, check_tensorrt_graph(data))
+                self.store.put(key, plan)
+            engine = self._runtime.deserialize_cuda_engine(plan)
+            if engine is None:
+                where = self.store.describe(key)
+                raise DreamwallError(f"cached TensorRT engine {where} does not load; delete it to rebuild")
+            channel_count = sum(self.net.layers[layer].channels for layer in layers)
+            check_engine_io(engine, expected_io(len(layers), channel_count, height, width), self.store.describe(key))
+            context = engine.create_execution_context()
 
         def run(image: Tensor, energy: Tensor, channels: Tensor) -> Tensor:
-            inputs = [tensor.contiguous() for tensor in (image, energy, channels)]  # alive until the run ends
-            for name, tensor in zip(INPUT_NAMES, inputs, strict=True):
+            # The engine reads and writes torch's memory by address, on torch's stream: no copies.
+            # The caller holds the inputs until the stream has used them (stream order protects reuse).
+            output = torch.empty_like(image)
+            for name, tensor in zip((*INPUT_NAMES, OUTPUT_NAME), (image, energy, channels, output), strict=True):
+                if not tensor.is_contiguous() or tensor.dtype != torch.float32:
+                    raise DreamwallError(f"TensorRT tensor '{name}' must be contiguous float32, got {tensor.dtype}"
+                                         f"{'' if tensor.is_contiguous() else ' (not contiguous)'}")
                 context.set_tensor_address(name, tensor.data_ptr())
-            stream = torch.cuda.current_stream(self.device)
-            if not context.execute_async_v3(stream.cuda_stream):
-                raise DreamwallError("TensorRT engine failed to run")
-            return output.clone()
+            with self._on_device():
+                if not context.execute_async_v3(self._stream_handle()):
+                    raise DreamwallError("TensorRT engine failed to run")
+            return output
 
         return run

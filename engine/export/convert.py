@@ -4,6 +4,11 @@ BatchNorm is folded into the conv before it (eval-mode statistics are constants)
 preprocessing becomes one per-channel scale and shift (after the BGR flip), and
 anything the gradient graph cannot express raises ExportUnsupported with the module's
 name, so callers fall back to autograd and say why.
+
+One graph has two export targets (TARGETS): "onnx" uses the fastest form in ONNX
+Runtime (MaxPool's Indices output plus a scatter-add), "tensorrt" only what
+TensorRT's ONNX parser documents as supported (engine.export.tensorrt_rules). Only
+the max-pool gradient differs; the EfficientNet graphs have no pools and are equal.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from engine.errors import DreamwallError
+from engine.errors import DreamwallError, unknown_name
 from engine.export.ops import AffineVJP, ChainVJP, ConvVJP, FireVJP, MaxPoolVJP, Shape, VJPOp
 from engine.networks import DreamNet, Preprocessing
 from engine.networks.efficientnet_lite import Conv2dSame, MBConv
@@ -20,6 +25,17 @@ from engine.networks.squeezenet import Fire
 
 class ExportUnsupported(DreamwallError):
     """This network part or objective has no explicit gradient graph; autograd must do it."""
+
+
+TARGETS = ("onnx", "tensorrt")
+DEFAULT_TARGET = "onnx"
+
+
+def check_target(target: str) -> str:
+    """`target` when it is an export target, else an error with a suggestion."""
+    if target not in TARGETS:
+        raise unknown_name("export target", target, TARGETS)
+    return target
 
 
 _ACTIVATION_NAMES: dict[type[nn.Module], str] = {nn.ReLU: "relu", nn.ReLU6: "relu6"}
@@ -62,7 +78,7 @@ def _conv_op(conv: nn.Conv2d, bn: nn.BatchNorm2d | None, activation: str | None,
     return ConvVJP(weight, bias, conv.stride[0], (top, bottom, left, right), conv.groups, activation, in_shape)
 
 
-def _sequence_ops(modules: list[nn.Module], in_shape: Shape) -> list[VJPOp]:
+def _sequence_ops(modules: list[nn.Module], in_shape: Shape, target: str) -> list[VJPOp]:
     """Fuse Conv [+ BatchNorm] [+ ReLU/ReLU6] runs; convert everything else one by one."""
     ops: list[VJPOp] = []
     shape = in_shape
@@ -80,7 +96,7 @@ def _sequence_ops(modules: list[nn.Module], in_shape: Shape) -> list[VJPOp]:
                 activation = _ACTIVATION_NAMES[type(modules[index])]
             op: VJPOp = _conv_op(module, bn, activation, shape)
         else:
-            op = module_op(module, shape)
+            op = module_op(module, shape, target)
         ops.append(op)
         shape = op.out_shape
         index += 1
@@ -100,8 +116,8 @@ def _mbconv_op(block: MBConv, in_shape: Shape) -> ChainVJP:
     return ChainVJP(ops, residual=block.residual)
 
 
-def module_op(module: nn.Module, in_shape: Shape) -> VJPOp:
-    """The VJP op for one stage module, or ExportUnsupported naming what is missing."""
+def module_op(module: nn.Module, in_shape: Shape, target: str = DEFAULT_TARGET) -> VJPOp:
+    """The VJP op for one stage module in the form `target` runs, or ExportUnsupported naming what is missing."""
     if isinstance(module, Fire):
         squeeze = _conv_op(module.squeeze, None, "relu", in_shape)
         expand1 = _conv_op(module.expand1x1, None, "relu", squeeze.out_shape)
@@ -113,17 +129,21 @@ def module_op(module: nn.Module, in_shape: Shape) -> VJPOp:
         kernel, stride, padding, dilation = module.kernel_size, module.stride, module.padding, module.dilation
         if not all(isinstance(v, int) for v in (kernel, stride, padding, dilation)) or padding != 0 or dilation != 1:
             raise ExportUnsupported(f"max-pool {module} (padding, dilation or non-square window) is not exportable")
-        return MaxPoolVJP(int(kernel), int(stride), bool(module.ceil_mode), in_shape)
+        indices = check_target(target) == "onnx"
+        return MaxPoolVJP(int(kernel), int(stride), bool(module.ceil_mode), in_shape, indices)
     if isinstance(module, nn.Sequential):
-        ops = _sequence_ops(list(module), in_shape)
+        ops = _sequence_ops(list(module), in_shape, target)
         return ops[0] if len(ops) == 1 else ChainVJP(ops)
     if isinstance(module, nn.Conv2d):
         return _conv_op(module, None, None, in_shape)
     raise ExportUnsupported(f"{type(module).__name__} has no explicit gradient (only conv/pool layers are exportable)")
 
 
-def stage_ops(net: DreamNet, deepest: str, height: int, width: int) -> list[tuple[str, VJPOp]]:
-    """(stage name, op) from the preprocessing up to and including `deepest`."""
+def stage_ops(
+    net: DreamNet, deepest: str, height: int, width: int, target: str = DEFAULT_TARGET
+) -> list[tuple[str, VJPOp]]:
+    """(stage name, op) from the preprocessing up to and including `deepest`, in `target`'s form."""
+    check_target(target)
     names = net.stage_names()
     if deepest not in names:
         net.check_layer(deepest)
@@ -132,7 +152,7 @@ def stage_ops(net: DreamNet, deepest: str, height: int, width: int) -> list[tupl
     ops: list[tuple[str, VJPOp]] = [("preprocessing", preprocessing_op(net.preprocessing, shape))]
     for name, module in net.stages():
         try:
-            op = module_op(module, shape)
+            op = module_op(module, shape, target)
         except ExportUnsupported as error:
             raise ExportUnsupported(f"{net.name} stage '{name}': {error}") from None
         ops.append((name, op))

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from torch import Tensor, nn
 
-from engine.export.convert import ExportUnsupported, stage_ops
+from engine.export.convert import DEFAULT_TARGET, ExportUnsupported, check_target, stage_ops
 from engine.export.ops import MaxPoolVJP, Saved
 from engine.networks import DreamNet
 
@@ -17,10 +17,14 @@ class GradientGraph(nn.Module):
     Inputs: image (1, 3, H, W) RGB in [0, 1]; energy (L,) one weight per target layer
     on its mean square; channels (sum C,) one weight per channel on its mean (see
     engine.export.targets). Built for one size: every shape in the graph is static.
+    `target` ("onnx" or "tensorrt") picks the ops' form for that runtime's parser.
     """
 
-    def __init__(self, net: DreamNet, layers: Sequence[str], height: int, width: int) -> None:
+    def __init__(
+        self, net: DreamNet, layers: Sequence[str], height: int, width: int, target: str = DEFAULT_TARGET
+    ) -> None:
         super().__init__()
+        self.target = check_target(target)
         order = net.stage_names()
         unknown = [layer for layer in layers if layer not in order]
         if unknown:
@@ -30,7 +34,7 @@ class GradientGraph(nn.Module):
         if not self.layers:
             raise ExportUnsupported("a gradient graph needs at least one target layer")
         self.size = (height, width)
-        named = stage_ops(net, self.layers[-1], height, width)
+        named = stage_ops(net, self.layers[-1], height, width, target)
         self.ops = nn.ModuleList(op for _, op in named)
         # Per stage: (energy index, channel offset, channel count, 2/numel, 1/(H*W)) when it is a target.
         self.targets: list[tuple[int, int, int, float, float] | None] = []

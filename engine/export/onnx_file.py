@@ -3,6 +3,10 @@
 torch 2.14's default (dynamo) exporter needs onnxscript, which is not installed
 here; the TorchScript exporter (dynamo=False) handles every op the graph uses
 (Conv, ConvTranspose, Pad, Slice, Where, Concat, MaxPool) at opset 17.
+
+Each graph is exported per target ("onnx" for ONNX Runtime, "tensorrt" for
+TensorRT's parser, see engine.export.convert); the target is part of the key, so the
+two forms never share a cached file or engine.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from weakref import WeakKeyDictionary
 
 import torch
 
+from engine.export.convert import DEFAULT_TARGET, check_target
 from engine.export.graph import GradientGraph
 from engine.export.store import BlobStore
 from engine.export.targets import GraphTargets
@@ -22,7 +27,7 @@ from engine.networks import DreamNet
 
 OPSET = 17
 # Bump when the graph's construction changes, so stale cached files are not reused.
-GRAPH_VERSION = 2
+GRAPH_VERSION = 3
 INPUT_NAMES = ("image", "energy", "channels")
 OUTPUT_NAME = "gradient"
 log = logging.getLogger(__name__)
@@ -40,9 +45,13 @@ def weights_digest(net: DreamNet) -> str:
     return _DIGESTS[net]
 
 
-def graph_key(net: DreamNet, layers: tuple[str, ...], height: int, width: int) -> str:
-    """The graph's identity: network, weights, target layers, size, opset, graph version."""
-    return f"{net.name}-{weights_digest(net)}-{'+'.join(layers)}-{width}x{height}-op{OPSET}-v{GRAPH_VERSION}"
+def graph_key(
+    net: DreamNet, layers: tuple[str, ...], height: int, width: int, target: str = DEFAULT_TARGET
+) -> str:
+    """The graph's identity: network, weights, objective layers, size, export target, opset, graph version."""
+    layer_part = "+".join(layers)
+    return (f"{net.name}-{weights_digest(net)}-{layer_part}-{width}x{height}-{check_target(target)}"
+            f"-op{OPSET}-v{GRAPH_VERSION}")
 
 
 def example_inputs(graph: GradientGraph, targets: GraphTargets | None = None) -> tuple[torch.Tensor, ...]:
@@ -71,12 +80,14 @@ def export_onnx(graph: GradientGraph) -> bytes:
     return buffer.getvalue()
 
 
-def onnx_graph(net: DreamNet, layers: tuple[str, ...], height: int, width: int, store: BlobStore) -> bytes:
-    """The ONNX bytes for these layers at this size: from the store, or built and stored."""
-    key = f"onnx/{graph_key(net, layers, height, width)}.onnx"
+def onnx_graph(
+    net: DreamNet, layers: tuple[str, ...], height: int, width: int, store: BlobStore, target: str = DEFAULT_TARGET
+) -> bytes:
+    """The ONNX bytes for these layers at this size in `target`'s form: from the store, or built and stored."""
+    key = f"onnx/{graph_key(net, layers, height, width, target)}.onnx"
     data = store.get(key)
     if data is None:
         log.info("exporting gradient graph %s", key)
-        data = export_onnx(GradientGraph(net, layers, height, width))
+        data = export_onnx(GradientGraph(net, layers, height, width, target))
         store.put(key, data)
     return data

@@ -2,13 +2,15 @@
 
 Each op runs forward (`run`, returning what its backward needs) and maps an output
 gradient to an input gradient (`vjp`) using only plain feed-forward ops (Conv,
-ConvTranspose, Pad, Slice, Where, Concat, Split, MaxPool), so ONNX and TensorRT can
-take the whole gradient graph. Geometry is fixed at construction for one input size:
+ConvTranspose, Pad, Slice, Where, Concat, Split, MaxPool; for ONNX Runtime also MaxPool's
+Indices output and a ScatterElements), so ONNX and TensorRT can take the whole
+gradient graph. Geometry is fixed at construction for one input size:
 the exported graph is static, which TensorRT optimises best.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -51,6 +53,30 @@ def _active(y: Tensor, activation: str | None) -> Tensor | None:
         # hardtanh's backward passes where min < input < max, i.e. 0 < y < 6.
         return (y > 0) & (y < 6)
     return None
+
+
+class _ConstantPad(torch.autograd.Function):
+    """F.pad by fixed amounts, exported as one Pad node whose `pads` is a constant.
+
+    The TorchScript exporter otherwise builds the amounts at run time (Concat, a Slice
+    with step -1, Transpose, Cast) and cannot fold them (it folds only steps of 1): a
+    shape-tensor chain per pad that TensorRT would have to evaluate while building.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, pads: tuple[int, int, int, int], value: float) -> Tensor:
+        return F.pad(x, pads, value=value)  # pads as F.pad takes them: left, right, top, bottom
+
+    @staticmethod
+    def symbolic(g: Any, x: Any, pads: tuple[int, int, int, int], value: float) -> Any:
+        left, right, top, bottom = pads
+        amounts = g.op("Constant", value_t=torch.tensor([0, 0, top, left, 0, 0, bottom, right], dtype=torch.int64))
+        return g.op("Pad", x, amounts, g.op("Constant", value_t=torch.tensor(value)), mode_s="constant")
+
+
+def constant_pad(x: Tensor, pads: tuple[int, int, int, int], value: float = 0.0) -> Tensor:
+    """F.pad(x, (left, right, top, bottom), value=value), exported with constant amounts."""
+    return _ConstantPad.apply(x, pads, value)
 
 
 def _transposed_for_conv(weight: Tensor, groups: int) -> Tensor:
@@ -111,7 +137,7 @@ class ConvVJP(VJPOp):
         top, bottom, left, right = pads
         if top == bottom and left == right:
             return F.conv2d(x, weight, bias, stride, (top, left), 1, groups)
-        return F.conv2d(F.pad(x, (left, right, top, bottom)), weight, bias, stride, 0, 1, groups)
+        return F.conv2d(constant_pad(x, (left, right, top, bottom)), weight, bias, stride, 0, 1, groups)
 
     def run(self, x: Tensor) -> tuple[Tensor, Saved]:
         y = self._conv(x, self.weight, self.bias, self.stride, self.pads, self.groups)
@@ -202,36 +228,95 @@ class _MaxPoolFlatIndices(torch.autograd.Function):
 class MaxPoolVJP(VJPOp):
     """Max-pool whose gradient goes to each window's first maximum (PyTorch's tie-breaking).
 
-    The forward keeps the maximum's flat index (ONNX MaxPool's Indices output) and the
-    gradient is scatter-added there (ScatterElements, reduction add: overlapping
-    windows can share a maximum). This replaced routing by k*k comparison planes,
-    pads and a DepthToSpace interleave, which cost ONNX Runtime several times the
-    pool's own time. `mask_activation`: the op before defers its activation mask here
-    (see VJPOp.defer_output_mask).
+    Two routings, chosen per export target (engine.export.convert.TARGETS):
+
+    - `indices=True` (ONNX Runtime): the forward keeps the maximum's flat index (ONNX
+      MaxPool's Indices output) and the gradient is scatter-added there
+      (ScatterElements, reduction add: overlapping windows can share a maximum). This
+      replaced routing by comparison planes, which cost ONNX Runtime several times the
+      pool's own time.
+    - `indices=False` (TensorRT, whose parser has no MaxPool Indices output and no
+      scatter reductions): for each of the k*k window offsets in row-major order, the
+      input seen at that offset is compared with the window's maximum; a running "not
+      yet taken" mask keeps only the first equal one per window, which is the element
+      PyTorch picks. The k*k gradient planes go back to the input grid through one
+      grouped ConvTranspose with one-hot kernels, which also sums overlapping windows.
+
+    `mask_activation`: the op before defers its activation mask here (see
+    VJPOp.defer_output_mask).
     """
 
-    def __init__(self, kernel: int, stride: int, ceil_mode: bool, in_shape: Shape) -> None:
+    def __init__(self, kernel: int, stride: int, ceil_mode: bool, in_shape: Shape, indices: bool = True) -> None:
         super().__init__()
         channels, height, width = in_shape
-        self.kernel, self.stride, self.ceil_mode = kernel, stride, ceil_mode
+        self.kernel, self.stride, self.ceil_mode, self.indices = kernel, stride, ceil_mode, indices
         out_h = pooled_size(height, kernel, stride, ceil_mode)
         out_w = pooled_size(width, kernel, stride, ceil_mode)
         self.in_shape, self.out_shape = in_shape, (channels, out_h, out_w)
         self.mask_activation: str | None = None  # set when the op before defers its mask (defer_output_mask)
+        # The input extent the windows cover: ceil-mode windows overhang the bottom/right edge.
+        self.span = ((out_h - 1) * stride + kernel, (out_w - 1) * stride + kernel)
+        if not indices:
+            one_hot = torch.eye(kernel * kernel).reshape(kernel * kernel, 1, kernel, kernel)
+            self.register_buffer("route", one_hot.repeat(channels, 1, 1, 1))  # (C*k*k, 1, k, k), groups=C
 
     def run(self, x: Tensor) -> tuple[Tensor, Saved]:
+        if not self.indices:
+            y = F.max_pool2d(x, self.kernel, self.stride, 0, 1, self.ceil_mode)
+            return y, (x, y)
         y, indices = _MaxPoolFlatIndices.apply(x, self.kernel, self.stride, self.ceil_mode)
         return y, (x, y, indices)
 
     def vjp(self, grad: Tensor, saved: Saved) -> Tensor:
-        x, y, indices = saved
+        x, y = saved[0], saved[1]
         mask = _active(y, self.mask_activation)
         if mask is not None:
             grad = torch.where(mask, grad, torch.zeros((), dtype=grad.dtype, device=grad.device))
+        if not self.indices:
+            return self._routed_by_comparison(grad, x)
         # Zeros as x * 0 (activations are finite): a plain zeros is folded by the exporter into a
         # constant the size of the pool's input, ten times the weights' size in the file.
         flat = x.reshape(-1).to(grad.dtype) * 0
-        return flat.scatter_add(0, indices.reshape(-1), grad.reshape(-1)).view(x.shape)
+        return flat.scatter_add(0, saved[2].reshape(-1), grad.reshape(-1)).view(x.shape)
+
+    @staticmethod
+    def _fit(t: Tensor, size: tuple[int, int], height: int, width: int, value: float) -> Tensor:
+        """Crop or pad (bottom/right, with `value`) from `size` to height x width.
+
+        The static sizes come from the op's geometry, not t.shape: traced shapes would
+        export the pad amounts as a computed chain instead of constants.
+        """
+        pad_h, pad_w = height - size[0], width - size[1]
+        if pad_h > 0 or pad_w > 0:
+            t = constant_pad(t, (0, max(pad_w, 0), 0, max(pad_h, 0)), value)
+        if pad_h < 0 or pad_w < 0:
+            t = t[:, :, :height, :width]
+        return t
+
+    def _routed_by_comparison(self, grad: Tensor, x: Tensor) -> Tensor:
+        kernel, stride = self.kernel, self.stride
+        channels, height, width = self.in_shape
+        _, out_h, out_w = self.out_shape
+        # -inf never wins a window: every window starts inside the input.
+        padded = self._fit(x, (height, width), *self.span, float("-inf"))
+        seen = [
+            padded[:, :, dy:dy + (out_h - 1) * stride + 1:stride, dx:dx + (out_w - 1) * stride + 1:stride]
+            for dy in range(kernel) for dx in range(kernel)
+        ]  # each window's elements, row-major, as k*k pooled-size planes
+        # The window maximum from these same planes, not the MaxPool output: equal to one of them
+        # bit for bit whatever precision or fusion an FP16 engine picks for the pool.
+        peak = functools.reduce(torch.maximum, seen)
+        zero = torch.zeros((), dtype=grad.dtype, device=grad.device)
+        free: Tensor | None = None  # windows whose maximum is not yet taken
+        planes = []
+        for plane in seen:
+            hit = plane == peak
+            first = hit if free is None else hit & free
+            free = ~hit if free is None else free & ~hit
+            planes.append(torch.where(first, grad, zero))
+        stacked = torch.stack(planes, 2).reshape(grad.shape[0], channels * kernel * kernel, out_h, out_w)
+        routed = F.conv_transpose2d(stacked, self.route.to(grad.dtype), None, stride, 0, 0, channels)
+        return self._fit(routed, self.span, height, width, 0.0)
 
 
 class FireVJP(VJPOp):

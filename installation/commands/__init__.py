@@ -14,5 +14,6 @@ COMMANDS = (
     "render",
     "presets",
     "soak",
+    "export",
     "fetch-weights",
 )

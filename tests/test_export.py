@@ -281,25 +281,30 @@ def test_export_command_refuses_bad_arguments_in_one_line_with_exit_2(tmp_path, 
 
 
 def test_export_command_leaves_no_partial_file_when_it_cannot_write_or_the_lint_fails(tmp_path, capsys, monkeypatch):
-    import os
     import tempfile
 
     from engine.export import tensorrt_rules
 
     path = tmp_path / "graph.onnx"
     argv = ["export", "--layers", "fire2", "--size", "64x48", "-o", str(path)]
-    with monkeypatch.context() as patch:
-        patch.setattr(os, "access", lambda *args, **kwargs: False)
-        assert _cli(argv) == 2
-    assert "output folder is not writable" in capsys.readouterr().err
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    with monkeypatch.context() as patch:
+    with monkeypatch.context() as patch:  # the up-front write test (os.access says yes to root everywhere)
         patch.setattr(tempfile, "mkstemp", refuse)
         assert _cli(argv) == 2
-    assert f"cannot write {path}: Permission denied" in capsys.readouterr().err
+    assert f"output folder is not writable: {tmp_path} (Permission denied)" in capsys.readouterr().err
+
+    from installation.commands import export as export_command
+
+    def full_disk(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patch:  # the write itself fails after the checks passed
+        patch.setattr(export_command, "atomic_write_bytes", full_disk)
+        assert _cli(argv) == 2
+    assert f"cannot write {path}: No space left on device" in capsys.readouterr().err
     with monkeypatch.context() as patch:
         patch.setattr(tensorrt_rules, "tensorrt_problems", lambda model: ["MaxPool node 'p': has 2 outputs"])
         assert _cli(argv) == 2

@@ -447,8 +447,8 @@ class App:
             if dream is not None and dream.seq != sent_seq:
                 sent_seq = dream.seq
                 self._send_to_virtual_camera(dream.image)
-            if self.record.recording:
-                self.record.write(self.renderer.displayed_frame())
+            if self.renderer.shown_seq is not None:
+                self.record.capture(self.renderer.grab)  # at most 25 grabs/s; converted on the recorder thread
             code = self._tick_common()
             if code is not None:
                 return code

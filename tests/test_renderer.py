@@ -356,3 +356,19 @@ def test_blackout_and_fullscreen_toggle(make_renderer):
 def test_missing_display_is_named(make_renderer):
     with pytest.raises(DreamwallError, match="display 5 not found: this machine has 1 display\\(s\\), choose 0-0"):
         make_renderer(display=5)
+
+
+def test_grab_copies_the_screen_without_converting_it_on_the_display_thread(make_renderer, monkeypatch):
+    feed = Feed()
+    feed.set(1, solid(GREEN, (40, 30)))
+    renderer = make_renderer(latest=feed, hud_visible=True, hud_info=lambda: {"preset": "x"})
+    renderer.tick()
+    conversions = []
+    real_tobytes = pygame.image.tobytes
+    monkeypatch.setattr(pygame.image, "tobytes", lambda *a, **k: conversions.append(1) or real_tobytes(*a, **k))
+    grab = renderer.grab()
+    assert grab.size == WINDOW and conversions == [] and renderer.grabs == 1
+    feed.set(2, solid(RED, (40, 30)))
+    renderer.tick()  # the screen moves on; the grab keeps what was shown
+    rgb = grab()
+    assert conversions == [1] and rgb.shape == (WINDOW[1], WINDOW[0], 3) and np.all(rgb == GREEN)

@@ -34,7 +34,7 @@ import pygame  # after the env var: no support banner on stdout
 from engine.errors import DreamwallError, unknown_name
 from installation.actions import Action, Dispatcher
 from installation.crossfade import FadeClock
-from installation.hud import Hud, HudInfo, as_hud_info
+from installation.hud import Badge, Hud, HudInfo, as_hud_info
 from installation.images import write_image
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,7 @@ Box = tuple[int, int, int, int]  # x, y, width, height
 
 SCALE_MODES = ("fill", "letterbox")
 DEFAULT_WINDOW_SIZE = (1280, 720)
+HUD_REFRESH_S = 0.25  # how often the HUD/badge info is fetched and the HUD text re-rendered
 
 
 def _default_keys() -> dict[str, Action]:
@@ -207,7 +208,10 @@ class Renderer:
         pygame.display.set_caption(title)
         self._screen = self._open_window()
         self._clock = pygame.time.Clock()
-        self._hud = Hud(now=now)
+        self._hud = Hud()
+        self._badge = Badge(now=now)
+        self._info: HudInfo | None = None
+        self._info_at = -float("inf")
 
         self._seq: int | None = None
         self._frame: np.ndarray | None = None  # the newest dream as received
@@ -260,15 +264,23 @@ class Renderer:
         return self._hud_visible
 
     def toggle_hud(self) -> None:
+        """Also acknowledges the badge: whoever toggles the HUD has seen the state."""
         self._hud_visible = not self._hud_visible
         self._hud.invalidate()
+        self._badge.acknowledge()
+        self._info_at = -float("inf")  # fresh numbers on the next tick, not up to 0.25 s old ones
+
+    @property
+    def badge(self) -> Badge:
+        return self._badge
 
     @property
     def blackout(self) -> bool:
         return self._blackout
 
     def set_blackout(self, on: bool) -> None:
-        """Black screen for the audience; the HUD still draws when on, for the operator."""
+        """Black screen for the audience: no HUD panel over it, only a small BLACKOUT word when the
+        HUD is on (the operator must know why it is black) and the badge, if unacknowledged."""
         self._blackout = on
 
     @property
@@ -316,14 +328,15 @@ class Renderer:
     def tick(self) -> None:
         """One display frame: keys -> actions, take the newest dream, draw, flip, pace."""
         for event in pygame.event.get():
+            if event.type == pygame.KEYDOWN:
+                self._badge.acknowledge()  # any key: someone is at the keyboard and has seen it
             action = action_for_event(event, self._keys)
             if action is not None:
                 self._dispatcher.post(action)
         self._screen = pygame.display.get_surface()  # a resized window gets a new surface
         self._take_latest()
         self._compose(self._screen)
-        if self._hud_visible:
-            self._draw_hud()
+        self._draw_overlays()
         pygame.display.flip()
         self._clock.tick(self._fps)
 
@@ -373,13 +386,29 @@ class Renderer:
             if alpha > 0:
                 target.blit(self._fade_from, (0, 0))
 
-    def _draw_hud(self) -> None:
-        if self._hud.needs_refresh():
-            info = as_hud_info(self._hud_info()) if self._hud_info is not None else HudInfo()
-            fps = self.display_fps or None  # 0 until the clock has a few ticks: show "–"
-            info = dataclasses.replace(info, display_fps=fps, screen_size=self.screen_size)
-            self._hud.update(info)
-        self._hud.draw(self._screen)
+    def _poll_info(self) -> None:
+        """Fetch the app's info a few times a second, HUD or not: the badge needs it too."""
+        now = self._now()
+        resized = self._info is not None and self._info.screen_size != self.screen_size
+        if now - self._info_at < HUD_REFRESH_S and not resized:
+            return
+        info = as_hud_info(self._hud_info()) if self._hud_info is not None else HudInfo()
+        fps = self.display_fps or None  # 0 until the clock has a few ticks: show "–"
+        self._info = dataclasses.replace(info, display_fps=fps, screen_size=self.screen_size)
+        self._info_at = now
+        self._badge.show(self._info.badge)
+        if self._hud_visible:
+            self._hud.update(self._info, self.screen_size)
+
+    def _draw_overlays(self) -> None:
+        """HUD panel (not over a blackout: there only the word BLACKOUT), else the corner badge."""
+        self._poll_info()
+        if self._hud_visible and self._blackout:
+            self._hud.draw_indicator(self._screen, "BLACKOUT")
+        elif self._hud_visible:
+            self._hud.draw(self._screen)
+            return  # the panel has the badge's state on its own line
+        self._badge.draw(self._screen)
 
     # ---- outputs ------------------------------------------------------------------------
 

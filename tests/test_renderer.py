@@ -278,7 +278,7 @@ def test_hud_lines_name_what_matters():
         {
             "preset": "melt",
             "backend": "onnxruntime",
-            "backend_reason": "no CUDA",
+            "backend_reason": "auto chose onnxruntime (cpu fp32, layer/channel objectives): fastest available on cpu",
             "capture_fps": 29.97,
             "process_size": (320, 180),
             "recording": "out/a.mp4",
@@ -287,7 +287,7 @@ def test_hud_lines_name_what_matters():
         }
     )
     text = "\n".join(line.text for line in hud_lines(info))
-    for part in ["melt", "onnxruntime (no CUDA)", "capture 30.0", "process 320x180", "out/a.mp4 01:15"]:
+    for part in ["melt", "backend onnxruntime · cpu fp32", "capture 30.0", "process 320x180", "out/a.mp4 01:15"]:
         assert part in text
     assert ("error", "preset melt.yaml broken: lr (kept last good)", "error") in hud_lines(info)
     assert hud_lines(HudInfo())  # an empty app still gets a HUD

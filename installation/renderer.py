@@ -24,12 +24,14 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import cv2
 import numpy as np
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame  # after the env var: no support banner on stdout
+from pygame._sdl2.video import WINDOWPOS_CENTERED, Window
 
 from engine.errors import DreamwallError, unknown_name
 from installation.actions import Action, Dispatcher
@@ -126,6 +128,27 @@ def action_for_event(event: pygame.event.Event, keys: Mapping[str, Action]) -> A
     return None
 
 
+class Placeable(Protocol):
+    """What `place_on_display` needs of a window (pygame._sdl2.video.Window; fakes in tests)."""
+
+    size: tuple[int, int]
+    position: tuple[int, int]
+
+
+def place_on_display(window: Placeable, display: int, size: tuple[int, int] | None = None) -> None:
+    """Centre the window on `display` (SDL_WINDOWPOS_CENTERED_DISPLAY), first resized to `size`.
+
+    Given the display's own size before entering fullscreen, this puts the window at that
+    display's origin. Without a window manager (a bare X kiosk) SDL makes a window
+    fullscreen by resizing it where it stands, so F, F used to bring it back at the
+    windowed position (+320+180 on 1080p) with a quarter of the picture off screen.
+    A resize frees the display surface: only call it with `size` before set_mode.
+    """
+    if size is not None:
+        window.size = size
+    window.position = (WINDOWPOS_CENTERED | display, WINDOWPOS_CENTERED | display)
+
+
 def _write_screenshot(path: Path, rgb: np.ndarray) -> Path:
     write_image(path, rgb)
     log.info("screenshot %s", path)
@@ -205,6 +228,7 @@ class Renderer:
                 f"choose 0-{len(displays) - 1}"
             )
         self._display = display
+        self._window: Window | None = None
         pygame.display.set_caption(title)
         self._screen = self._open_window()
         self._clock = pygame.time.Clock()
@@ -228,7 +252,10 @@ class Renderer:
     # ---- window -------------------------------------------------------------------------
 
     def _open_window(self) -> pygame.Surface:
+        reopening = pygame.display.get_surface() is not None
         if self._fullscreen:
+            if reopening:  # a window exists (F, F): move it to the display's origin first
+                place_on_display(self._sdl_window(), self._display, self._desktop_size())
             # (0, 0): the display's desktop resolution, so the monitor never switches modes
             screen = pygame.display.set_mode((0, 0), pygame.FULLSCREEN, display=self._display)
         else:
@@ -236,10 +263,24 @@ class Renderer:
             screen = pygame.display.set_mode(size, pygame.RESIZABLE, display=self._display)
             if screen.get_size() != size:  # leaving fullscreen, SDL may keep the old size until asked again
                 screen = pygame.display.set_mode(size, pygame.RESIZABLE, display=self._display)
+            if reopening:  # back from fullscreen: centred on its display, not left at the origin
+                place_on_display(self._sdl_window(), self._display)
         pygame.mouse.set_visible(not self._fullscreen)  # a gallery wall never shows a pointer
         log.info("display %d: %dx%d %s", self._display, *screen.get_size(),
                  "fullscreen" if self._fullscreen else "windowed")
         return screen
+
+    def _sdl_window(self) -> Window:
+        """pygame's window as an SDL Window, fetched once and kept: SDL keeps a borrowed pointer
+        to this object in the window's data, and a second from_display_module() after the first
+        was freed crashes the interpreter (seen with pygame 2.6.1)."""
+        if self._window is None:
+            self._window = Window.from_display_module()
+        return self._window
+
+    def _desktop_size(self) -> tuple[int, int]:
+        width, height = pygame.display.get_desktop_sizes()[self._display]
+        return int(width), int(height)
 
     @property
     def screen_size(self) -> tuple[int, int]:
@@ -449,6 +490,7 @@ class Renderer:
         self._closed = True
         self._writer.shutdown(wait=True)
         pygame.display.quit()
+        self._window = None  # only after the window is gone (see _sdl_window)
 
     def __enter__(self) -> Renderer:
         return self

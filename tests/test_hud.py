@@ -1,6 +1,10 @@
 """What the technician sees (issue 10, 15-17): HUD size and wording, the badge, blackout, fullscreen."""
 
 import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 os.environ["SDL_VIDEODRIVER"] = "dummy"
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
@@ -11,7 +15,7 @@ import pytest
 
 from installation.actions import Dispatcher
 from installation.hud import Badge, Hud, HudInfo, backend_text, font_size_for, fresh_notices, hud_lines
-from installation.renderer import Renderer
+from installation.renderer import Renderer, place_on_display
 
 WINDOW = (640, 360)
 GREY = (90, 90, 90)
@@ -192,3 +196,77 @@ def test_blackout_hides_the_hud_panel_but_shows_a_small_blackout_word(make_rende
     renderer.tick()
     assert changed_box(np.zeros_like(screen()), screen()) is None  # HUD off: pure black
     assert with_hud is not None
+
+
+# ---- 17: fullscreen again after F, F -------------------------------------------------------
+
+
+class FakeWindow:
+    def __init__(self) -> None:
+        self.size, self.position = (1280, 720), (320, 180)
+        self.calls: list[str] = []
+
+    def __setattr__(self, name, value):
+        if name in ("size", "position") and hasattr(self, "calls"):
+            self.calls.append(name)
+        super().__setattr__(name, value)
+
+
+def test_place_on_display_sizes_then_centres_on_the_chosen_display():
+    window = FakeWindow()
+    place_on_display(window, 1, (1920, 1080))
+    assert window.calls == ["size", "position"]  # resized first, so centring lands on the origin
+    assert window.size == (1920, 1080) and window.position == (0x2FFF0001, 0x2FFF0001)  # CENTERED_DISPLAY(1)
+    window = FakeWindow()
+    place_on_display(window, 0)
+    assert window.calls == ["position"] and window.size == (1280, 720)
+
+
+CHILD = """
+import os, subprocess, sys
+import numpy as np
+from installation.actions import Dispatcher
+from installation.renderer import Renderer, place_on_display
+
+def geometry():
+    out = subprocess.run(["xwininfo", "-root", "-tree"], capture_output=True, text=True, check=True).stdout
+    return next(line.split()[-2] for line in out.splitlines() if '"Dreamwall"' in line)
+
+image = np.full((90, 160, 3), 100, np.uint8)
+renderer = Renderer(lambda: (1, image), Dispatcher(), fps=0)
+for _ in range(3):
+    renderer.tick()
+print("start", geometry())
+for step in ("windowed", "fullscreen"):
+    renderer.toggle_fullscreen()
+    for _ in range(3):
+        renderer.tick()
+    print(step, geometry())
+renderer.close()
+"""
+
+
+@pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("xwininfo")),
+                    reason="needs Xvfb and xwininfo (apt-get install -y xvfb x11-utils)")
+def test_f_f_on_a_bare_x_server_comes_back_at_the_display_origin(tmp_path):
+    """A kiosk without a window manager: Xvfb, no WM; SDL's real X11 driver in a child process."""
+    read, write = os.pipe()
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1920x1080x24", "-nolisten", "tcp"],
+                              pass_fds=(write,), stderr=subprocess.DEVNULL)
+    os.close(write)
+    try:
+        with os.fdopen(read) as pipe:
+            number = pipe.readline().strip()
+        env = {**os.environ, "DISPLAY": f":{number}", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+        env.pop("SDL_VIDEODRIVER", None)
+        result = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, timeout=60)
+    finally:
+        server.terminate()
+        server.wait(10)
+    assert result.returncode == 0, result.stderr
+    steps = dict(line.split() for line in result.stdout.splitlines() if line.startswith(("start", "windowed", "full")))
+    assert steps == {
+        "start": "1920x1080+0+0",
+        "windowed": "1280x720+320+180",  # centred on the display
+        "fullscreen": "1920x1080+0+0",  # was 1920x1080+320+180: a quarter of the picture off screen
+    }

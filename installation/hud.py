@@ -2,8 +2,10 @@
 
 The app feeds it a `HudInfo` (or a plain dict with the same keys) from whatever
 threads own those numbers; the renderer adds its own display fps and screen size.
-Text is drawn with pygame's bundled default font, so it works offline and under
-the dummy video driver.
+The HUD is off by default, so states the screen must own up to (no camera, camera
+lost, asleep) also get a `Badge` in the corner. Text scales with the screen height and
+is drawn with pygame's bundled default font, so it works offline and under the dummy
+video driver.
 """
 
 from __future__ import annotations

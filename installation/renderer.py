@@ -4,7 +4,8 @@ The renderer never waits for the engine: each tick it asks an injected `latest()
 whatever dream is newest and re-uploads only when the sequence number changed, so the
 display loop stays smooth however slowly the dream runs. Keys become `Action`s posted
 to the dispatcher; the app applies them and calls back the display-only methods here
-(`toggle_fullscreen`, `toggle_hud`, `set_blackout`, `screenshot`, `begin_crossfade`).
+(`toggle_fullscreen`, `toggle_hud`, `set_blackout`, `screenshot`, `begin_crossfade`,
+`grab` for the recorder).
 
 All methods must be called from the thread that created the Renderer (SDL's rule).
 

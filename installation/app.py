@@ -388,14 +388,14 @@ class App:
             "recording_dropped": recording[2] if recording else 0,
             "notices": fresh_notices(self._notices_at, self._clock()) + worker_notice,
             "last_error": s["last_error"] or "",
-            "badge": self._badge(mode),
+            "badge": self._badge(mode, s["source"]["state"]),
         }
 
-    def _badge(self, mode: str) -> str | None:
-        """The state the screen owns up to even with the HUD off (see hud.Badge)."""
+    def _badge(self, mode: str, source_state: str) -> str | None:
+        """The state the screen owns up to even with the HUD off (see hud.Badge); None clears it."""
         if self._asleep:
             return "asleep until opening time"
-        if mode == "source-lost":
+        if mode == "source-lost" or source_state in ("reconnecting", "failed"):
             return "camera lost: reconnecting"
         if self.source_spec == DEMO and self.config.source is None:
             return NO_CAMERA_NOTICE

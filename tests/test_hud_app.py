@@ -150,6 +150,15 @@ def test_badge_follows_no_camera_sleep_and_camera_lost(make_app, monkeypatch):
     assert app.hud_info()["badge"] == "camera lost: reconnecting"
 
 
+def test_badge_says_camera_lost_while_the_capture_reconnects_and_clears_after(make_app, monkeypatch):
+    app, _ = make_app()
+    health = app.capture.health()
+    monkeypatch.setattr(app.capture, "health", lambda: dataclasses.replace(health, state="reconnecting"))
+    assert app.hud_info()["badge"] == "camera lost: reconnecting"
+    monkeypatch.setattr(app.capture, "health", lambda: dataclasses.replace(health, state="ok"))
+    assert app.hud_info()["badge"] is None
+
+
 def test_a_chosen_source_has_no_badge(make_app):
     app, _ = make_app()
     assert app.hud_info()["badge"] is None

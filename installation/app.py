@@ -31,6 +31,7 @@ from installation.controls import Controls
 from installation.dream_worker import DreamSettings, DreamWorker
 from installation.export_cache import DiskStore
 from installation.hot_reload import HotReloader, watch_presets
+from installation.hud import fresh_notices
 from installation.live_config import HEADLESS_DEFAULT_SECONDS, LiveConfig, display_available
 from installation.looks import NetworkCache, Overrides, dream_settings
 from installation.placement import Placement, resolve_device, resolve_precision
@@ -221,14 +222,29 @@ class App:
 
     # ---- messages ----------------------------------------------------------------------------
 
+    _notices_at: tuple[tuple[float, str], ...] = ()  # (posted at, text): the HUD shows the fresh ones
+    _error_preset: Preset | None = None  # the preset version on show when last_error was reported
+
     def notify(self, text: str) -> None:
+        self._remember(text)
+        self._notices_at = (*self._notices_at[-4:], (self._clock(), text))
+
+    def _remember(self, text: str) -> None:
+        """The log and the status file's last five notices."""
         log.warning("%s", text)
         self.notices = [*self.notices[-4:], text]
 
     def report_error(self, text: str) -> None:
+        """Not a HUD notice as well: the HUD says an error once, on its red line."""
         self.errors += 1
         self.last_error = text
-        self.notify(text)
+        self._error_preset = self.programme.current
+        self._remember(text)
+
+    def _forget_fixed_error(self) -> None:
+        """The red line goes when its preset reloaded fine or another preset is on (the log keeps it)."""
+        if self.last_error is not None and self.programme.current is not self._error_preset:
+            self.last_error = None
 
     # ---- actions -----------------------------------------------------------------------------
 
@@ -249,7 +265,24 @@ class App:
         on("learn", lambda a: self.controls.arm_learn())
         on("hud", lambda a: self.renderer and self.renderer.toggle_hud())
         on("fullscreen", lambda a: self.renderer and self.renderer.toggle_fullscreen())
-        on("blackout", lambda a: self.renderer and self.renderer.set_blackout(not self.renderer.blackout))
+        on("blackout", lambda a: self._toggle_blackout())
+
+    _frozen_before_blackout = False
+
+    def _toggle_blackout(self) -> None:
+        """Black screen and a paused dream (no CPU/GPU spent on a picture nobody sees); a freeze
+        set before the blackout is still there after it. Asleep, sleep() owns the freeze."""
+        if self.renderer is None:
+            return
+        on = not self.renderer.blackout
+        self.renderer.set_blackout(on)
+        if self._asleep:
+            return
+        if on:
+            self._frozen_before_blackout = self.worker.frozen
+            self.worker.set_frozen(True)
+        else:
+            self.worker.set_frozen(self._frozen_before_blackout)
 
     def _on_select(self, action: Action) -> None:
         value = action.value
@@ -371,11 +404,15 @@ class App:
         }
 
     def hud_info(self) -> dict[str, Any]:
+        self._forget_fixed_error()
         s = self.snapshot()
         mode = s["worker"]["mode"]
         source_health = s["source"]["state"] if mode == "camera" else f"{s['source']['state']} ({mode})"
+        recording = self.record.hud_state()
+        worker_notice = (s["worker"]["notice"],) if s["worker"]["notice"] else ()
         return {
             "preset": s["preset"],
+            "preset_number": self.programme.number,
             "network": s["network"],
             "backend": s["backend"],
             "backend_reason": s["backend_reason"],
@@ -386,10 +423,23 @@ class App:
             "source_health": source_health,
             "intensity": s["intensity"],
             "frozen": s["frozen"],
-            "recording": s["recording"],
-            "notices": tuple(s["notices"]) + ((s["worker"]["notice"],) if s["worker"]["notice"] else ()),
+            "recording": recording[0] if recording else None,
+            "recording_s": recording[1] if recording else 0.0,
+            "recording_dropped": recording[2] if recording else 0,
+            "notices": fresh_notices(self._notices_at, self._clock()) + worker_notice,
             "last_error": s["last_error"] or "",
+            "badge": self._badge(mode, s["source"]["state"]),
         }
+
+    def _badge(self, mode: str, source_state: str) -> str | None:
+        """The state the screen owns up to even with the HUD off (see hud.Badge); None clears it."""
+        if self._asleep:
+            return "asleep until opening time"
+        if mode == "source-lost" or source_state in ("reconnecting", "failed"):
+            return "camera lost: reconnecting"
+        if self.source_spec == DEMO and self.config.source is None:
+            return NO_CAMERA_NOTICE
+        return None
 
     # ---- main loops --------------------------------------------------------------------------
 
@@ -488,8 +538,8 @@ class App:
             if dream is not None and dream.seq != sent_seq:
                 sent_seq = dream.seq
                 self._send_to_virtual_camera(dream.image)
-            if self.record.recording:
-                self.record.write(self.renderer.displayed_frame())
+            if self.renderer.shown_seq is not None:
+                self.record.capture(self.renderer.grab)  # at most 25 grabs/s; converted on the recorder thread
             code = self._tick_common()
             if code is not None:
                 return code

@@ -1,23 +1,25 @@
 """Recording the dreamed output to MP4 without ever holding up the render loop.
 
-`write` only puts the frame in a small bounded queue; a writer thread feeds the
-encoder. If the encoder lags, frames are dropped (and counted) rather than queued
-without end. The file is written under a temporary name beside the target and renamed
-on `close`, so nothing half-written ever carries the final name. A write error (a full
-disk) stops the recording, reports it once through `on_error`, and the show goes on.
+`write` hands a frame to the recorder's own thread through a one-frame slot: the
+newest frame wins, so a lagging encoder replaces (and counts) frames it has not taken
+yet instead of queueing them. A frame can be a finished RGB array or a `LazyFrame`
+(e.g. the renderer's grab of its screen), converted to RGB on the recorder thread, so
+the display thread only pays for a surface copy. The file is written under a
+temporary name beside the target and renamed on `close`, so nothing half-written ever
+carries the final name. A write error (a full disk) stops the recording, reports it
+once through `on_error`, and the show goes on.
 """
 
 from __future__ import annotations
 
 import errno
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import cv2
 import numpy as np
@@ -42,9 +44,25 @@ class FrameWriter(Protocol):
     def abort(self) -> None: ...
 
 
+@runtime_checkable
+class LazyFrame(Protocol):
+    """A frame whose RGB conversion is left to the recorder thread (the display thread only copies)."""
+
+    @property
+    def size(self) -> tuple[int, int]: ...  # (width, height)
+
+    def __call__(self) -> np.ndarray: ...  # RGB uint8 HxWx3
+
+
+FrameLike = np.ndarray | LazyFrame
 WriterFactory = Callable[[Path, float, tuple[int, int]], FrameWriter]
 
-_STOP = object()
+
+def frame_size(frame: FrameLike) -> tuple[int, int]:
+    """(width, height) without converting a lazy frame."""
+    if isinstance(frame, np.ndarray):
+        return int(frame.shape[1]), int(frame.shape[0])
+    return frame.size
 
 
 def describe_os_error(error: OSError, path: Path) -> str:
@@ -54,11 +72,11 @@ def describe_os_error(error: OSError, path: Path) -> str:
 
 
 class Recorder:
-    """One MP4 file being recorded: `write(rgb)` per frame, `close() -> path` at the end.
+    """One MP4 file being recorded: `write(frame)` per frame, `close() -> path` at the end.
 
     realtime: when True, frames are repeated or skipped so the video runs at wall-clock
         speed whatever rate `write` is called at (live output); when False every frame
-        written becomes one video frame (offline use, tests).
+        taken by the encoder becomes one video frame (offline use: write with block=True).
     """
 
     def __init__(
@@ -68,7 +86,6 @@ class Recorder:
         size: tuple[int, int],
         *,
         realtime: bool = False,
-        queue_size: int = 8,
         on_error: ErrorCallback | None = None,
         writer_factory: WriterFactory = VideoWriter,
         clock: Clock = time.monotonic,
@@ -79,7 +96,8 @@ class Recorder:
         self.size = (int(size[0]), int(size[1]))
         self.realtime = realtime
         self.frames_written = 0
-        self.dropped = 0
+        self.dropped = 0  # frames replaced by a newer one before the encoder took them
+        self.conversions = 0  # lazy frames converted (on the recorder thread)
         self.error: str | None = None
         self._on_error = on_error
         self._clock = clock
@@ -87,8 +105,10 @@ class Recorder:
         self._stopped_at: float | None = None
         self._enqueued = 0  # video frames promised to the writer (realtime bookkeeping)
         self._closed = False
+        self._stopping = False
         self._temp = temporary_beside(self.path, ".mp4")
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=max(1, queue_size))
+        self._slot: tuple[FrameLike, int] | None = None  # (frame, repeats): the newest frame wins
+        self._changed = threading.Condition()
         self._writer_factory = writer_factory
         self._thread = threading.Thread(target=self._run, name=f"recorder-{self.path.name}", daemon=True)
         self._thread.start()
@@ -109,26 +129,42 @@ class Recorder:
         text = f"REC {self.path.name} {seconds // 60:02d}:{seconds % 60:02d}"
         return f"{text} ({self.dropped} dropped)" if self.dropped else text
 
-    def write(self, rgb: np.ndarray, block: bool = False) -> bool:
-        """Hand over a frame; False when it was dropped or recording has stopped.
+    def _due(self) -> int:
+        """Video frames owed by now (realtime), at most one second's worth after a stall."""
+        due = int(self.elapsed_s * self.fps) + 1
+        return min(due - self._enqueued, int(self.fps))
 
-        Live output never blocks (a lagging encoder drops frames, counted); `block=True`
-        waits for the encoder instead, for runs that promise an exact frame count.
+    def wants_frame(self) -> bool:
+        """Whether a frame written now would be used: lets the live loop grab at most at `fps`."""
+        return self.active and (not self.realtime or self._due() > 0)
+
+    def write(self, frame: FrameLike, block: bool = False) -> bool:
+        """Hand over a frame; False when it is not needed (faster than fps) or recording stopped.
+
+        Live output never blocks: a frame the encoder has not taken yet is replaced
+        (counted in `dropped`; in realtime mode its video time goes to the newer frame).
+        `block=True` waits until the encoder took the previous frame instead, for runs
+        that promise an exact frame count.
         """
         if not self.active:
             return False
-        repeats, due = 1, 0
+        repeats = 1
         if self.realtime:
-            due = int(self.elapsed_s * self.fps) + 1
-            repeats = min(due - self._enqueued, int(self.fps))  # a long stall is not filled in full
+            repeats = self._due()
             if repeats <= 0:
                 return False  # called faster than the video's fps
-        try:
-            self._queue.put((rgb, repeats), block=block, timeout=30.0 if block else None)
-        except queue.Full:
-            self.dropped += 1
-            return False
-        self._enqueued = due if self.realtime else self._enqueued + 1
+        with self._changed:
+            if block:
+                self._changed.wait_for(lambda: self._slot is None or self.error is not None, timeout=30.0)
+            if self.error is not None:
+                return False
+            self._enqueued += repeats
+            if self._slot is not None:
+                self.dropped += 1
+                if self.realtime:  # the replaced frame's video time goes to this one
+                    repeats = min(repeats + self._slot[1], int(self.fps))
+            self._slot = (frame, repeats)
+            self._changed.notify_all()
         return True
 
     def close(self, timeout: float = 30.0) -> Path | None:
@@ -137,10 +173,9 @@ class Recorder:
             return None if self.error else self.path
         self._closed = True
         self._stopped_at = self._clock()
-        try:
-            self._queue.put(_STOP, timeout=timeout)
-        except queue.Full:
-            pass  # the thread is stuck; reported below
+        with self._changed:
+            self._stopping = True
+            self._changed.notify_all()
         self._thread.join(timeout)
         if self._thread.is_alive():
             self._fail(f"recording stopped: the encoder did not finish {self.path.name} within {timeout:g} s")
@@ -153,18 +188,23 @@ class Recorder:
 
     # -- writer thread ---------------------------------------------------------------------
 
+    def _take(self) -> tuple[FrameLike, int] | None:
+        """The newest frame, or None once closing with nothing left to write."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._slot is not None or self._stopping)
+            item, self._slot = self._slot, None
+            self._changed.notify_all()  # a blocked writer may go on
+            return item
+
     def _run(self) -> None:
         writer: FrameWriter | None = None
         try:
             writer = self._writer_factory(self._temp, self.fps, self.size)
-            while True:
-                item = self._queue.get()
-                if item is _STOP:
-                    break
-                rgb, repeats = item  # type: ignore[misc]
-                frame = self._fit(rgb)
+            while (item := self._take()) is not None:
+                frame, repeats = item
+                rgb = self._fit(self._convert(frame))
                 for _ in range(repeats):
-                    writer.write(frame)
+                    writer.write(rgb)
                     self.frames_written += 1
             writer.close()
         except (OSError, DreamwallError) as error:
@@ -173,7 +213,12 @@ class Recorder:
             message = (describe_os_error(error, self.path) if isinstance(error, OSError)
                        else f"recording stopped: {error}")  # fmt: skip
             self._fail(message)
-            self._drain()
+
+    def _convert(self, frame: FrameLike) -> np.ndarray:
+        if isinstance(frame, np.ndarray):
+            return frame
+        self.conversions += 1
+        return frame()
 
     def _fit(self, rgb: np.ndarray) -> np.ndarray:
         """Frames of another size (display resized, preset changed) are scaled to the file's size."""
@@ -181,18 +226,13 @@ class Recorder:
             return rgb
         return cv2.resize(rgb, self.size, interpolation=cv2.INTER_AREA)
 
-    def _drain(self) -> None:
-        """Empty the queue after a failure so no producer waits on it."""
-        while True:
-            try:
-                self._queue.get_nowait()
-            except queue.Empty:
-                return
-
     def _fail(self, message: str) -> None:
-        if self.error is not None:
-            return
-        self.error = message
+        with self._changed:
+            if self.error is not None:
+                return
+            self.error = message
+            self._slot = None
+            self._changed.notify_all()  # nobody waits on a dead encoder
         log.error("%s", message)
         if self._on_error is not None:
             try:
@@ -210,7 +250,7 @@ class RecordToggle:
     """The `record` action: toggles a Recorder on and off, naming files by time in `folder`.
 
     The size is taken from the first frame after switching on, so the live loop only
-    calls `toggle()` and `write(rgb)`; `hud_text()` is None while not recording.
+    calls `toggle()` and `capture(grab)` each tick; `hud_text()` is None while not recording.
     """
 
     def __init__(
@@ -230,6 +270,7 @@ class RecordToggle:
         self._armed = False
         self.recorder: Recorder | None = None
         self.last_path: Path | None = None
+        self.grabs = 0  # frames taken from the display (at most `fps` a second)
 
     @property
     def recording(self) -> bool:
@@ -241,18 +282,31 @@ class RecordToggle:
         else:
             self._armed = True
 
-    def write(self, rgb: np.ndarray) -> None:
+    def capture(self, grab: Callable[[], FrameLike]) -> bool:
+        """Once per display tick: call `grab` only when the video needs a frame now.
+
+        The display runs at 40-60 fps and the video at `fps`; grabbing every tick would
+        copy a full-size screen for frames the encoder then skips. True when grabbed.
+        """
+        if not self._armed or (self.recorder is not None and not self.recorder.wants_frame()):
+            if self.recorder is not None and not self.recorder.active:
+                self.stop()  # failed (disk full): stop, keep the show going
+            return False
+        self.grabs += 1
+        self.write(grab())
+        return True
+
+    def write(self, frame: FrameLike) -> None:
         if not self._armed:
             return
         if self.recorder is None:
             self.folder.mkdir(parents=True, exist_ok=True)
             path = self.folder / recording_name(self._now())
-            self.recorder = self._factory(path, self.fps, (rgb.shape[1], rgb.shape[0]), realtime=True,
-                                          on_error=self._message)  # fmt: skip
+            self.recorder = self._factory(path, self.fps, frame_size(frame), realtime=True, on_error=self._message)
         if not self.recorder.active:  # failed (disk full): stop, keep the show going
             self.stop()
             return
-        self.recorder.write(rgb)
+        self.recorder.write(frame)
 
     def stop(self) -> Path | None:
         self._armed = False
@@ -266,9 +320,16 @@ class RecordToggle:
         return path
 
     def hud_text(self) -> str | None:
+        """For the status file: "REC name 01:15" (with drops), "REC" before the first frame."""
         if self.recorder is not None:
             return self.recorder.hud_text()
         return "REC" if self._armed else None
+
+    def hud_state(self) -> tuple[str, float, int] | None:
+        """(file name, seconds, dropped) for the HUD's REC line; None when not recording."""
+        if self.recorder is not None:
+            return self.recorder.path.name, self.recorder.elapsed_s, self.recorder.dropped
+        return ("starting", 0.0, 0) if self._armed else None
 
     def _message(self, text: str) -> None:
         if self._on_message is not None:

@@ -4,7 +4,8 @@ The renderer never waits for the engine: each tick it asks an injected `latest()
 whatever dream is newest and re-uploads only when the sequence number changed, so the
 display loop stays smooth however slowly the dream runs. Keys become `Action`s posted
 to the dispatcher; the app applies them and calls back the display-only methods here
-(`toggle_fullscreen`, `toggle_hud`, `set_blackout`, `screenshot`, `begin_crossfade`).
+(`toggle_fullscreen`, `toggle_hud`, `set_blackout`, `screenshot`, `begin_crossfade`,
+`grab` for the recorder).
 
 All methods must be called from the thread that created the Renderer (SDL's rule).
 
@@ -24,17 +25,19 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import cv2
 import numpy as np
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame  # after the env var: no support banner on stdout
+from pygame._sdl2.video import WINDOWPOS_CENTERED, Window
 
 from engine.errors import DreamwallError, unknown_name
 from installation.actions import Action, Dispatcher
 from installation.crossfade import FadeClock
-from installation.hud import Hud, HudInfo, as_hud_info
+from installation.hud import Badge, Hud, HudInfo, as_hud_info
 from installation.images import write_image
 
 log = logging.getLogger(__name__)
@@ -46,6 +49,7 @@ Box = tuple[int, int, int, int]  # x, y, width, height
 
 SCALE_MODES = ("fill", "letterbox")
 DEFAULT_WINDOW_SIZE = (1280, 720)
+HUD_REFRESH_S = 0.25  # how often the HUD/badge info is fetched and the HUD text re-rendered
 
 
 def _default_keys() -> dict[str, Action]:
@@ -125,6 +129,27 @@ def action_for_event(event: pygame.event.Event, keys: Mapping[str, Action]) -> A
     return None
 
 
+class Placeable(Protocol):
+    """What `place_on_display` needs of a window (pygame._sdl2.video.Window; fakes in tests)."""
+
+    size: tuple[int, int]
+    position: tuple[int, int]
+
+
+def place_on_display(window: Placeable, display: int, size: tuple[int, int] | None = None) -> None:
+    """Centre the window on `display` (SDL_WINDOWPOS_CENTERED_DISPLAY), first resized to `size`.
+
+    Given the display's own size before entering fullscreen, this puts the window at that
+    display's origin. Without a window manager (a bare X kiosk) SDL makes a window
+    fullscreen by resizing it where it stands, so F, F used to bring it back at the
+    windowed position (+320+180 on 1080p) with a quarter of the picture off screen.
+    A resize frees the display surface: only call it with `size` before set_mode.
+    """
+    if size is not None:
+        window.size = size
+    window.position = (WINDOWPOS_CENTERED | display, WINDOWPOS_CENTERED | display)
+
+
 def _write_screenshot(path: Path, rgb: np.ndarray) -> Path:
     write_image(path, rgb)
     log.info("screenshot %s", path)
@@ -140,6 +165,22 @@ def _log_failure(future: Future[Path]) -> None:
 def _check_frame(rgb: np.ndarray) -> None:
     if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"renderer needs RGB uint8 HxWx3 frames, got {rgb.dtype} {rgb.shape}")
+
+
+class ScreenGrab:
+    """A private copy of the composed screen; calling it converts to RGB, on any thread.
+
+    It is a plain software surface owned by nobody else, so the conversion does not
+    touch the window (SDL's one-thread rule is about the window and the display).
+    """
+
+    def __init__(self, surface: pygame.Surface) -> None:
+        self._surface = surface
+        self.size: tuple[int, int] = surface.get_size()
+
+    def __call__(self) -> np.ndarray:
+        width, height = self.size
+        return np.frombuffer(pygame.image.tobytes(self._surface, "RGB"), dtype=np.uint8).reshape(height, width, 3)
 
 
 class Renderer:
@@ -188,10 +229,14 @@ class Renderer:
                 f"choose 0-{len(displays) - 1}"
             )
         self._display = display
+        self._window: Window | None = None
         pygame.display.set_caption(title)
         self._screen = self._open_window()
         self._clock = pygame.time.Clock()
-        self._hud = Hud(now=now)
+        self._hud = Hud()
+        self._badge = Badge(now=now)
+        self._info: HudInfo | None = None
+        self._info_at = -float("inf")
 
         self._seq: int | None = None
         self._frame: np.ndarray | None = None  # the newest dream as received
@@ -203,11 +248,15 @@ class Renderer:
         self._fade_after_seq: int | None = None
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="screenshot")
         self.uploads = 0  # how many dreams were scaled and uploaded (not display ticks)
+        self.grabs = 0  # how many times the screen was copied for a recording or screenshot
 
     # ---- window -------------------------------------------------------------------------
 
     def _open_window(self) -> pygame.Surface:
+        reopening = pygame.display.get_surface() is not None
         if self._fullscreen:
+            if reopening:  # a window exists (F, F): move it to the display's origin first
+                place_on_display(self._sdl_window(), self._display, self._desktop_size())
             # (0, 0): the display's desktop resolution, so the monitor never switches modes
             screen = pygame.display.set_mode((0, 0), pygame.FULLSCREEN, display=self._display)
         else:
@@ -215,10 +264,24 @@ class Renderer:
             screen = pygame.display.set_mode(size, pygame.RESIZABLE, display=self._display)
             if screen.get_size() != size:  # leaving fullscreen, SDL may keep the old size until asked again
                 screen = pygame.display.set_mode(size, pygame.RESIZABLE, display=self._display)
+            if reopening:  # back from fullscreen: centred on its display, not left at the origin
+                place_on_display(self._sdl_window(), self._display)
         pygame.mouse.set_visible(not self._fullscreen)  # a gallery wall never shows a pointer
         log.info("display %d: %dx%d %s", self._display, *screen.get_size(),
                  "fullscreen" if self._fullscreen else "windowed")
         return screen
+
+    def _sdl_window(self) -> Window:
+        """pygame's window as an SDL Window, fetched once and kept: SDL keeps a borrowed pointer
+        to this object in the window's data, and a second from_display_module() after the first
+        was freed crashes the interpreter (seen with pygame 2.6.1)."""
+        if self._window is None:
+            self._window = Window.from_display_module()
+        return self._window
+
+    def _desktop_size(self) -> tuple[int, int]:
+        width, height = pygame.display.get_desktop_sizes()[self._display]
+        return int(width), int(height)
 
     @property
     def screen_size(self) -> tuple[int, int]:
@@ -243,15 +306,23 @@ class Renderer:
         return self._hud_visible
 
     def toggle_hud(self) -> None:
+        """Also acknowledges the badge: whoever toggles the HUD has seen the state."""
         self._hud_visible = not self._hud_visible
         self._hud.invalidate()
+        self._badge.acknowledge()
+        self._info_at = -float("inf")  # fresh numbers on the next tick, not up to 0.25 s old ones
+
+    @property
+    def badge(self) -> Badge:
+        return self._badge
 
     @property
     def blackout(self) -> bool:
         return self._blackout
 
     def set_blackout(self, on: bool) -> None:
-        """Black screen for the audience; the HUD still draws when on, for the operator."""
+        """Black screen for the audience: no HUD panel over it, only a small BLACKOUT word when the
+        HUD is on (the operator must know why it is black) and the badge, if unacknowledged."""
         self._blackout = on
 
     @property
@@ -304,14 +375,15 @@ class Renderer:
     def tick(self) -> None:
         """One display frame: keys -> actions, take the newest dream, draw, flip, pace."""
         for event in pygame.event.get():
+            if event.type == pygame.KEYDOWN:
+                self._badge.acknowledge()  # any key: someone is at the keyboard and has seen it
             action = action_for_event(event, self._keys)
             if action is not None:
                 self._dispatcher.post(action)
         self._screen = pygame.display.get_surface()  # a resized window gets a new surface
         self._take_latest()
         self._compose(self._screen)
-        if self._hud_visible:
-            self._draw_hud()
+        self._draw_overlays()
         pygame.display.flip()
         self._clock.tick(self._fps)
 
@@ -361,25 +433,49 @@ class Renderer:
             if alpha > 0:
                 target.blit(self._fade_from, (0, 0))
 
-    def _draw_hud(self) -> None:
-        if self._hud.needs_refresh():
-            info = as_hud_info(self._hud_info()) if self._hud_info is not None else HudInfo()
-            fps = self.display_fps or None  # 0 until the clock has a few ticks: show "–"
-            info = dataclasses.replace(info, display_fps=fps, screen_size=self.screen_size)
-            self._hud.update(info)
-        self._hud.draw(self._screen)
+    def _poll_info(self) -> None:
+        """Fetch the app's info a few times a second, HUD or not: the badge needs it too."""
+        now = self._now()
+        resized = self._info is not None and self._info.screen_size != self.screen_size
+        if now - self._info_at < HUD_REFRESH_S and not resized:
+            return
+        info = as_hud_info(self._hud_info()) if self._hud_info is not None else HudInfo()
+        fps = self.display_fps or None  # 0 until the clock has a few ticks: show "–"
+        self._info = dataclasses.replace(info, display_fps=fps, screen_size=self.screen_size)
+        self._info_at = now
+        self._badge.show(self._info.badge)
+        if self._hud_visible:
+            self._hud.update(self._info, self.screen_size)
+
+    def _draw_overlays(self) -> None:
+        """HUD panel (not over a blackout: there only the word BLACKOUT), else the corner badge."""
+        self._poll_info()
+        if self._hud_visible and self._blackout:
+            self._hud.draw_indicator(self._screen, "BLACKOUT")
+        elif self._hud_visible:
+            self._hud.draw(self._screen)
+            return  # the panel has the badge's state on its own line
+        self._badge.draw(self._screen)
 
     # ---- outputs ------------------------------------------------------------------------
 
-    def displayed_frame(self) -> np.ndarray:
-        """What the audience sees now (dream at screen resolution, bars, fade; no HUD), RGB uint8."""
+    def grab(self) -> ScreenGrab:
+        """What the audience sees now (no HUD), copied but not yet converted: for the recorder.
+
+        Composing into a copy costs ~1 ms at 1080p; the conversion to RGB (and any
+        encode) is left to whoever calls the grab, off the display thread.
+        """
         if self._frame is None:
             raise DreamwallError("no dream on screen yet: nothing to capture")
         self._ensure_uploaded()
         canvas = pygame.Surface(self.screen_size).convert()
         self._compose(canvas)
-        width, height = canvas.get_size()
-        return np.frombuffer(pygame.image.tobytes(canvas, "RGB"), dtype=np.uint8).reshape(height, width, 3)
+        self.grabs += 1
+        return ScreenGrab(canvas)
+
+    def displayed_frame(self) -> np.ndarray:
+        """What the audience sees now (dream at screen resolution, bars, fade; no HUD), RGB uint8."""
+        return self.grab()()
 
     def screenshot(self, path: Path) -> Future[Path]:
         """Save the displayed frame (no HUD) to an image file, atomically, off the display thread.
@@ -400,6 +496,7 @@ class Renderer:
         self._closed = True
         self._writer.shutdown(wait=True)
         pygame.display.quit()
+        self._window = None  # only after the window is gone (see _sdl_window)
 
     def __enter__(self) -> Renderer:
         return self

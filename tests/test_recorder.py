@@ -63,9 +63,9 @@ def factory_of(writer: ListWriter):
 
 def test_recording_is_playable_with_every_frame_and_appears_only_on_close(tmp_path):
     target = tmp_path / "take.mp4"
-    recorder = Recorder(target, fps=10, size=(64, 48), queue_size=64)
+    recorder = Recorder(target, fps=10, size=(64, 48))
     for frame in frames(7):
-        assert recorder.write(frame)
+        assert recorder.write(frame, block=True)
     assert not target.exists()  # written under a temporary name until closed
     assert recorder.close() == target
     assert count_frames(target) == 7 and recorder.dropped == 0
@@ -75,9 +75,9 @@ def test_recording_is_playable_with_every_frame_and_appears_only_on_close(tmp_pa
 
 def test_odd_sized_and_resized_frames_still_make_a_video(tmp_path):
     target = tmp_path / "odd.mp4"
-    recorder = Recorder(target, fps=12, size=(65, 49), queue_size=64)
-    recorder.write(frames(1, 65, 49)[0])
-    recorder.write(frames(1, 100, 80)[0])  # another size: scaled to the file's size
+    recorder = Recorder(target, fps=12, size=(65, 49))
+    recorder.write(frames(1, 65, 49)[0], block=True)
+    recorder.write(frames(1, 100, 80)[0], block=True)  # another size: scaled to the file's size
     assert recorder.close() == target
     assert count_frames(target) == 2
 
@@ -86,10 +86,9 @@ def test_full_disk_stops_recording_reports_once_and_removes_the_partial_file(tmp
     messages: list[str] = []
     writer = ListWriter(fail_at=3)
     target = tmp_path / "full.mp4"
-    recorder = Recorder(target, 10, (64, 48), queue_size=64, on_error=messages.append,
-                        writer_factory=factory_of(writer))
+    recorder = Recorder(target, 10, (64, 48), on_error=messages.append, writer_factory=factory_of(writer))
     for frame in frames(6):
-        recorder.write(frame)  # never raises, whatever happens in the writer thread
+        recorder.write(frame, block=True)  # never raises, whatever happens in the writer thread
     assert recorder.close() is None
     assert len(messages) == 1 and "disk full" in messages[0] and "full.mp4" in messages[0]
     assert recorder.error == messages[0] and not recorder.active
@@ -107,21 +106,87 @@ def test_a_real_encoder_on_a_full_device_raises_enospc():
     assert caught.value.errno == errno.ENOSPC
 
 
-def test_lagging_encoder_drops_frames_instead_of_blocking(tmp_path):
+def test_lagging_encoder_keeps_only_the_newest_frame_instead_of_blocking(tmp_path):
     gate = threading.Event()
     writer = ListWriter(gate=gate)
-    recorder = Recorder(tmp_path / "lag.mp4", 10, (64, 48), queue_size=2, writer_factory=factory_of(writer))
-    accepted = sum(recorder.write(frame) for frame in frames(10))  # returns although the writer is stuck
-    assert accepted <= 3 and recorder.dropped == 10 - accepted
+    recorder = Recorder(tmp_path / "lag.mp4", 10, (64, 48), writer_factory=factory_of(writer))
+    images = frames(10)
+    recorder.write(images[0])
+    recorder.write(images[1], block=True)  # returns once the writer took images[0]; it now waits on the gate
+    for image in images[2:]:
+        assert recorder.write(image)  # returns although the writer is stuck; replaces the waiting one
+    assert recorder.dropped == 8  # images 1-8 were replaced before the encoder took them
     gate.set()
     assert recorder.close() is not None
-    assert len(writer.frames) == accepted == recorder.frames_written
+    assert [id(f) for f in writer.frames] == [id(images[0]), id(images[9])]  # no queue: the newest won
+    assert recorder.frames_written == 2
+
+
+def test_a_replaced_frame_gives_its_video_time_to_the_newer_one(tmp_path):
+    clock = FakeClock()
+    gate = threading.Event()
+    writer = ListWriter(gate=gate)
+    recorder = Recorder(tmp_path / "rt-lag.mp4", 10, (64, 48), realtime=True,
+                        writer_factory=factory_of(writer), clock=clock)
+    images = frames(3)
+    recorder.write(images[0])  # t = 0: frame 1
+    clock.now += 0.3
+    recorder.write(images[1], block=True)  # 3 more frames due; images[0] is with the (stuck) writer
+    clock.now += 0.2
+    recorder.write(images[2])  # replaces images[1]: its 3 frames + 2 new ones
+    gate.set()
+    recorder.close()
+    assert len(writer.frames) == 6 and recorder.dropped == 1  # the video still lasts 0.6 s
+    assert all(f is images[2] for f in writer.frames[1:])
+
+
+class CountingGrab:
+    """A LazyFrame that records on which thread it was converted."""
+
+    def __init__(self, rgb: np.ndarray, threads: list[str]) -> None:
+        self.rgb = rgb
+        self.size = (rgb.shape[1], rgb.shape[0])
+        self.threads = threads
+
+    def __call__(self) -> np.ndarray:
+        self.threads.append(threading.current_thread().name)
+        return self.rgb
+
+
+def test_lazy_frames_are_converted_on_the_recorder_thread(tmp_path):
+    threads: list[str] = []
+    writer = ListWriter()
+    recorder = Recorder(tmp_path / "lazy.mp4", 10, (32, 24), writer_factory=factory_of(writer))
+    for image in frames(3):
+        recorder.write(CountingGrab(image, threads), block=True)
+    recorder.close()
+    assert threads == ["recorder-lazy.mp4"] * 3 and recorder.conversions == 3
+    assert [f.shape for f in writer.frames] == [(24, 32, 3)] * 3  # scaled to the file's size there too
+
+
+def test_record_toggle_grabs_at_most_at_the_recording_fps(tmp_path):
+    """A 60 fps display loop recording at 25 fps: 120 ticks (2 s) grab 50 frames, not 120."""
+    clock = FakeClock()
+    threads: list[str] = []
+    writer = ListWriter()
+    factory = functools.partial(Recorder, writer_factory=factory_of(writer), clock=clock)
+    toggle = RecordToggle(tmp_path, 25, recorder_factory=factory, now=lambda: datetime(2025, 1, 31, 18, 30, 5))
+    image = frames(1)[0]
+    toggle.toggle()
+    grabbed = 0
+    for _ in range(120):
+        grabbed += toggle.capture(lambda: CountingGrab(image, threads))
+        clock.now += 1 / 60
+    assert grabbed == toggle.grabs == 50  # frames due at t = 0, 0.04, ..., 1.96 s
+    toggle.stop()
+    assert set(threads) == {"recorder-dreamwall-20250131-183005.mp4"}  # none on the display thread
+    assert len(threads) <= 50 and len(writer.frames) >= len(threads)  # replaced grabs were never converted
 
 
 def test_realtime_mode_repeats_and_skips_frames_to_follow_the_clock(tmp_path):
     clock = FakeClock()
     writer = ListWriter()
-    recorder = Recorder(tmp_path / "rt.mp4", 10, (64, 48), realtime=True, queue_size=64,
+    recorder = Recorder(tmp_path / "rt.mp4", 10, (64, 48), realtime=True,
                         writer_factory=factory_of(writer), clock=clock)
     images = frames(3)
     recorder.write(images[0])  # t = 0: frame 1

@@ -278,7 +278,7 @@ def test_hud_lines_name_what_matters():
         {
             "preset": "melt",
             "backend": "onnxruntime",
-            "backend_reason": "no CUDA",
+            "backend_reason": "auto chose onnxruntime (cpu fp32, layer/channel objectives): fastest available on cpu",
             "capture_fps": 29.97,
             "process_size": (320, 180),
             "recording": "out/a.mp4",
@@ -287,7 +287,7 @@ def test_hud_lines_name_what_matters():
         }
     )
     text = "\n".join(line.text for line in hud_lines(info))
-    for part in ["melt", "onnxruntime (no CUDA)", "capture 30.0", "process 320x180", "out/a.mp4 01:15"]:
+    for part in ["melt", "backend onnxruntime · cpu fp32", "capture 30.0", "process 320x180", "out/a.mp4 01:15"]:
         assert part in text
     assert ("error", "preset melt.yaml broken: lr (kept last good)", "error") in hud_lines(info)
     assert hud_lines(HudInfo())  # an empty app still gets a HUD
@@ -356,3 +356,19 @@ def test_blackout_and_fullscreen_toggle(make_renderer):
 def test_missing_display_is_named(make_renderer):
     with pytest.raises(DreamwallError, match="display 5 not found: this machine has 1 display\\(s\\), choose 0-0"):
         make_renderer(display=5)
+
+
+def test_grab_copies_the_screen_without_converting_it_on_the_display_thread(make_renderer, monkeypatch):
+    feed = Feed()
+    feed.set(1, solid(GREEN, (40, 30)))
+    renderer = make_renderer(latest=feed, hud_visible=True, hud_info=lambda: {"preset": "x"})
+    renderer.tick()
+    conversions = []
+    real_tobytes = pygame.image.tobytes
+    monkeypatch.setattr(pygame.image, "tobytes", lambda *a, **k: conversions.append(1) or real_tobytes(*a, **k))
+    grab = renderer.grab()
+    assert grab.size == WINDOW and conversions == [] and renderer.grabs == 1
+    feed.set(2, solid(RED, (40, 30)))
+    renderer.tick()  # the screen moves on; the grab keeps what was shown
+    rgb = grab()
+    assert conversions == [1] and rgb.shape == (WINDOW[1], WINDOW[0], 3) and np.all(rgb == GREEN)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from engine.errors import DreamwallError
 from installation.cli import EXIT_USAGE
-from installation.playlist import load_playlist, playlist_names, playlists_dir
+from installation.playlist import Playlist, load_playlist, playlist_names, playlists_dir
 from installation.presets import SCHEMA, Preset, PresetLibrary, display_path, environment_presets_dir, load_preset
 
 HELP = "list and validate presets and playlists (--check FILE: one file, exit 2 if broken)"
@@ -20,6 +20,30 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--dir", type=Path, default=None, help="presets folder (default: presets/, or $DREAMWALL_PRESETS)"
     )
     parser.add_argument("--schema", action="store_true", help="print every key with its type, range and meaning")
+
+
+KEYS = 9  # number keys 1-9 select the playlist's entries as listed
+
+
+def key_numbers(playlist: Playlist) -> dict[str, int]:
+    """Preset name -> the number key that selects it (its first place in the playlist, 1-9)."""
+    keys: dict[str, int] = {}
+    for number, entry in enumerate(playlist.entries[:KEYS], start=1):
+        keys.setdefault(entry.preset, number)
+    return keys
+
+
+def numbered(playlist: Playlist) -> str:
+    """"1 default, 2 melt, ...": the listing in key order (past 9, no key: just the name)."""
+    return ", ".join(f"{n} {e.preset}" if n <= KEYS else e.preset for n, e in enumerate(playlist.entries, start=1))
+
+
+def _default_keys(library: PresetLibrary) -> dict[str, int]:
+    """Keys of the default playlist; none when it is missing or broken (reported below)."""
+    try:
+        return key_numbers(load_playlist(playlists_dir(library) / "default.yaml", library))
+    except (DreamwallError, OSError):
+        return {}
 
 
 def _check_file(path: Path, directory: Path) -> int:
@@ -43,13 +67,17 @@ def run(args: argparse.Namespace) -> int:
     if args.check is not None:
         return _check_file(args.check, directory)
     library = PresetLibrary(directory)
+    keys = _default_keys(library)
+    if keys:
+        print("key N: the number key that selects the preset in the default playlist")
     broken = 0
     for name, result in library.check_all():
+        key = f"key {keys[name]}" if name in keys else "-"
         if isinstance(result, Preset):
-            print(f"ok      {result.summary()}  ({result.duration:g} s) - {result.description}")
+            print(f"ok      {key:<6} {result.summary()}  ({result.duration:g} s) - {result.description}")
         else:
             broken += 1
-            print(f"BROKEN  {name}: {result}")
+            print(f"BROKEN  {key:<6} {name}: {result}")
     for name in playlist_names(library):
         try:
             playlist = load_playlist(playlists_dir(library) / f"{name}.yaml", library)
@@ -58,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"BROKEN  playlist {name}: {error}")
             continue
         order = "shuffled" if playlist.shuffle else "ordered"
-        print(f"ok      playlist {name} ({order}): {', '.join(e.preset for e in playlist.entries)}")
+        print(f"ok      playlist {name} ({order}): {numbered(playlist)}")
     if broken:
         sys.stderr.write(f"error: {broken} broken file(s) in {display_path(directory)}\n")
         return EXIT_USAGE

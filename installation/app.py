@@ -256,7 +256,7 @@ class App:
         on("intensity", lambda a: self._set_intensity(float(a.value or 0.0)))
         on("intensity_step", lambda a: self._set_intensity(self.intensity + float(a.value or 0.0)))
         on("feedback", self._on_feedback)
-        on("freeze", lambda a: self.worker.set_frozen(not self.worker.frozen))
+        on("freeze", lambda a: self._toggle_freeze())
         on("record", lambda a: self.record.toggle())
         on("screenshot", lambda a: self.screenshot())
         on("sleep", lambda a: self.sleep())
@@ -268,6 +268,13 @@ class App:
         on("blackout", lambda a: self._toggle_blackout())
 
     _frozen_before_blackout = False
+
+    def _toggle_freeze(self) -> None:
+        """During a blackout the dream is paused anyway: a freeze then applies once the picture is back."""
+        if self.renderer is not None and self.renderer.blackout and not self._asleep:
+            self._frozen_before_blackout = not self._frozen_before_blackout
+        else:
+            self.worker.set_frozen(not self.worker.frozen)
 
     def _toggle_blackout(self) -> None:
         """Black screen and a paused dream (no CPU/GPU spent on a picture nobody sees); a freeze
@@ -455,6 +462,7 @@ class App:
         """Work shared by both loops; an exit code when the app must end."""
         self.controls.poll()
         self.dispatcher.drain()
+        self._forget_fixed_error()  # headless runs and the status file too, not only the HUD
         self._follow_audio()
         if self.programme.update():
             self._show_new_preset()

@@ -423,6 +423,7 @@ class App:
             "network": s["network"],
             "backend": s["backend"],
             "backend_reason": s["backend_reason"],
+            "placement": f"{s['device']} {s['precision']}" if s["precision"] else s["device"],
             "capture_fps": s["fps"]["capture"],
             "dream_fps": s["fps"]["dream"],
             "process_size": tuple(s["process_size"]) if s["process_size"] else None,

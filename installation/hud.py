@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -52,7 +51,8 @@ class HudInfo:
     preset_number: int | None = None  # the key that selects it (its place in the playlist)
     network: str = ""
     backend: str = ""
-    backend_reason: str = ""  # why this backend was chosen; the HUD shows only device and precision
+    backend_reason: str = ""  # why this backend was chosen: the status file's, the HUD does not show it
+    placement: str = ""  # where and in what precision the dream runs, e.g. "cuda:0 fp16"
     capture_fps: float | None = None
     dream_fps: float | None = None
     display_fps: float | None = None  # filled in by the renderer
@@ -99,14 +99,9 @@ def _size(value: tuple[int, int] | None) -> str:
     return "–" if value is None else f"{value[0]}x{value[1]}"
 
 
-# "cpu fp32" out of a backend reason such as "auto chose torch (cpu fp32, any objective): ..."
-_DEVICE_PRECISION = re.compile(r"\(((?:cpu|cuda|mps)(?::\d+)? (?:fp|bf|int)\d+)\b")
-
-
-def backend_text(backend: str, reason: str) -> str:
+def backend_text(backend: str, placement: str) -> str:
     """"torch · cpu fp32": the choice and where it runs; why it was chosen is in the status file."""
-    found = _DEVICE_PRECISION.search(reason)
-    return " · ".join(part for part in (backend or "–", found.group(1) if found else "") if part)
+    return " · ".join(part for part in (backend or "–", placement) if part)
 
 
 class HudLine(NamedTuple):
@@ -125,7 +120,7 @@ def hud_lines(info: HudInfo) -> list[HudLine]:
         state.append("FROZEN")
     fps = f"capture {_fps(info.capture_fps)} · dream {_fps(info.dream_fps)} · display {_fps(info.display_fps)}"
     source = " ".join(part for part in (info.source, info.source_health) if part) or "–"
-    network = f"{info.network or '–'} · backend {backend_text(info.backend, info.backend_reason)}"
+    network = f"{info.network or '–'} · backend {backend_text(info.backend, info.placement)}"
     lines = [
         HudLine("preset", " · ".join(state), "info"),
         HudLine("network", network, "info"),

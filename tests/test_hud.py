@@ -88,13 +88,12 @@ def test_hud_panel_scales_with_the_screen():
 
 
 def test_backend_line_names_the_choice_and_where_it_runs_not_why():
+    assert backend_text("torch", "cpu fp32") == "torch · cpu fp32"
+    assert backend_text("tensorrt", "cuda:0 fp16") == "tensorrt · cuda:0 fp16"
+    assert backend_text("torch", "") == "torch"
     reason = "auto chose torch (cpu fp32, any objective): fastest available on cpu"
-    assert backend_text("torch", reason) == "torch · cpu fp32"
-    asked = "tensorrt as asked (cuda:0 fp16, layer/channel objectives)"
-    assert backend_text("tensorrt", asked) == "tensorrt · cuda:0 fp16"
-    assert backend_text("torch", "not chosen yet") == "torch"
-    network = hud_lines(HudInfo(network="squeezenet1_1", backend="torch", backend_reason=reason))[1]
-    assert network.text == "squeezenet1_1 · backend torch · cpu fp32"
+    info = HudInfo(network="squeezenet1_1", backend="torch", backend_reason=reason, placement="cpu fp32")
+    assert hud_lines(info)[1].text == "squeezenet1_1 · backend torch · cpu fp32"
 
 
 def test_rec_line_reads_rec_name_time():

@@ -279,6 +279,7 @@ def test_hud_lines_name_what_matters():
             "preset": "melt",
             "backend": "onnxruntime",
             "backend_reason": "auto chose onnxruntime (cpu fp32, layer/channel objectives): fastest available on cpu",
+            "placement": "cpu fp32",
             "capture_fps": 29.97,
             "process_size": (320, 180),
             "recording": "out/a.mp4",
@@ -310,7 +311,8 @@ def test_screenshot_is_the_dream_at_screen_size_without_hud(make_renderer, tmp_p
     assert np.all(image == GREEN)  # the HUD is on screen but not in the file
     assert [p.name for p in tmp_path.iterdir()] == ["shot.png"]  # no temp files left behind
     failed = renderer.screenshot(tmp_path / "no-such-folder" / "x.png")
-    assert isinstance(failed.exception(timeout=10), OSError)  # reported through the future
+    error = failed.exception(timeout=10)  # reported through the future, as the one line a person reads
+    assert isinstance(error, DreamwallError) and str(error).startswith("cannot write ")
     renderer.tick()  # and the show goes on
 
 

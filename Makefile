@@ -5,7 +5,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench venv clean
+.PHONY: run test lint bench venv clean system
+
+# Debian packages the tests use: Xvfb (+ xwininfo) for the real-window test on a bare X server.
+# Idempotent (checked every time, installed only when missing); where apt cannot install them
+# (no root, offline) that test is skipped and says so.
 
 venv: $(STAMP)
 
@@ -18,7 +22,14 @@ $(STAMP): requirements.txt requirements-dev.txt
 run: $(STAMP)
 	$(PY) run.py
 
-test: $(STAMP)
+system:
+	@if command -v Xvfb >/dev/null && command -v xwininfo >/dev/null; then :; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xvfb x11-utils >/dev/null) \
+		|| echo "warning: could not install xvfb/x11-utils; the bare-X-server window test will be skipped"; \
+	else echo "warning: xvfb/x11-utils missing and not root; the bare-X-server window test will be skipped"; fi
+
+test: $(STAMP) system
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q
 

@@ -9,8 +9,8 @@ import sys
 from types import ModuleType
 
 from engine.errors import DreamwallError, did_you_mean
-from installation.cli import EXIT_USAGE, OneLineParser, StartLog, quiet_libraries
 from installation.commands import COMMANDS
+from installation.common.cli import EXIT_USAGE, OneLineParser, StartLog, quiet_libraries
 
 GLOBAL_FLAGS = ("-v", "--verbose")
 

@@ -21,12 +21,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from installation.capture import Frame
-from installation.demo_source import load_photo
-from installation.dream_worker import DreamWorker
-from installation.images import write_image
-from installation.looks import NetworkCache, Overrides, dream_settings
-from installation.presets import PresetLibrary
+from installation.dreaming.looks import NetworkCache, Overrides, dream_settings
+from installation.dreaming.worker import DreamWorker
+from installation.outputs.images import write_image
+from installation.presets.loader import PresetLibrary
+from installation.sources.capture import Frame
+from installation.sources.demo import load_photo
 
 OUTPUT = (1280, 720)
 PROCESS = (320, 180)

@@ -20,11 +20,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from installation.app import App
-from installation.controls import ControlsConfig
-from installation.images import write_image
-from installation.live_config import LiveConfig
-from installation.presets import PresetLibrary
+from installation.app.app import App
+from installation.app.config import LiveConfig
+from installation.controls.inputs import ControlsConfig
+from installation.outputs.images import write_image
+from installation.presets.loader import PresetLibrary
 
 TILE = (320, 180)
 

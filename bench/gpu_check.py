@@ -176,7 +176,7 @@ def live_rows(device: torch.device, dry_run: bool, budget: Budget, skipped: list
     """The live show end to end per processing size, with each target's verdict."""
     import dataclasses
 
-    from installation.presets import PresetLibrary
+    from installation.presets.loader import PresetLibrary
 
     preset = PresetLibrary().load("default")
     preset = dataclasses.replace(preset, attract=dataclasses.replace(preset.attract, enabled=False))

@@ -20,7 +20,7 @@ explicit VJPs stay short, and every one is checked against autograd on the CPU.
   so switching presets on the same layers never rebuilds.
 - graph.py: GradientGraph, the whole image -> gradient module.
 - onnx_file.py / store.py: export to ONNX bytes, keyed and cached in any BlobStore (the
-  on-disk one is installation.export_cache: the engine does no I/O).
+  on-disk one is installation.dreaming.export_cache: the engine does no I/O).
 """
 
 from engine.export.convert import TARGETS, ExportUnsupported

@@ -2,7 +2,7 @@
 
 The engine stays free of paths and I/O: builders take any BlobStore. MemoryStore
 keeps builds for one process (tests, benches); the app's on-disk store lives in
-installation.export_cache. Keys look like "<kind>/<name>" and may hold any
+installation.dreaming.export_cache. Keys look like "<kind>/<name>" and may hold any
 characters (a GPU name has spaces and slashes); `safe_key` makes them file names.
 """
 

@@ -24,8 +24,8 @@ import torch
 
 from engine.temporal import FlowFn, dis_flow, flow_size, host_grey, upscale_flow
 from installation.benchmarks.timing import median_ms
-from installation.demo_source import load_photo
-from installation.host_link import HostLink
+from installation.dreaming.host_link import HostLink
+from installation.sources.demo import load_photo
 
 PROCESS = (320, 180)
 OUTPUTS = ((1280, 720), (1920, 1080))

@@ -30,14 +30,14 @@ import torch
 
 from engine.networks import load_network
 from engine.post import LUMA
-from installation.backend_choice import BackendChooser
 from installation.benchmarks.frame_costs import ComposeCost, FlowCost, measure_compose, measure_flow, print_costs
 from installation.benchmarks.pipeline import PipelineFigures, PipelineSpec, measure_pipeline
-from installation.capture import Frame
-from installation.demo_source import load_photo
-from installation.dream_worker import DreamSettings, DreamWorker
-from installation.looks import Overrides, dream_settings
-from installation.presets import Preset, PresetLibrary
+from installation.dreaming.backend_choice import BackendChooser
+from installation.dreaming.looks import Overrides, dream_settings
+from installation.dreaming.worker import DreamSettings, DreamWorker
+from installation.presets.loader import Preset, PresetLibrary
+from installation.sources.capture import Frame
+from installation.sources.demo import load_photo
 
 PRESET = "default"
 PROCESS_SIZE = (320, 180)

@@ -7,7 +7,7 @@ production pacing. Measured over `repeats` windows after a warm-up; medians repo
 dreamed frames/s, distinct dreams shown per second, display loop frames/s,
 capture-to-display latency (capture timestamp of a dream's source frame to the end of
 the display tick that first showed it), the worker's time per frame and where it goes
-(installation.stage_timer), the renderer's work per tick (upload + blit + flip) and the
+(installation.dreaming.stage_timer), the renderer's work per tick (upload + blit + flip) and the
 GPU memory the worker needed.
 """
 
@@ -22,16 +22,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from installation.actions import Dispatcher
-from installation.backend_choice import BackendChooser
-from installation.capture import Capture
-from installation.demo_source import DemoSource
-from installation.dream_worker import DreamWorker
-from installation.live_config import display_available
-from installation.looks import NetworkCache, Overrides, dream_settings
-from installation.placement import Placement
-from installation.presets import Preset
-from installation.stage_timer import StageTimer
+from installation.app.config import display_available
+from installation.controls.actions import Dispatcher
+from installation.dreaming.backend_choice import BackendChooser
+from installation.dreaming.looks import NetworkCache, Overrides, dream_settings
+from installation.dreaming.placement import Placement
+from installation.dreaming.stage_timer import StageTimer
+from installation.dreaming.worker import DreamWorker
+from installation.presets.loader import Preset
+from installation.sources.capture import Capture
+from installation.sources.demo import DemoSource
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ def measure_pipeline(preset: Preset, spec: PipelineSpec) -> PipelineFigures:
     """`preset` through the whole live path as `spec` says; `spec.repeats` windows after a warm-up."""
     if not display_available():
         os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # no screen here: SDL draws into memory
-    from installation.renderer import Renderer
+    from installation.display.renderer import Renderer
 
     placement = Placement(spec.device, spec.dtype, "benchmark")
     net = NetworkCache().get(preset.network, spec.device, spec.dtype)

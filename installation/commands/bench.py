@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from installation.cli import int_in
+from installation.common.cli import int_in
 
 HELP = "measure ms per dream step and frames/s against a plain autograd loop (--backends, --live)"
 

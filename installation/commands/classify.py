@@ -9,8 +9,8 @@ import torch
 
 from engine.imageops import resize, to_tensor
 from engine.networks import DEFAULT_NETWORK, imagenet_labels, load_network
-from installation.cli import int_in
-from installation.images import read_image
+from installation.common.cli import int_in
+from installation.outputs.images import read_image
 
 HELP = "classify an image with a network (prints rank class_index label probability)"
 

@@ -14,13 +14,13 @@ from engine.imageops import resize, to_tensor, to_uint8
 from engine.networks import DEFAULT_NETWORK, check_network_name, load_network
 from engine.objectives import parse_objective
 from engine.step import OctaveParams, StepParams, dream_octaves
-from installation.backend_choice import check_backend_here
-from installation.cli import float_in, int_in, size_arg, start_done
-from installation.images import check_writable_image_path, dreamable_size, read_image, write_image
-from installation.progress import ProgressBar
+from installation.common.cli import float_in, int_in, size_arg, start_done
+from installation.dreaming.backend_choice import check_backend_here
+from installation.ops.progress import ProgressBar
+from installation.outputs.images import check_writable_image_path, dreamable_size, read_image, write_image
 
 HELP = "dream a still image (multi-octave)"
-QUIET_START = True  # start logs are held until the checks pass (installation.cli.StartLog)
+QUIET_START = True  # start logs are held until the checks pass (installation.common.cli.StartLog)
 log = logging.getLogger(__name__)
 
 

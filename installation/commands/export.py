@@ -22,8 +22,8 @@ from engine.export.onnx_file import INPUT_NAMES, OUTPUT_NAME, export_onnx
 from engine.export.tensorrt_rules import check_tensorrt_graph
 from engine.networks import DEFAULT_NETWORK, check_network_name, load_network
 from engine.networks.shapes import architecture, min_input_side
-from installation.atomic import atomic_write_bytes, check_output_path
-from installation.cli import size_arg
+from installation.common.atomic import atomic_write_bytes, check_output_path
+from installation.common.cli import size_arg
 
 HELP = "write the gradient graph as ONNX for trtexec / your own TensorRT engine build"
 DEFAULT_EXPORT_TARGET = "tensorrt"

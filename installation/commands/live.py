@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from installation.cli import int_in, size_arg, start_done
-from installation.controls import ControlsConfig
-from installation.live_config import LiveConfig
+from installation.app.config import LiveConfig
+from installation.common.cli import int_in, size_arg, start_done
+from installation.controls.inputs import ControlsConfig
 
 HELP = "run the installation (the default command): camera -> dream -> fullscreen, or headless to a video"
-QUIET_START = True  # start logs are held until the checks pass (installation.cli.StartLog)
+QUIET_START = True  # start logs are held until the checks pass (installation.common.cli.StartLog)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -89,8 +89,8 @@ def config_from_args(args: argparse.Namespace) -> LiveConfig:
 
 def check_arguments(args: argparse.Namespace) -> None:
     """Fail in one line before any thread starts: the output-path rule for --out, a --source file probed."""
-    from installation.sources import open_source
-    from installation.video_io import check_video_output
+    from installation.outputs.video_io import check_video_output
+    from installation.sources.openers import open_source
 
     if args.out is not None:
         check_video_output(args.out)
@@ -100,7 +100,7 @@ def check_arguments(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_arguments(args)
-    from installation.app import App
+    from installation.app.app import App
 
     app = App(config_from_args(args))
     start_done()

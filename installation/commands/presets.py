@@ -7,9 +7,16 @@ import sys
 from pathlib import Path
 
 from engine.errors import DreamwallError
-from installation.cli import EXIT_USAGE
-from installation.playlist import Playlist, load_playlist, playlist_names, playlists_dir
-from installation.presets import SCHEMA, Preset, PresetLibrary, display_path, environment_presets_dir, load_preset
+from installation.common.cli import EXIT_USAGE
+from installation.presets.loader import (
+    SCHEMA,
+    Preset,
+    PresetLibrary,
+    display_path,
+    environment_presets_dir,
+    load_preset,
+)
+from installation.presets.playlist import Playlist, load_playlist, playlist_names, playlists_dir
 
 HELP = "list and validate presets and playlists (--check FILE: one file, exit 2 if broken)"
 

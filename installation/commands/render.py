@@ -32,13 +32,12 @@ from engine.objectives import Objective, parse_objective
 from engine.post import PostParams, apply_post
 from engine.step import OctaveParams, StepParams, dream_octaves
 from engine.temporal import FeedbackParams, FlowFn, TemporalFeedback
-from installation.atomic import atomic_write_text
-from installation.cli import float_in, int_in, size_arg, start_done
 from installation.commands.dream import layers_spec
-from installation.images import dreamable_size, read_image, write_image
-from installation.presets import DEFAULT_NAME, Preset, PresetLibrary, environment_presets_dir
-from installation.progress import ProgressBar
-from installation.video_io import (
+from installation.common.atomic import atomic_write_text
+from installation.common.cli import float_in, int_in, size_arg, start_done
+from installation.ops.progress import ProgressBar
+from installation.outputs.images import dreamable_size, read_image, write_image
+from installation.outputs.video_io import (
     DEFAULT_FOLDER_FPS,
     FRAME_PATTERN,
     FrameSource,
@@ -46,11 +45,12 @@ from installation.video_io import (
     encode_frames,
     open_source,
 )
+from installation.presets.loader import DEFAULT_NAME, Preset, PresetLibrary, environment_presets_dir
 
 log = logging.getLogger(__name__)
 
 HELP = "dream a video, animated GIF or image folder offline at full quality (resumable, keeps audio)"
-QUIET_START = True  # start logs are held until the checks pass (installation.cli.StartLog)
+QUIET_START = True  # start logs are held until the checks pass (installation.common.cli.StartLog)
 STATE_FILE = "state.json"
 LAST_DREAM = "last_dream.png"  # ungraded dream of the last finished frame: the feedback to resume from
 

@@ -5,7 +5,7 @@ every so often) on the main thread, as in production (its SIGTERM handler needs 
 Helper threads play the outside world: an OSC desk on loopback turning the intensity
 knob, stepping presets and sending malformed messages, and a sampler that records
 memory, threads, file descriptors and dream progress, then stops the app. Exit 0 on
-PASS, 1 on FAIL (installation.soak.judge says why).
+PASS, 1 on FAIL (installation.ops.soak.judge says why).
 """
 
 from __future__ import annotations
@@ -26,9 +26,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from installation.cli import float_in, size_arg
-from installation.faulty_source import FaultSchedule, FaultySource
-from installation.soak import (
+from installation.common.cli import float_in, size_arg
+from installation.ops.soak import (
     Sample,
     SoakLimits,
     StallMeter,
@@ -41,7 +40,8 @@ from installation.soak import (
     table_row,
     verdict_text,
 )
-from installation.sources import FrameSource, open_source
+from installation.sources.openers import FrameSource, open_source
+from installation.testing.faulty_source import FaultSchedule, FaultySource
 
 HELP = "run the installation headless for N minutes with source faults, preset changes and OSC traffic; FAIL on leaks"
 
@@ -191,9 +191,9 @@ class SoakResult:
 
 def run_soak(plan: SoakPlan, echo: Callable[[str], None] | None = None) -> SoakResult:
     """Run the app on this (main) thread for plan.duration_s with the desk and the sampler beside it."""
-    from installation.app import App
-    from installation.controls import ControlsConfig
-    from installation.live_config import LiveConfig
+    from installation.app.app import App
+    from installation.app.config import LiveConfig
+    from installation.controls.inputs import ControlsConfig
 
     sources: list[FaultySource] = []
 

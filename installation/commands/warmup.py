@@ -21,13 +21,13 @@ import torch
 
 from engine.networks import DreamNet
 from engine.objectives import Objective, parse_objective
-from installation.backend_choice import BackendChooser, check_backend_here
-from installation.cli import size_arg
-from installation.dream_worker import auto_process_size
-from installation.export_cache import DEFAULT_CACHE, DiskStore
-from installation.looks import NetworkCache
-from installation.placement import Placement, resolve_device, resolve_precision
-from installation.presets import PresetLibrary, environment_presets_dir
+from installation.common.cli import size_arg
+from installation.dreaming.backend_choice import BackendChooser, check_backend_here
+from installation.dreaming.export_cache import DEFAULT_CACHE, DiskStore
+from installation.dreaming.looks import NetworkCache
+from installation.dreaming.placement import Placement, resolve_device, resolve_precision
+from installation.dreaming.worker import auto_process_size
+from installation.presets.loader import PresetLibrary, environment_presets_dir
 
 HELP = "prebuild what the live show uses here (exported graphs, TensorRT engines) for every preset"
 log = logging.getLogger(__name__)

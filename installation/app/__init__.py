@@ -1,0 +1,1 @@
+"""The installation: wiring and lifecycle of the rooms above."""

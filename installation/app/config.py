@@ -1,0 +1,55 @@
+"""What `run.py live` was asked for, and the defaults a gallery expects when it was not.
+
+Defaults: camera 0 if one answers, else the built-in demo (with a notice); fullscreen
+if there is a display, else headless to out/dreamwall-<timestamp>.mp4 for 10 s.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from installation.controls.inputs import ControlsConfig
+
+HEADLESS_DEFAULT_SECONDS = 10.0
+OUT_DIR = Path("out")
+
+
+@dataclass(frozen=True)
+class LiveConfig:
+    source: str | None = None            # None: camera 0 if present, else demo
+    preset: str | None = None            # a single preset (overrides the playlist)
+    playlist: str | None = None          # None: the default playlist
+    windowed: bool = False
+    display: int = 0
+    headless: bool | None = None         # None: headless when there is no display
+    frames: int | None = None            # headless: stop after this many dreamed frames
+    seconds: float | None = None         # headless: stop after this long (default 10 s without --frames)
+    out: Path | None = None              # headless output video
+    size: tuple[int, int] | None = None  # window size (windowed) / headless video size
+    process_size: tuple[int, int] | None = None
+    status_file: Path | None = None
+    presets_dir: Path | None = None
+    backend: str | None = None           # None: the preset's choice
+    device: str = "auto"                 # auto (CUDA when present) | cpu | cuda | cuda:N
+    seed: int = 0
+    scale_mode: str = "fill"
+    hud: bool = False
+    screenshots_dir: Path = OUT_DIR
+    recordings_dir: Path = OUT_DIR
+    controls: ControlsConfig = field(default_factory=ControlsConfig)
+    virtual_camera: bool = False
+    virtual_camera_device: str | None = None
+    audio: bool = False                  # audio-reactive intensity (optional: sounddevice)
+    audio_device: str | None = None
+
+
+def display_available() -> bool:
+    """Whether a window can be opened: an X11/Wayland session, or SDL told to use a real driver."""
+    driver = os.environ.get("SDL_VIDEODRIVER", "")
+    if driver in ("dummy", "offscreen"):
+        return False
+    if driver:
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))

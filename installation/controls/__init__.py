@@ -1,0 +1,1 @@
+"""Keyboard, MIDI, OSC, opening hours and audio become Actions for one dispatcher."""

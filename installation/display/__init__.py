@@ -1,0 +1,1 @@
+"""What is on screen: the renderer, the HUD, crossfades."""

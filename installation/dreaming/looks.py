@@ -1,0 +1,80 @@
+"""Presets become dream settings: networks loaded once, objectives built, control overrides applied."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+import torch
+
+from engine.networks import DreamNet, load_network
+from engine.objectives import Objective
+from engine.temporal import FeedbackParams
+from installation.dreaming.placement import Placement
+from installation.dreaming.worker import DreamSettings
+from installation.presets.loader import Preset
+
+log = logging.getLogger(__name__)
+
+
+class NetworkCache:
+    """Each network is loaded once per (network, device, dtype), however many presets use it."""
+
+    def __init__(self) -> None:
+        self._nets: dict[tuple[str, torch.device, torch.dtype], DreamNet] = {}
+        self._lock = threading.Lock()
+
+    def get(self, name: str, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> DreamNet:
+        key = (name, torch.device(device), dtype)
+        with self._lock:
+            if key not in self._nets:
+                log.info("loading network %s on %s (%s)", name, key[1], str(dtype).removeprefix("torch."))
+                self._nets[key] = load_network(name).to(device=key[1], dtype=dtype)
+            return self._nets[key]
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """What live controls changed on top of the preset (cleared when the preset changes)."""
+
+    intensity: float | None = None  # 0-1 share of the preset's lr_max
+    feedback: float | None = None   # 0-1
+
+
+def dream_settings(
+    preset: Preset,
+    net: DreamNet,
+    overrides: Overrides = Overrides(),
+    process_size: tuple[int, int] | None = None,
+    lr_gain: float = 1.0,
+    objective: Objective | None = None,
+    placement: Placement | None = None,
+) -> DreamSettings:
+    """The worker's settings for `preset` (objective built against the real network).
+
+    `lr_gain` multiplies the step size (audio-reactive), never beyond the preset's lr_max.
+    `objective`: the preset's objective already built (knobs change settings many times a
+    second; a guide objective costs a forward pass to build).
+    `placement`: the device and dtype `net` lives on (default: the CPU in fp32).
+    """
+    if overrides.intensity is not None:
+        preset = preset.with_intensity(overrides.intensity)
+    if lr_gain != 1.0:
+        preset = preset.with_intensity(min(1.0, preset.intensity * lr_gain))
+    feedback = overrides.feedback if overrides.feedback is not None else preset.feedback
+    return DreamSettings(
+        net=net,
+        objective=objective if objective is not None else preset.build_objective(net),
+        step=preset.step_params(),
+        steps=preset.steps,
+        feedback=FeedbackParams(feedback=feedback, flow=preset.flow),
+        post=preset.post_params(),
+        process_size=process_size or preset.process_size,
+        label=preset.name,
+        motion=preset.motion_params(),
+        attract=preset.attract_params(),
+        device=placement.device if placement is not None else torch.device("cpu"),
+        dtype=placement.dtype if placement is not None else torch.float32,
+        compose=preset.compose,
+    )

@@ -1,0 +1,1 @@
+"""Running unattended: systemd notify, the status file, soak tests, progress lines."""

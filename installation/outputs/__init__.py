@@ -1,0 +1,1 @@
+"""What leaves the show: recordings, videos, stills, the virtual camera."""

@@ -1,0 +1,1 @@
+"""Presets, playlists and hot reload: the looks as files a technician edits."""

@@ -1,0 +1,1 @@
+"""Where frames come from (cameras, files, URLs, the demo) and the newest-frame-wins capture."""

@@ -1,0 +1,1 @@
+"""Test doubles shipped with the code (scheduled camera faults for soak runs and tests)."""

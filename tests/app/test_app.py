@@ -1,0 +1,390 @@
+"""The installation end to end on the CPU: demo source, real squeezenet, tiny process size."""
+
+import shutil
+from pathlib import Path
+
+import pygame
+import pytest
+import torch
+
+from installation.app.app import App
+from installation.app.config import LiveConfig
+from installation.controls.actions import Action
+from installation.ops.status import read_status
+from installation.outputs.video_io import count_frames
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = (64, 36)
+
+
+@pytest.fixture
+def presets_dir(tmp_path):
+    target = tmp_path / "presets"
+    shutil.copytree(ROOT / "presets", target)
+    return target
+
+
+def make_app(presets_dir, tmp_path, **changes):
+    config = dict(source="demo", headless=True, process_size=TINY, presets_dir=presets_dir,
+                  status_file=tmp_path / "status.json", recordings_dir=tmp_path, screenshots_dir=tmp_path)
+    config.update(changes)
+    return App(LiveConfig(**config))
+
+
+def test_headless_run_writes_the_requested_frames_and_status(presets_dir, tmp_path, capsys):
+    out = tmp_path / "clip.mp4"
+    app = make_app(presets_dir, tmp_path, frames=6, out=out)
+    assert app.run() == 0
+    assert count_frames(out) == 6
+    stdout = capsys.readouterr().out
+    assert stdout.splitlines()[0] == "preset: default"
+    assert f"wrote {out} (6 dreamed frames" in stdout
+    status = read_status(tmp_path / "status.json")
+    assert status["preset"] == "default" and status["network"] == "squeezenet1_1"
+    assert status["frames"]["dreamed"] >= 6 and status["frames"]["shown"] == 6
+    assert status["source"]["state"] in ("ok", "closed") and status["source"]["description"].startswith("demo")
+    assert status["fps"]["dream"] > 0 and status["uptime_s"] > 0
+    assert status["errors"] == 0 and status["last_error"] is None
+    assert not list(tmp_path.glob(".*.mp4*")), "no temporary video left behind"
+
+
+def test_actions_change_the_preset_and_headless_prints_it(presets_dir, tmp_path, capsys):
+    app = make_app(presets_dir, tmp_path, frames=3, out=tmp_path / "a.mp4")
+    app.dispatcher.post(Action("next", source="test"))
+    app.dispatcher.post(Action("select", "ghost", source="test"))
+    assert app.run() == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("preset:")]
+    assert lines == ["preset: default", "preset: melt", "preset: ghost"]
+    assert app.programme.current.name == "ghost"
+
+
+def test_intensity_controls_reach_the_worker(presets_dir, tmp_path):
+    app = make_app(presets_dir, tmp_path)
+    try:
+        lr_max = app.programme.current.lr_max
+        app.dispatcher.post(Action("intensity", 1.0))
+        app.dispatcher.drain()
+        assert app.worker.settings.step.lr == pytest.approx(lr_max)
+        app.dispatcher.post(Action("intensity_step", -0.25))
+        app.dispatcher.post(Action("feedback", 0.3))
+        app.dispatcher.drain()
+        assert app.worker.settings.step.lr == pytest.approx(0.75 * lr_max)
+        assert app.worker.settings.feedback.feedback == pytest.approx(0.3)
+    finally:
+        app.close()
+
+
+def test_broken_preset_edit_is_reported_and_last_good_kept(presets_dir, tmp_path):
+    app = make_app(presets_dir, tmp_path)
+    clock = [100.0]
+    app.reloader.clock = lambda: clock[0]
+
+    def poll_settled():
+        for _ in range(2):  # a change is applied once the file stopped changing
+            clock[0] += 1.0
+            app.reloader.poll()
+
+    try:
+        path = presets_dir / "default.yaml"
+        good_lr = app.worker.settings.step.lr
+        path.write_text(path.read_text().replace("lr: 0.02 ", "lr: 7 "))
+        poll_settled()
+        assert app.last_error == f"{path}: key 'lr': must be between 0 and 1, got 7 (kept last good)"
+        assert app.notices[-1] == app.last_error  # what the HUD shows
+        assert app.worker.settings.step.lr == good_lr
+        path.write_text(path.read_text().replace("lr: 7 ", "lr: 0.04 "))
+        poll_settled()
+        assert app.worker.settings.step.lr == pytest.approx(0.04)
+    finally:
+        app.close()
+
+
+def test_sleep_releases_the_camera_and_wake_brings_it_back(presets_dir, tmp_path):
+    app = make_app(presets_dir, tmp_path)
+    try:
+        capture = app.capture
+        app.dispatcher.post(Action("sleep", source="schedule"))
+        app.dispatcher.drain()
+        assert app.capture is None and capture.health().state == "closed"
+        assert app.worker.frozen and app.snapshot()["asleep"]
+        app.dispatcher.post(Action("wake", source="schedule"))
+        app.dispatcher.drain()
+        assert app.capture is not None and app.capture is not capture
+        assert app.capture.wait_newer(0, timeout=5.0) is not None
+        assert not app.worker.frozen
+    finally:
+        app.close()
+
+
+def test_keyboard_in_a_window_drives_the_show(presets_dir, tmp_path):
+    app = make_app(presets_dir, tmp_path, headless=False, windowed=True, size=(160, 90))
+    try:
+        pygame.display.init()  # the renderer opens its window on this same (dummy) video system
+        for key in (pygame.K_RIGHT, pygame.K_h, pygame.K_q):
+            pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, mod=0, unicode=""))
+        assert app.run() == 0
+    finally:
+        app.close()
+    assert app.programme.current.name == "melt"
+    assert app.renderer.hud_visible
+
+
+def test_osc_messages_reach_a_running_headless_instance(tmp_path):
+    """Real UDP packets on loopback to a real process; the change is read back from --status-file."""
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from pythonosc.udp_client import SimpleUDPClient
+
+    status_path = tmp_path / "status.json"
+    process = subprocess.Popen(
+        [sys.executable, "run.py", "live", "--source", "demo", "--headless", "--seconds", "120", "--no-midi",
+         "--process-size", "64x36", "--osc-port", "0", "--status-file", str(status_path),
+         "--out", str(tmp_path / "osc.mp4")],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+    def status_when(predicate, timeout=60.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if status_path.exists():
+                status = json.loads(status_path.read_text())
+                if predicate(status):
+                    return status
+            assert process.poll() is None, process.communicate()
+            time.sleep(0.1)
+        raise AssertionError(f"status never matched: {status_path.read_text() if status_path.exists() else None}")
+
+    try:
+        status = status_when(lambda s: s["osc"] is not None and s["frames"]["dreamed"] > 0)
+        assert status["preset"] == "default"
+        client = SimpleUDPClient("127.0.0.1", status["osc"]["port"])
+        client.send_message("/dreamwall/preset", "ghost")
+        status_when(lambda s: s["preset"] == "ghost")
+        client.send_message("/dreamwall/intensity", 2.5)     # out of range: dropped, never fatal
+        client.send_message("/dreamwall/nonsense", 1)        # unknown address: dropped
+        client.send_message("/dreamwall/preset", 3)          # by number
+        status = status_when(lambda s: s["preset"] == "creatures")
+        assert status["osc"]["ignored"] >= 2
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert "preset: ghost" in out and "preset: creatures" in out
+    assert (tmp_path / "osc.mp4").exists()
+
+
+def test_explicit_backend_that_cannot_run_is_refused_before_any_work(presets_dir, tmp_path):
+    from engine.errors import DreamwallError
+
+    with pytest.raises(DreamwallError) as error:
+        make_app(presets_dir, tmp_path, backend="tensorrt")
+    assert str(error.value).startswith("backend 'tensorrt' cannot run here: tensorrt needs CUDA")
+
+
+def test_preset_backend_that_cannot_run_falls_back_to_torch_with_a_notice(presets_dir, tmp_path):
+    default = presets_dir / "default.yaml"
+    default.write_text(default.read_text().replace("backend: auto ", "backend: tensorrt "))
+    app = make_app(presets_dir, tmp_path, frames=2, out=tmp_path / "b.mp4")
+    assert app.run() == 0
+    status = read_status(tmp_path / "status.json")
+    assert status["backend"] == "torch"
+    assert any(n.startswith("backend tensorrt unavailable") for n in status["notices"])
+
+
+class PluggableCamera:
+    """The demo camera with a cable that the test can pull out and put back."""
+
+    def __init__(self):
+        from installation.sources.demo import DemoSource
+
+        self.inner = DemoSource(size=(160, 90), fps=30.0)
+        self.description = "pluggable test camera"
+        self.plugged = True
+
+    def open(self):
+        if not self.plugged:
+            raise ConnectionError("no such device")
+        self.inner.open()
+
+    def read(self):
+        if not self.plugged:
+            raise ConnectionError("device unplugged")
+        return self.inner.read()
+
+    def close(self):
+        self.inner.close()
+
+
+def wait_for(predicate, timeout, what):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return time.monotonic()
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_camera_unplugged_mid_show_keeps_the_dream_alive_and_resumes_within_5_s(presets_dir, tmp_path):
+    import threading
+    import time
+
+    camera = PluggableCamera()
+    config = LiveConfig(source="test", headless=True, seconds=120, out=tmp_path / "u.mp4", process_size=TINY,
+                        presets_dir=presets_dir, recordings_dir=tmp_path)
+    app = App(config, source_factory=lambda spec: camera)
+    codes = []
+    runner = threading.Thread(target=lambda: codes.append(app.run()))
+    runner.start()
+    try:
+        wait_for(lambda: app.worker.health().frames > 3, 30, "first dreams")
+        camera.plugged = False
+        wait_for(lambda: app.worker.health().mode == "source-lost", 15, "the source-lost loop")
+        assert app.capture.health().state == "reconnecting"
+        seq = app.worker.health().frames
+        wait_for(lambda: app.worker.health().frames > seq + 3, 10, "dreams while the camera is gone")
+        camera.plugged = True
+        back = time.monotonic()
+        resumed = wait_for(lambda: app.capture.health().state == "ok" and app.worker.health().mode == "camera",
+                           15, "the camera to come back")
+        assert resumed - back < 5.0
+        assert app.capture.health().reconnects >= 1
+    finally:
+        app.stop()
+        runner.join(30)
+    assert codes == [0]
+
+
+def test_a_worker_that_keeps_failing_ends_the_process_non_zero(presets_dir, tmp_path, monkeypatch):
+    from installation.dreaming.backend_choice import BackendChooser
+
+    def broken_gradient(self, net, objective, size):
+        def gradient(image):
+            raise RuntimeError("simulated engine fault")
+
+        return gradient
+
+    monkeypatch.setattr(BackendChooser, "__call__", broken_gradient)
+    app = make_app(presets_dir, tmp_path, seconds=120, out=tmp_path / "f.mp4")
+    assert app.run() == 1
+    status = read_status(tmp_path / "status.json")
+    assert status["worker"]["state"] == "fatal"
+    assert status["errors"] >= 10
+    assert "simulated engine fault" in status["worker"]["last_error"]
+
+
+@pytest.mark.parametrize(("flag", "content", "message"), [
+    ("--schedule", "timezone: Europe/Berlin\nweekly:\n  mondy: 10:00-18:00\n",
+     "weekly.mondy: unknown weekday 'mondy' (did you mean 'monday'?)"),
+    ("--bindings", "keyboard:\n  q: quitt\n", "unknown action 'quitt' (did you mean 'quit'?)"),
+])
+def test_bad_control_file_at_start_is_one_line_exit_2(tmp_path, capsys, flag, content, message):
+    import run
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(content)
+    code = run.main(["live", "--source", "demo", "--headless", "--frames", "1", "--no-midi", flag, str(bad)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert err[-1].startswith("error: ") and str(bad) in err[-1] and message in err[-1]
+
+
+def test_audio_level_pushes_the_step_size_up_to_lr_max(presets_dir, tmp_path, monkeypatch):
+    from installation.controls.audio import AudioReactive
+
+    class LoudRoom:
+        gain = 1.0
+
+        def intensity(self):
+            return self.gain
+
+        def close(self):
+            pass
+
+    room = LoudRoom()
+    monkeypatch.setattr(AudioReactive, "open", classmethod(lambda cls, device=None: room))
+    app = make_app(presets_dir, tmp_path, audio=True)
+    try:
+        preset = app.programme.current
+        room.gain = 1.5
+        app._tick_common()
+        assert app.worker.settings.step.lr == pytest.approx(1.5 * preset.lr)
+        room.gain = 10.0
+        app._audio_checked = None
+        app._tick_common()
+        assert app.worker.settings.step.lr == pytest.approx(preset.lr_max)
+        assert app.snapshot()["audio_gain"] == 10.0
+    finally:
+        app.close()
+
+
+def test_no_audio_input_is_a_notice_not_a_failure(presets_dir, tmp_path, monkeypatch):
+    from installation.controls.audio import AudioReactive
+
+    def no_sounddevice():
+        raise ImportError("No module named 'sounddevice'")
+
+    real_open = AudioReactive.open
+    monkeypatch.setattr(AudioReactive, "open", lambda device=None: real_open(device, importer=no_sounddevice))
+    app = make_app(presets_dir, tmp_path, audio=True, frames=2, out=tmp_path / "a.mp4")
+    assert app.run() == 0
+    assert "audio-reactive off: no audio input (see the log)" in app.notices
+
+
+def test_knob_moves_do_not_rebuild_the_objective(presets_dir, tmp_path, monkeypatch):
+    from installation.presets.loader import Preset
+
+    app = make_app(presets_dir, tmp_path)
+    try:
+        builds = []
+        real_build = Preset.build_objective
+        monkeypatch.setattr(Preset, "build_objective", lambda self, net, *a: builds.append(self.name)
+                            or real_build(self, net, *a))
+        for value in (0.1, 0.4, 0.7, 0.9):
+            app.dispatcher.post(Action("intensity", value, source="midi"))
+        app.dispatcher.drain()
+        assert builds == []
+        app.dispatcher.post(Action("next"))
+        app.dispatcher.drain()
+        assert builds == ["melt"]
+    finally:
+        app.close()
+
+
+def test_fp16_preset_on_a_cpu_exits_at_start_and_is_a_notice_on_reload(presets_dir, tmp_path):
+    from engine.errors import DreamwallError
+
+    default = presets_dir / "default.yaml"
+    original = default.read_text()
+    default.write_text(original.replace("precision: auto ", "precision: fp16 "))
+    with pytest.raises(DreamwallError, match="preset default: precision fp16 needs a CUDA GPU; this show runs on cpu"):
+        make_app(presets_dir, tmp_path)
+    default.write_text(original)
+    app = make_app(presets_dir, tmp_path)
+    clock = [100.0]
+    app.reloader.clock = lambda: clock[0]
+    try:
+        default.write_text(original.replace("precision: auto ", "precision: fp16 "))
+        for _ in range(2):
+            clock[0] += 1.0
+            app.reloader.poll()
+        assert ("preset default: precision fp16 needs a CUDA GPU; this show runs on cpu: dreaming in fp32"
+                in app.notices)  # fmt: skip
+        assert app.notices[-1] == "reloaded preset default"  # the show went on with the edit
+        assert app.worker.settings.dtype == torch.float32 and app.programme.current.precision == "fp16"
+    finally:
+        app.close()
+
+
+def test_status_says_where_and_how_the_dream_runs(presets_dir, tmp_path):
+    app = make_app(presets_dir, tmp_path, frames=2, out=tmp_path / "c.mp4", size=(128, 72))
+    assert app.run() == 0
+    status = read_status(tmp_path / "status.json")
+    assert status["device"] == "cpu" and status["precision"] == "fp32"
+    assert status["device_reason"] == "auto: no CUDA GPU, dreaming on the CPU"
+    assert count_frames(tmp_path / "c.mp4") == 2

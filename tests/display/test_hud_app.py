@@ -1,0 +1,182 @@
+"""What App tells the HUD and the badge (issue 10, 15-18): a real app on the demo source, headless."""
+
+import dataclasses
+import functools
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import installation.app.app as app_module
+from installation.app.app import NO_CAMERA_NOTICE, App
+from installation.app.config import LiveConfig
+from installation.controls.actions import Action
+from installation.display.hud import as_hud_info, hud_lines
+from installation.outputs.recorder import Recorder, RecordToggle
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+class NullWriter:
+    def write(self, rgb: np.ndarray) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def abort(self) -> None:
+        pass
+
+
+class FakeRenderer:
+    """Only what the blackout handler touches."""
+
+    def __init__(self) -> None:
+        self.blackout = False
+
+    def set_blackout(self, on: bool) -> None:
+        self.blackout = on
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def make_app(tmp_path):
+    presets_dir = tmp_path / "presets"
+    shutil.copytree(ROOT / "presets", presets_dir)
+    made = []
+
+    def make(**changes):
+        config = dict(source="demo", headless=True, process_size=(64, 36), presets_dir=presets_dir,
+                      status_file=tmp_path / "status.json", recordings_dir=tmp_path, screenshots_dir=tmp_path)
+        config.update(changes)
+        clock = FakeClock()
+        app = App(LiveConfig(**config), clock=clock)
+        made.append(app)
+        return app, clock
+
+    yield make
+    for app in made:
+        app.close()
+
+
+def lines_of(app: App) -> list:
+    return hud_lines(as_hud_info(app.hud_info()))
+
+
+def test_notices_leave_the_hud_after_ten_seconds_but_stay_in_the_status(make_app):
+    app, clock = make_app()
+    app.notify("reloaded preset melt")
+    assert "reloaded preset melt" in app.hud_info()["notices"]
+    clock.t += 10.5
+    assert "reloaded preset melt" not in app.hud_info()["notices"]
+    assert app.snapshot()["notices"][-1] == "reloaded preset melt"
+
+
+def test_a_fixed_preset_clears_its_error_line_and_the_error_is_said_once(make_app, tmp_path):
+    app, _ = make_app()
+    reload_clock = [100.0]
+    app.reloader.clock = lambda: reload_clock[0]
+
+    def poll_settled():
+        for _ in range(2):
+            reload_clock[0] += 1.0
+            app.reloader.poll()
+
+    path = tmp_path / "presets" / "default.yaml"
+    good = path.read_text()
+    path.write_text(good.replace("lr: 0.02 ", "lr: 7 "))
+    poll_settled()
+    error = app.last_error
+    assert error is not None and "got 7" in error
+    texts = [line.text for line in lines_of(app)]
+    assert texts.count(error) == 1  # the red line only, not a yellow notice too
+    path.write_text(good.replace("lr: 0.02 ", "lr: 0.04 "))
+    poll_settled()
+    assert "error" not in [line.label for line in lines_of(app)] and app.last_error is None
+
+
+def test_another_preset_clears_the_error_line(make_app):
+    app, _ = make_app()
+    app.dispatcher.post(Action("select", 42, source="test"))
+    app.dispatcher.drain()
+    assert app.hud_info()["last_error"] == "preset number must be between 1 and 8, got 42"
+    app.dispatcher.post(Action("next", source="test"))
+    app.dispatcher.drain()
+    assert app.hud_info()["last_error"] == ""
+
+
+def test_hud_rec_line_reads_rec_name_time(make_app, tmp_path):
+    app, _ = make_app()
+    clock = FakeClock()
+    factory = functools.partial(Recorder, writer_factory=lambda *a: NullWriter(), clock=clock)
+    app.record = RecordToggle(tmp_path, 25, recorder_factory=factory, now=lambda: datetime(2025, 1, 31, 18, 30, 5))
+    app.record.toggle()
+    app.record.write(np.zeros((36, 64, 3), np.uint8))
+    clock.t += 3.4
+    rec = [line for line in lines_of(app) if line.label == "REC"]
+    assert rec == [("REC", "dreamwall-20250131-183005.mp4 00:03", "error")]  # once REC, once the time
+    app.record.stop()
+
+
+def test_hud_shows_the_key_number_of_the_preset(make_app):
+    app, _ = make_app()
+    app.dispatcher.post(Action("select", 3, source="test"))
+    app.dispatcher.drain()
+    assert lines_of(app)[0].text.startswith(f"3 · {app.programme.current.name} · intensity")
+
+
+def test_badge_follows_no_camera_sleep_and_camera_lost(make_app, monkeypatch):
+    monkeypatch.setattr(app_module, "camera_available", lambda index: False)
+    app, _ = make_app(source=None)
+    assert app.hud_info()["badge"] == NO_CAMERA_NOTICE
+    assert [line.text for line in lines_of(app)].count(NO_CAMERA_NOTICE) == 1  # notice and state said once
+    app.sleep()
+    assert app.hud_info()["badge"] == "asleep until opening time"
+    app.wake()
+    health = app.worker.health()
+    monkeypatch.setattr(app.worker, "health", lambda: dataclasses.replace(health, mode="source-lost"))
+    assert app.hud_info()["badge"] == "camera lost: reconnecting"
+
+
+def test_badge_says_camera_lost_while_the_capture_reconnects_and_clears_after(make_app, monkeypatch):
+    app, _ = make_app()
+    health = app.capture.health()
+    monkeypatch.setattr(app.capture, "health", lambda: dataclasses.replace(health, state="reconnecting"))
+    assert app.hud_info()["badge"] == "camera lost: reconnecting"
+    monkeypatch.setattr(app.capture, "health", lambda: dataclasses.replace(health, state="ok"))
+    assert app.hud_info()["badge"] is None
+
+
+def test_a_chosen_source_has_no_badge(make_app):
+    app, _ = make_app()
+    assert app.hud_info()["badge"] is None
+
+
+def test_blackout_pauses_the_dream_and_keeps_a_user_freeze(make_app):
+    app, _ = make_app()
+    app.renderer = FakeRenderer()
+
+    def press(kind: str) -> None:
+        app.dispatcher.post(Action(kind, source="test"))
+        app.dispatcher.drain()
+
+    press("blackout")
+    assert app.renderer.blackout and app.worker.frozen  # no dreaming on a black screen
+    press("blackout")
+    assert not app.renderer.blackout and not app.worker.frozen
+    press("freeze")
+    press("blackout")
+    press("blackout")
+    assert app.worker.frozen  # the user's freeze survives the blackout

@@ -146,7 +146,7 @@ VARIANTS = (
     Variant("flow (before)", TODAY_STEP, TODAY_FEEDBACK),
     Variant("before + jitter walk 64", {**TODAY_STEP, "jitter_walk": 64}, TODAY_FEEDBACK),
     Variant("before + feedback 0.95", TODAY_STEP, {**TODAY_FEEDBACK, "feedback": 0.95}),
-    Variant("before + lr .015 smooth 1", {**TODAY_STEP, "lr": 0.015, "smooth": 1.0}, TODAY_FEEDBACK),
+    Variant("before + lr .01 smooth 1", {**TODAY_STEP, "lr": 0.01, "smooth": 1.0}, TODAY_FEEDBACK),
     Variant("flow (defaults: after)"),
 )
 BEFORE, AFTER = VARIANTS[3].name, VARIANTS[-1].name

@@ -6,7 +6,7 @@ import itertools
 
 import numpy as np
 
-from installation.benchmarks.temporal import GIF_SCALE, clips
+from installation.benchmarks.temporal import GIF_SCALE, SKIP, clips, measure_flow_choices
 
 
 def test_every_clip_moves_at_its_size() -> None:
@@ -17,3 +17,10 @@ def test_every_clip_moves_at_its_size() -> None:
         assert len(frames) == 4 and all(f.shape == expected and f.dtype == np.uint8 for f in frames), name
         changes = [np.abs(a.astype(int) - b).mean() for a, b in itertools.pairwise(frames)]
         assert min(changes) > 1.0, f"{name}: frame changes {changes}"
+
+
+def test_flow_choices_are_judged_on_every_preset_and_scale() -> None:
+    rows = measure_flow_choices(clips((96, 54), SKIP + 3))
+    assert [(row.preset, row.size) for row in rows] == [("fast", "x1"), ("fast", "x0.5"), ("medium", "x1"),
+                                                        ("medium", "x0.5")]  # fmt: skip
+    assert all(0.0 <= row.e_source < 0.1 and row.ms > 0 for row in rows)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 import math
 import os
@@ -30,9 +31,9 @@ import cv2
 import numpy as np
 import torch
 
-from engine.consistency import Consistency, consistency, source_pairs
+from engine.consistency import Consistency, FramePair, consistency, source_pairs, warping_error
 from engine.networks import load_network
-from engine.temporal import dis_flow
+from engine.temporal import FlowFn, dis_flow, flow_size
 from installation.commands.render import FrameDreamer, RenderSettings, build_objective, render_settings
 from installation.demo_source import load_photo
 from installation.presets import Preset, PresetLibrary
@@ -179,12 +180,12 @@ def as_float(frames: list[np.ndarray]) -> list[np.ndarray]:
     return [frame.astype(np.float32) / 255.0 for frame in frames]
 
 
-def measure(preset: Preset, variants: tuple[Variant, ...] = VARIANTS, size: tuple[int, int] = SIZE,
-            frames: int = FRAMES) -> tuple[list[Row], dict[str, dict[str, list[np.ndarray]]]]:  # fmt: skip
+def measure(preset: Preset, made: dict[str, list[np.ndarray]], variants: tuple[Variant, ...] = VARIANTS
+            ) -> tuple[list[Row], dict[str, dict[str, list[np.ndarray]]]]:  # fmt: skip
     """A row per (clip, variant), and every dreamt clip by clip and variant (for the strip)."""
     rows, dreams = [], {}
     flow = dis_flow(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-    for name, clip in clips(size, frames).items():
+    for name, clip in made.items():
         greys = [cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) for frame in clip[SKIP:]]
         pairs = source_pairs(greys, flow)
         sources = as_float(clip[SKIP:])
@@ -225,6 +226,61 @@ def verdict(means: list[Row]) -> dict[str, object]:
             if restart_before.flicker_per_strength else 0.0}  # fmt: skip
 
 
+# ---- the feedback's own flow --------------------------------------------------------------------
+
+
+FLOW_CHOICES = (("fast", cv2.DISOPTICAL_FLOW_PRESET_FAST), ("medium", cv2.DISOPTICAL_FLOW_PRESET_MEDIUM))
+FLOW_SCALES = (1.0, 0.5)
+
+
+@dataclass
+class FlowChoiceRow:
+    """How well a cheaper flow aligns the source (E_warp with it, over the reference's trusted pixels) and its cost."""
+
+    preset: str
+    size: str
+    e_source: float
+    ms: float
+
+
+def scaled_flow(estimator: FlowFn, new: np.ndarray, prev: np.ndarray, scale: float) -> np.ndarray:
+    """Flow estimated on copies scaled by `scale` (never under the DIS floor), in full-size pixels."""
+    height, width = new.shape
+    small = flow_size((width, height), max_width=round(width * scale))
+    if small != (width, height):
+        new, prev = (cv2.resize(g, small, interpolation=cv2.INTER_AREA) for g in (new, prev))
+    flow = estimator(new, prev)
+    if small == (width, height):
+        return flow
+    return cv2.resize(flow, (width, height), interpolation=cv2.INTER_LINEAR) * np.array(
+        (width / small[0], height / small[1]), np.float32)
+
+
+def measure_flow_choices(made: dict[str, list[np.ndarray]]) -> list[FlowChoiceRow]:
+    """DIS presets and sizes for the feedback's flow, judged against DIS medium at full size with its mask."""
+    reference = dis_flow(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    per_clip = []
+    for clip in made.values():
+        greys = [cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) for frame in clip[SKIP:]]
+        per_clip.append((greys, as_float(clip[SKIP:]), source_pairs(greys, reference)))
+    rows = []
+    for name, preset in FLOW_CHOICES:
+        estimator = dis_flow(preset)
+        for scale in FLOW_SCALES:
+            errors, seconds, count = [], 0.0, 0
+            for greys, sources, pairs in per_clip:
+                mine = []
+                for (prev, new), pair in zip(itertools.pairwise(greys), pairs, strict=True):
+                    started = time.perf_counter()
+                    flow = scaled_flow(estimator, new, prev, scale)
+                    seconds += time.perf_counter() - started
+                    count += 1
+                    mine.append(FramePair(flow, pair.trusted))
+                errors.append(warping_error(sources, mine))
+            rows.append(FlowChoiceRow(name, f"x{scale:g}", statistics.fmean(errors), 1000 * seconds / count))
+    return rows
+
+
 # ---- strip ---------------------------------------------------------------------------------------
 
 
@@ -246,7 +302,8 @@ def write_strip(dreams: dict[str, list[np.ndarray]], rows: tuple[str, ...], path
 # ---- report --------------------------------------------------------------------------------------
 
 
-def print_table(rows: list[Row], means: list[Row], verdicts: dict[str, object], seconds: float) -> None:
+def print_table(rows: list[Row], means: list[Row], verdicts: dict[str, object], flows: list[FlowChoiceRow],
+                seconds: float) -> None:  # fmt: skip
     print(f"temporal stability: {PRESET} preset through the render path at the live setting (1 octave, {STEPS} "
           f"steps per frame), {SIZE[0]}x{SIZE[1]} (gif {14 * GIF_SCALE}x{25 * GIF_SCALE}), {FRAMES} frames per "
           f"clip, first {SKIP} not measured; warping error (Lai et al. 2018) against DIS-medium source flow with "
@@ -266,6 +323,10 @@ def print_table(rows: list[Row], means: list[Row], verdicts: dict[str, object], 
           f"(<= {TARGET_RATIO}: {'ok' if verdicts['ratio_ok'] else 'NOT MET'}), strength "
           f"{verdicts['strength']:.4f} vs {verdicts['restart_strength']:.4f} "
           f"({'ok' if verdicts['strength_ok'] else 'NOT MET'})")
+    print("the feedback's flow: E_warp(source) with it over DIS-medium's trusted pixels, mean of clips, and ms per "
+          "flow (the render path uses DIS fast at the dream size; live, at most 480 px wide):")
+    for flow in flows:
+        print(f"  DIS {flow.preset:<6} at {flow.size:<4}  E_warp(source) {flow.e_source:.4f}   {flow.ms:5.2f} ms")
 
 
 def _by_clip(rows: list[Row]) -> list[list[Row]]:
@@ -277,7 +338,9 @@ def run_temporal_bench(json_output: bool, strip: Path | None = None) -> int:
     torch.set_grad_enabled(True)
     started = time.monotonic()
     preset = PresetLibrary().load(PRESET)
-    rows, dreams = measure(preset)
+    made = clips()
+    rows, dreams = measure(preset, made)
+    flows = measure_flow_choices(made)
     means = summary(rows)
     verdicts = verdict(means)
     if strip is not None:
@@ -287,7 +350,8 @@ def run_temporal_bench(json_output: bool, strip: Path | None = None) -> int:
     if json_output:
         print(json.dumps({"preset": PRESET, "size": list(SIZE), "frames": FRAMES, "skipped": SKIP, "steps": STEPS,
                           "rows": [asdict(r) for r in rows], "means": [asdict(r) for r in means],
-                          "targets": verdicts, "seconds": seconds}, indent=2))  # fmt: skip
+                          "targets": verdicts, "flow_choices": [asdict(f) for f in flows],
+                          "seconds": seconds}, indent=2))  # fmt: skip
         return 0
-    print_table(rows, means, verdicts, seconds)
+    print_table(rows, means, verdicts, flows, seconds)
     return 0

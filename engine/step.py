@@ -8,7 +8,7 @@ The gradient comes from autograd by default; accelerated backends pass their own
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import Tensor
@@ -32,18 +32,65 @@ class StepParams:
     jitter: largest random roll in pixels (the roll is undone after the step).
     smooth: Gaussian sigma in pixels applied to the gradient (0 = off).
     tv: weight of the total-variation penalty relative to the objective (0 = off).
+    jitter_walk: steps over which the roll drifts from one random offset to the next
+        (a JitterWalk; 0 = a fresh random roll every step).
+    shift: this step's roll (dy, dx), set by a JitterWalk; None = drawn from the generator.
     """
 
     lr: float = 0.01
     jitter: int = 16
     smooth: float = 0.0
     tv: float = 0.0
+    jitter_walk: int = 0
+    shift: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         check_range("lr", self.lr, 0.0, 1.0)
         check_range("jitter", self.jitter, 0, 512)
         check_range("smooth", self.smooth, 0.0, 20.0)
         check_range("tv", self.tv, 0.0, 10.0)
+        check_range("jitter walk", self.jitter_walk, 0, 10_000)
+        if self.shift is not None and max(abs(self.shift[0]), abs(self.shift[1])) > self.jitter:
+            raise DreamwallError(f"shift must be within the jitter of {self.jitter} px, got {self.shift}")
+
+
+class JitterWalk:
+    """Roll offsets that drift slowly instead of jumping every step.
+
+    A fresh random roll per step re-draws the pattern at another alignment of the
+    network's strides each time; in a feedback loop across video frames that reads as
+    crawling. Here the offset glides linearly between random knots `jitter_walk` steps
+    apart, so successive steps (and frames) reinforce the same pattern while, over
+    time, every alignment is still visited. Each knot comes from its own
+    torch.Generator seeded from (seed, knot), so the offset of any step is known from
+    the step's index alone: same seed, same frames, and a resumed render matches.
+    """
+
+    def __init__(self, seed: int) -> None:
+        self._seed = seed
+        self._knots: dict[tuple[int, int], tuple[int, int]] = {}
+
+    def _knot(self, index: int, jitter: int) -> tuple[int, int]:
+        key = (index, jitter)
+        if key not in self._knots:
+            if len(self._knots) > 64:
+                self._knots.clear()
+            generator = torch.Generator().manual_seed(self._seed * 1_000_003 + index)
+            self._knots[key] = random_shift(jitter, generator)
+        return self._knots[key]
+
+    def shift(self, step: int, jitter: int, period: int) -> tuple[int, int]:
+        """The roll of global step number `step`, within +-jitter."""
+        index, phase = divmod(step, period)
+        (ay, ax), (by, bx) = self._knot(index, jitter), self._knot(index + 1, jitter)
+        t = phase / period
+        return round(ay + (by - ay) * t), round(ax + (bx - ax) * t)
+
+    def params(self, params: StepParams, step: int) -> StepParams:
+        """`params` with step number `step`'s roll; unchanged when the walk is off (jitter_walk or jitter 0)."""
+        if params.jitter_walk == 0 or params.jitter == 0:
+            return params
+        return replace(params, shift=self.shift(step, params.jitter, params.jitter_walk))
 
 
 def autograd_gradient(net: DreamNet, objective: Objective) -> GradientFn:
@@ -102,9 +149,9 @@ def dream_step(
     generator: torch.Generator,
     gradient: GradientFn | None = None,
 ) -> Tensor:
-    """One step: roll by a random jitter, ascend the objective, roll back, keep pixels in [0, 1]."""
+    """One step: roll by a random jitter (or `params.shift`), ascend the objective, roll back, keep pixels in [0, 1]."""
     gradient_fn = gradient if gradient is not None else autograd_gradient(net, objective)
-    dy, dx = random_shift(params.jitter, generator)
+    dy, dx = params.shift if params.shift is not None else random_shift(params.jitter, generator)
     rolled = image.roll((dy, dx), dims=(2, 3)) if (dy or dx) else image
     direction = ascent_direction(rolled, gradient_fn(rolled), params)
     if dy or dx:
@@ -135,8 +182,12 @@ def dream_octaves(
     generator: torch.Generator,
     gradient: GradientFn | None = None,
     progress: ProgressFn | None = None,
+    walk: JitterWalk | None = None,
+    first_step: int = 0,
 ) -> Tensor:
     """Dream from the smallest scale up, carrying the dream detail (not the image) upwards.
+
+    `walk`: roll offsets from a JitterWalk, this call's steps numbered from `first_step`.
 
     As in the original notebook: each octave starts from the source at that scale
     plus the detail dreamt at the smaller scale, so the picture stays sharp. No octave
@@ -163,7 +214,8 @@ def dream_octaves(
         detail = resize(detail, base.shape[-2], base.shape[-1])
         dreamed = (base + detail).clamp(0.0, 1.0)
         for _ in range(octave_params.steps):
-            dreamed = dream_step(net, dreamed, objective, params, generator, gradient_fn)
+            step_params = walk.params(params, first_step + done) if walk is not None else params
+            dreamed = dream_step(net, dreamed, objective, step_params, generator, gradient_fn)
             done += 1
             if progress is not None:
                 progress(done, total)

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from installation.common.cli import int_in
 
-HELP = "measure ms per dream step and frames/s against a plain autograd loop (--backends, --live)"
+HELP = "measure ms per dream step and frames/s against a plain autograd loop (--backends, --live, --temporal)"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     what = parser.add_mutually_exclusive_group()
     what.add_argument("--backends", action="store_true", help="compare the backends (torch, compile, onnx, ...)")
     what.add_argument("--live", action="store_true", help="end-to-end live pipeline fps, latency and stability")
+    what.add_argument("--temporal", action="store_true",
+                      help="temporal stability on moving clips: warping error, flicker per dream strength")
+    parser.add_argument("--strip", type=Path, help="with --temporal: write a restart/before/after strip (JPEG)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--repeats", type=int_in(1, 100, "repeats"), default=5, help="runs per figure (median)")
 
@@ -26,6 +30,10 @@ def run(args: argparse.Namespace) -> int:
         from installation.benchmarks.live import run_live_bench
 
         return run_live_bench(json_output=args.json, repeats=args.repeats)
+    if args.temporal:
+        from installation.benchmarks.temporal import run_temporal_bench
+
+        return run_temporal_bench(json_output=args.json, strip=args.strip)
     from installation.benchmarks.step import run_step_bench
 
     return run_step_bench(json_output=args.json, repeats=args.repeats)

@@ -12,6 +12,7 @@ the frames are encoded with the source's audio track and the work folder is remo
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import shutil
@@ -30,7 +31,7 @@ from engine.imageops import to_tensor, to_uint8
 from engine.networks import DreamNet, check_network_name, load_network
 from engine.objectives import Objective, parse_objective
 from engine.post import PostParams, apply_post
-from engine.step import OctaveParams, StepParams, dream_octaves
+from engine.step import JitterWalk, OctaveParams, StepParams, dream_octaves
 from engine.temporal import FeedbackParams, FlowFn, TemporalFeedback
 from installation.commands.dream import layers_spec
 from installation.common.atomic import atomic_write_text
@@ -215,6 +216,7 @@ class FrameDreamer:
         self.objective = objective
         self.settings = settings
         self.temporal = TemporalFeedback(flow_fn)
+        self.walk = JitterWalk(settings.seed)
         self.dream_size = dreamable_size(settings.size, net.name)  # upscaled when the output is too small
         parameter = next(net.parameters())
         self.device, self.dtype = parameter.device, parameter.dtype
@@ -230,7 +232,9 @@ class FrameDreamer:
         s = self.settings
         source = self.tensor(_fit(source_rgb, self.dream_size))
         start = self.temporal.start(source, s.feedback)
-        dreamed = dream_octaves(self.net, start, self.objective, s.step, s.octaves, frame_generator(s.seed, index))
+        steps = s.octaves.octaves * s.octaves.steps  # the walk's step numbers from the frame index: resumable
+        dreamed = dream_octaves(self.net, start, self.objective, s.step, s.octaves, frame_generator(s.seed, index),
+                                walk=self.walk, first_step=index * steps)  # fmt: skip
         dreamed_u8 = to_uint8(dreamed)
         # feed back the 8-bit frame, as a resumed render must (it reads it from a PNG)
         self.temporal.remember(source, self.tensor(dreamed_u8))
@@ -321,7 +325,7 @@ def render_settings(preset: Preset, args: argparse.Namespace, net: DreamNet, obj
         network=net.name,
         objective=objective.description,
         size=size,
-        step=StepParams(lr=float(pick("lr", preset.lr)), jitter=preset.jitter, smooth=preset.smooth, tv=preset.tv),
+        step=dataclasses.replace(preset.step_params(), lr=float(pick("lr", preset.lr))),
         octaves=OctaveParams(
             octaves=int(pick("octaves", preset.render.octaves)),
             scale=preset.render.octave_scale,

@@ -45,7 +45,7 @@ from engine.networks import DreamNet
 from engine.objectives import Objective
 from engine.post import PostParams, apply_post
 from engine.reactive import Modulation, MotionParams, MotionTracker, SharedFlow
-from engine.step import GradientFn, StepParams, autograd_gradient, dream_step
+from engine.step import GradientFn, JitterWalk, StepParams, autograd_gradient, dream_step
 from engine.temporal import FeedbackParams, FlowFn, TemporalFeedback, flow_size, host_grey, upscale_flow
 from installation.common.rates import Clock, RateMeter, RollingMean
 from installation.display.crossfade import ease
@@ -245,6 +245,8 @@ class DreamWorker:
         self._link: HostLink | None = None
         self._prev_grey: np.ndarray | None = None  # host grey copy of the frame the temporal feedback remembers
         self._generator: torch.Generator | None = None
+        self._walk = JitterWalk(seed)  # the preset's jitter_walk: rolls that drift across steps and frames
+        self._walk_step = 0
         self._gradient: GradientFn | None = None
         self._gradient_key: tuple[int, tuple[int, int]] | None = None
         self._configured = -1  # settings version the motion tracker and attract timer follow
@@ -624,7 +626,9 @@ class DreamWorker:
     def _steps(self, image: Tensor, settings: DreamSettings, step: StepParams, gradient: GradientFn,
                generator: torch.Generator) -> Tensor:
         for _ in range(settings.steps):
-            image = self._step_fn(settings.net, image, settings.objective, step, generator, gradient)
+            params = self._walk.params(step, self._walk_step)
+            self._walk_step += 1
+            image = self._step_fn(settings.net, image, settings.objective, params, generator, gradient)
         return image
 
     def _evolve(self, settings: DreamSettings, gradient: GradientFn, generator: torch.Generator,

@@ -218,6 +218,8 @@ class Preset:
     lr_max: float = number(0.0, 1.0, "lr at intensity 1 (the +/- keys, MIDI and OSC span 0-lr_max)")
     steps: int = whole(1, 50, "dream steps per camera frame")
     jitter: int = whole(0, 512, "largest random roll in pixels per step")
+    jitter_walk: int = whole(0, 10_000, "steps over which the roll drifts to its next random offset, so the "
+                             "pattern is reinforced across frames instead of re-drawn; 0 = a fresh roll every step")
     smooth: float = number(0.0, 20.0, "Gaussian sigma of gradient smoothing in pixels; 0 = off")
     tv: float = number(0.0, 10.0, "total-variation penalty weight; 0 = off")
     feedback: float = number(0.0, 1.0, "how much of the previous dream detail carries into the next frame")
@@ -235,7 +237,8 @@ class Preset:
     render: Render = field(metadata={"section": Render})
 
     def step_params(self) -> StepParams:
-        return StepParams(lr=self.lr, jitter=self.jitter, smooth=self.smooth, tv=self.tv)
+        return StepParams(lr=self.lr, jitter=self.jitter, smooth=self.smooth, tv=self.tv,
+                          jitter_walk=self.jitter_walk)  # fmt: skip
 
     def post_params(self) -> PostParams:
         post = self.post

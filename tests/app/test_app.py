@@ -1,5 +1,6 @@
 """The installation end to end on the CPU: demo source, real squeezenet, tiny process size."""
 
+import re
 import shutil
 from pathlib import Path
 
@@ -87,7 +88,7 @@ def test_broken_preset_edit_is_reported_and_last_good_kept(presets_dir, tmp_path
     try:
         path = presets_dir / "default.yaml"
         good_lr = app.worker.settings.step.lr
-        path.write_text(path.read_text().replace("lr: 0.02 ", "lr: 7 "))
+        path.write_text(re.sub(r"^lr: [0-9.]+ ", "lr: 7 ", path.read_text(), count=1, flags=re.M))
         poll_settled()
         assert app.last_error == f"{path}: key 'lr': must be between 0 and 1, got 7 (kept last good)"
         assert app.notices[-1] == app.last_error  # what the HUD shows

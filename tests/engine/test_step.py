@@ -1,3 +1,5 @@
+import itertools
+
 import pytest
 import torch
 
@@ -5,6 +7,7 @@ from engine.errors import DreamwallError
 from engine.imageops import resize, to_tensor
 from engine.objectives import LayerEnergy, parse_objective
 from engine.step import (
+    JitterWalk,
     OctaveParams,
     StepParams,
     autograd_gradient,
@@ -69,6 +72,40 @@ def test_jitter_roll_is_undone_exactly(squeezenet, photo):
     # the update is computed on the rolled image and moved back, the base image never moves
     update = (still - rolled).roll((-dy, -dx), dims=(2, 3))
     assert torch.allclose(jittered, (photo + update).clamp(0, 1), atol=1e-6)
+
+
+def test_jitter_walk_is_the_same_under_a_seed_and_drifts_in_small_steps():
+    params = StepParams(jitter=8, jitter_walk=16)
+    first = [JitterWalk(3).params(params, step).shift for step in range(200)]
+    again = JitterWalk(3)  # asked out of order, as a resumed render does
+    assert [again.params(params, step).shift for step in reversed(range(200))][::-1] == first
+    assert [JitterWalk(4).params(params, step).shift for step in range(200)] != first
+    assert all(max(abs(dy), abs(dx)) <= 8 for dy, dx in first)
+    moves = [max(abs(a[0] - b[0]), abs(a[1] - b[1])) for a, b in itertools.pairwise(first)]
+    assert max(moves) <= 1  # at most 16 px over 16 steps between knots: one pixel a step
+    assert len(set(first)) > 20  # yet it wanders over the jitter range
+
+
+def test_jitter_walk_off_keeps_the_random_roll():
+    params = StepParams(jitter=8)
+    assert JitterWalk(3).params(params, 5) is params
+    assert JitterWalk(3).params(StepParams(jitter=0, jitter_walk=16), 5).shift is None
+
+
+def test_a_given_shift_is_the_roll(squeezenet, photo):
+    """dream_step uses params.shift instead of drawing one, and leaves the generator alone."""
+    objective = LayerEnergy("fire5")
+    generator = torch.Generator().manual_seed(11)
+    dy, dx = random_shift(7, torch.Generator().manual_seed(11))
+    drawn = dream_step(squeezenet, photo, objective, StepParams(lr=0.02, jitter=7), torch.Generator().manual_seed(11))
+    given = dream_step(squeezenet, photo, objective, StepParams(lr=0.02, jitter=7, shift=(dy, dx)), generator)
+    assert torch.equal(drawn, given)
+    assert generator.get_state().equal(torch.Generator().manual_seed(11).get_state())
+
+
+def test_a_shift_beyond_the_jitter_is_refused():
+    with pytest.raises(DreamwallError, match=r"shift must be within the jitter of 4 px, got \(5, 0\)"):
+        StepParams(jitter=4, shift=(5, 0))
 
 
 def test_zero_lr_returns_the_image_despite_jitter(squeezenet, photo):

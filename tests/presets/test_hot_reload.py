@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -80,7 +81,7 @@ def test_a_half_written_save_is_not_loaded_until_it_settles(rig: Rig) -> None:
 
 def test_a_broken_default_is_reported_once_for_all_presets(rig: Rig) -> None:
     default = rig.library.default_path
-    default.write_text(default.read_text().replace("feedback: 0.85", "feedback: 1.5"))
+    default.write_text(re.sub(r"^feedback: [0-9.]+", "feedback: 1.5", default.read_text(), count=1, flags=re.M))
     assert rig.settle() == 0
     assert rig.errors == [f"{display_path(default)}: key 'feedback': must be between 0 and 1, got 1.5"]
     assert set(rig.reloader.errors) == {"preset melt", "preset calm"}

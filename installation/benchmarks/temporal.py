@@ -36,8 +36,8 @@ from engine.consistency import Consistency, FramePair, consistency, source_pairs
 from engine.networks import load_network
 from engine.temporal import FlowFn, dis_flow, flow_size
 from installation.commands.render import FrameDreamer, RenderSettings, build_objective, render_settings
-from installation.demo_source import load_photo
-from installation.presets import Preset, PresetLibrary
+from installation.presets.loader import Preset, PresetLibrary
+from installation.sources.demo import load_photo
 
 PRESET = "default"
 SIZE = (256, 144)

@@ -2,6 +2,7 @@
 
 import dataclasses
 import functools
+import re
 import shutil
 from datetime import datetime
 from pathlib import Path
@@ -96,13 +97,13 @@ def test_a_fixed_preset_clears_its_error_line_and_the_error_is_said_once(make_ap
 
     path = tmp_path / "presets" / "default.yaml"
     good = path.read_text()
-    path.write_text(good.replace("lr: 0.02 ", "lr: 7 "))
+    path.write_text(re.sub(r"^lr: \S+", "lr: 7", good, flags=re.MULTILINE))  # by key: defaults get tuned
     poll_settled()
     error = app.last_error
     assert error is not None and "got 7" in error
     texts = [line.text for line in lines_of(app)]
     assert texts.count(error) == 1  # the red line only, not a yellow notice too
-    path.write_text(good.replace("lr: 0.02 ", "lr: 0.04 "))
+    path.write_text(re.sub(r"^lr: \S+", "lr: 0.04", good, flags=re.MULTILINE))
     poll_settled()
     assert "error" not in [line.label for line in lines_of(app)] and app.last_error is None
 

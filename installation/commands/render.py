@@ -35,7 +35,7 @@ from engine.step import JitterWalk, OctaveParams, StepParams, dream_octaves
 from engine.temporal import FeedbackParams, FlowFn, TemporalFeedback
 from installation.commands.dream import layers_spec
 from installation.common.atomic import atomic_write_text
-from installation.common.cli import float_in, int_in, size_arg, start_done
+from installation.common.cli import number_arg, size_arg, start_done, whole_arg
 from installation.ops.progress import ProgressBar
 from installation.outputs.images import dreamable_size, read_image, write_image
 from installation.outputs.video_io import (
@@ -65,15 +65,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preset", default=DEFAULT_NAME, help="preset whose look and render quality to use")
     parser.add_argument("--network", help="override the preset's network")
     parser.add_argument("--layers", help="override the objective: 'fire7', 'fire7:42', 'fire6=0.5,fire8:12=1'")
-    parser.add_argument("--octaves", type=int_in(1, 12, "octaves"), help="scales per frame (preset: render.octaves)")
-    parser.add_argument("--steps", type=int_in(1, 1000, "steps"), help="steps per octave (preset: render.steps)")
-    parser.add_argument("--lr", type=float_in(0.0, 1.0, "lr"), help="step size (preset: lr)")
-    parser.add_argument("--feedback", type=float_in(0.0, 1.0, "feedback"), help="dream carried between frames")
+    parser.add_argument("--octaves", type=whole_arg("octaves"), help="scales per frame (preset: render.octaves)")
+    parser.add_argument("--steps", type=whole_arg("render_steps"), help="steps per octave (preset: render.steps)")
+    parser.add_argument("--lr", type=number_arg("lr"), help="step size (preset: lr)")
+    parser.add_argument("--feedback", type=number_arg("feedback"), help="dream carried between frames")
     parser.add_argument("--no-flow", action="store_true", help="carry the dream in place, not along optical flow")
     parser.add_argument("--size", type=size_arg, help="output WxH (default: the input's size)")
-    parser.add_argument("--fps", type=float_in(1.0, 240.0, "fps"), help=f"frame rate of an image folder "
+    parser.add_argument("--fps", type=number_arg("fps"), help=f"frame rate of an image folder "
                         f"(default {DEFAULT_FOLDER_FPS:g}); videos and GIFs keep theirs")  # fmt: skip
-    parser.add_argument("--seed", type=int_in(0, 2**31 - 1, "seed"), help="jitter seed (preset: seed)")
+    parser.add_argument("--seed", type=whole_arg("seed"), help="jitter seed (preset: seed)")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted render from its last frame")
     parser.add_argument("--keep-frames", action="store_true", help="keep the PNG work folder after encoding")
     parser.add_argument("--overwrite", action="store_true", help="allow -o to be the input file")

@@ -16,10 +16,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
 
+from engine.bounds import BOUNDS
 from engine.errors import DreamwallError, check_range
 
 EXIT_USAGE = 2
-LARGEST = (7680, 4320)  # 8K UHD: the largest picture a command takes (an 8000x8000 dream needed 23.5 GB)
+LARGEST = (int(BOUNDS["width"].high), int(BOUNDS["height"].high))  # 8K UHD (an 8000x8000 dream needed 23.5 GB)
 MAX_PIXELS = LARGEST[0] * LARGEST[1]
 
 
@@ -45,13 +46,13 @@ def _argument_type(parse):  # noqa: ANN001, ANN202 - decorator for argparse type
 
 
 def parse_size(text: str) -> tuple[int, int]:
-    """'WxH' -> (width, height), at least 16 and at most LARGEST."""
+    """'WxH' -> (width, height) within the table's width and height bounds (16 to LARGEST)."""
     parts = text.lower().split("x")
     if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
         raise DreamwallError(f"size must look like 640x360, got '{text}'")
     width, height = int(parts[0]), int(parts[1])
-    check_range("width", width, 16, LARGEST[0])
-    check_range("height", height, 16, LARGEST[1])
+    BOUNDS["width"].check(width)
+    BOUNDS["height"].check(height)
     return width, height
 
 
@@ -77,6 +78,18 @@ def float_in(low: float, high: float, what: str):  # noqa: ANN201
 
     parse.__name__ = what
     return _argument_type(parse)
+
+
+def whole_arg(name: str):  # noqa: ANN201 - an argparse type callable
+    """An option for setting `name` of engine.bounds: its range and error label come from the table."""
+    bound = BOUNDS[name]
+    return int_in(int(bound.low), int(bound.high), bound.label)
+
+
+def number_arg(name: str):  # noqa: ANN201 - an argparse type callable
+    """As whole_arg, for a setting that takes any number in its range."""
+    bound = BOUNDS[name]
+    return float_in(bound.low, bound.high, bound.label)
 
 
 size_arg = _argument_type(parse_size)

@@ -38,8 +38,8 @@ import torch
 from torch import Tensor
 
 from engine.attract import AttractMode, AttractParams, attract_frame
-from engine.compose import COMPOSE_MODES
 from engine.bounds import check_bound
+from engine.compose import COMPOSE_MODES
 from engine.errors import check_range, unknown_name
 from engine.imageops import resize
 from engine.networks import DreamNet

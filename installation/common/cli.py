@@ -12,9 +12,9 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 from engine.bounds import BOUNDS
 from engine.errors import DreamwallError, check_range
@@ -22,6 +22,8 @@ from engine.errors import DreamwallError, check_range
 EXIT_USAGE = 2
 LARGEST = (int(BOUNDS["width"].high), int(BOUNDS["height"].high))  # 8K UHD (an 8000x8000 dream needed 23.5 GB)
 MAX_PIXELS = LARGEST[0] * LARGEST[1]
+
+T = TypeVar("T")
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -32,10 +34,10 @@ class OneLineParser(argparse.ArgumentParser):
         sys.exit(EXIT_USAGE)
 
 
-def _argument_type(parse):  # noqa: ANN001, ANN202 - decorator for argparse type callables
+def _argument_type(parse: Callable[[str], T]) -> Callable[[str], T]:
     """Turn DreamwallError into argparse's error so argparse names the option."""
 
-    def wrapped(text: str):  # noqa: ANN202
+    def wrapped(text: str) -> T:
         try:
             return parse(text)
         except DreamwallError as error:
@@ -56,7 +58,7 @@ def parse_size(text: str) -> tuple[int, int]:
     return width, height
 
 
-def int_in(low: int, high: int, what: str):  # noqa: ANN201
+def int_in(low: int, high: int, what: str) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -68,7 +70,7 @@ def int_in(low: int, high: int, what: str):  # noqa: ANN201
     return _argument_type(parse)
 
 
-def float_in(low: float, high: float, what: str):  # noqa: ANN201
+def float_in(low: float, high: float, what: str) -> Callable[[str], float]:
     def parse(text: str) -> float:
         try:
             value = float(text)
@@ -80,13 +82,13 @@ def float_in(low: float, high: float, what: str):  # noqa: ANN201
     return _argument_type(parse)
 
 
-def whole_arg(name: str):  # noqa: ANN201 - an argparse type callable
+def whole_arg(name: str) -> Callable[[str], int]:
     """An option for setting `name` of engine.bounds: its range and error label come from the table."""
     bound = BOUNDS[name]
     return int_in(int(bound.low), int(bound.high), bound.label)
 
 
-def number_arg(name: str):  # noqa: ANN201 - an argparse type callable
+def number_arg(name: str) -> Callable[[str], float]:
     """As whole_arg, for a setting that takes any number in its range."""
     bound = BOUNDS[name]
     return float_in(bound.low, bound.high, bound.label)

@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from engine.attract import AttractParams
-from engine.bounds import BOUNDS
+from engine.bounds import BOUNDS, check_bound
 from engine.compose import COMPOSE_MODES
 from engine.errors import DreamwallError, check_range, did_you_mean
 from engine.networks import NETWORKS, DreamNet
@@ -270,7 +270,7 @@ class Preset:
         return self.lr / self.lr_max if self.lr_max > 0 else 0.0
 
     def with_intensity(self, intensity: float) -> Preset:
-        check_range("intensity", intensity, 0.0, 1.0)
+        check_bound("intensity", intensity)
         return dataclasses.replace(self, lr=intensity * self.lr_max)
 
     def summary(self) -> str:

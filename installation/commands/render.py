@@ -17,7 +17,6 @@ import torch
 
 from engine.networks import DreamNet, check_network_name, load_network
 from engine.objectives import Objective
-from engine.temporal import FeedbackParams
 from installation.commands.dream import layers_spec
 from installation.common.cli import number_arg, size_arg, whole_arg
 from installation.ops.progress import ProgressBar
@@ -55,13 +54,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def render_settings(preset: Preset, args: argparse.Namespace, net: DreamNet, objective: Objective,
                     size: tuple[int, int]) -> RenderSettings:  # fmt: skip
-    """The preset's own step and octave values with the command line's overrides."""
+    """The preset's own step, octave and feedback values with the command line's overrides."""
 
     def pick(name: str, preset_value: object) -> object:
         value = getattr(args, name, None)
         return preset_value if value is None else value
 
-    octaves = preset.octave_params()
+    octaves, feedback = preset.octave_params(), preset.feedback_params()
     return RenderSettings(
         network=net.name,
         objective=objective.description,
@@ -70,8 +69,11 @@ def render_settings(preset: Preset, args: argparse.Namespace, net: DreamNet, obj
         octaves=dataclasses.replace(
             octaves, octaves=int(pick("octaves", octaves.octaves)), steps=int(pick("steps", octaves.steps))
         ),
-        feedback=FeedbackParams(feedback=float(pick("feedback", preset.feedback)),
-                                flow=preset.flow and not getattr(args, "no_flow", False)),
+        feedback=dataclasses.replace(
+            feedback,
+            feedback=float(pick("feedback", feedback.feedback)),
+            flow=feedback.flow and not getattr(args, "no_flow", False),
+        ),
         post=preset.post_params(),
         seed=int(pick("seed", preset.seed)),
     )

@@ -24,6 +24,7 @@ from engine.objectives import GuideLoader, Objective
 from engine.post import PostParams
 from engine.reactive import MotionParams
 from engine.step import OctaveParams, StepParams
+from engine.temporal import FeedbackParams
 from installation.common.yamlfile import show
 from installation.presets.objectives import build_objective
 
@@ -232,6 +233,9 @@ class Preset:
     def step_params(self) -> StepParams:
         return StepParams(lr=self.lr, jitter=self.jitter, smooth=self.smooth, tv=self.tv,
                           jitter_walk=self.jitter_walk)  # fmt: skip
+
+    def feedback_params(self) -> FeedbackParams:
+        return FeedbackParams(feedback=self.feedback, flow=self.flow)
 
     def post_params(self) -> PostParams:
         post = self.post

@@ -38,6 +38,7 @@ import torch
 from torch import Tensor
 
 from engine.attract import AttractMode, AttractParams, attract_frame
+from engine.bounds import check_bound
 from engine.compose import COMPOSE_MODES
 from engine.errors import check_range, unknown_name
 from engine.imageops import resize
@@ -129,7 +130,7 @@ class DreamSettings:
     compose: str = "detail"
 
     def __post_init__(self) -> None:
-        check_range("steps", self.steps, 0, 100)
+        check_bound("steps", self.steps)
         if self.compose not in COMPOSE_MODES:
             raise unknown_name("compose mode", self.compose, COMPOSE_MODES)
         parameter = next(self.net.parameters())

@@ -264,7 +264,7 @@ def test_process_size_auto_depends_on_the_device() -> None:
 
 
 def test_settings_are_checked(settings: DreamSettings) -> None:
-    with pytest.raises(DreamwallError, match="steps must be between 0 and 100, got 500"):
+    with pytest.raises(DreamwallError, match="steps must be between 1 and 50, got 500"):
         settings.replace(steps=500)
 
 

@@ -221,7 +221,7 @@ def test_a_failing_step_is_logged_counted_and_survived(
 ) -> None:
     failures = {"left": 3}
     feed = ListFeed([photo] * 6)
-    with caplog.at_level(logging.WARNING, logger="installation.dreaming.worker"), \
+    with caplog.at_level(logging.WARNING, logger="installation.dreaming"), \
             DreamWorker(feed, settings, gradient_factory=failing_factory(failures)) as worker:  # type: ignore[arg-type]
         assert wait_until(lambda: worker.health().frames == 3)
         health = worker.health()

@@ -200,7 +200,7 @@ def test_a_lost_camera_keeps_the_dream_alive_and_returning_frames_resume_it(
     lost = settings.replace(attract=AttractParams(enabled=False, zoom_per_s=1.2, rotate_deg_per_s=8.0,
                                                   lost_after_s=2.0, lost_fps=10.0))  # fmt: skip
     feed, clock = ScriptedFeed(), JumpClock()
-    with caplog.at_level(logging.INFO, logger="installation.dreaming.worker"), \
+    with caplog.at_level(logging.INFO, logger="installation.dreaming"), \
             DreamWorker(feed, lost, gradient_factory=cheap_factory, clock=clock) as worker:
         dream = next_dream(worker, 0)
         dream = next_dream(worker, dream.seq)
@@ -285,7 +285,7 @@ def test_out_of_memory_steps_the_size_down_and_says_so(
     monkeypatch.setattr(torch.cuda, "empty_cache", lambda: emptied.append(1))
     big = settings.replace(process_size=(160, 120))
     feed = ScriptedFeed()
-    with caplog.at_level(logging.WARNING, logger="installation.dreaming.worker"), \
+    with caplog.at_level(logging.WARNING, logger="installation.dreaming"), \
             DreamWorker(feed, big, gradient_factory=oom_factory(make_error, 100, when)) as worker:  # type: ignore[arg-type]
         dream = next_dream(worker, 0)
         health = worker.health()

@@ -47,6 +47,13 @@ def autograd_factory(net: DreamNet, objective: Objective, size: tuple[int, int])
     return autograd_gradient(net, objective)
 
 
+def describe(settings: DreamSettings, frame: Frame | None) -> str:
+    """What failed, for the log: the frame (or the camera-lost loop), the preset and its objective."""
+    what = (f"frame {frame.seq} ({frame.image.shape[1]}x{frame.image.shape[0]})" if frame is not None
+            else "an evolving frame (camera lost)")  # fmt: skip
+    return f"{what}, preset {settings.label or '?'}, objective {settings.objective.description}"
+
+
 class FrameDreamer:
     """Dreams one frame at a time and hands the shown frame to `publish`.
 

@@ -1,20 +1,15 @@
 """The dream worker thread: newest camera frame in, newest dream out, feedback in between.
 
-It never queues: it waits for a frame newer than the last one it dreamt, dreams a
-single octave of a few steps starting from the frame plus the carried detail of the
-previous dream (engine.temporal), and publishes the result into a newest-dream-wins
-slot for the renderer. Settings (from presets, keyboard, MIDI) are swapped as one
-immutable value, so a frame is always dreamt with one consistent set. A failing step
-is logged with context and skipped; a run of failures is reported as fatal so the
-app can exit non-zero and systemd restarts it.
-
-The pieces: installation.dreaming.dreamer takes one frame through the device (one
-upload, one download per shown frame); installation.dreaming.modes decides between the
-camera, attract mode on a still room and the camera-lost loop; and
-installation.dreaming.size_governor steps the processing size down on running out of
-GPU memory instead of failing. This module runs the loop and reports health.
+It never queues: it waits for a frame newer than the last one it dreamt, has it dreamt
+(installation.dreaming.dreamer: one octave of a few steps from the frame plus the carried
+detail of the previous dream, one upload and one download) and publishes the result
+into a newest-dream-wins slot for the renderer. Settings (from presets, keyboard, MIDI)
+are swapped as one immutable value, so a frame is always dreamt with one consistent set.
+A failing frame is logged with context and skipped; a run of failures is reported as
+fatal so the app can exit non-zero and systemd restarts it. Which mode to dream in is
+installation.dreaming.modes's to say; running out of GPU memory steps the size down
+(installation.dreaming.size_governor) instead of failing.
 """
-
 from __future__ import annotations
 
 import logging
@@ -27,24 +22,14 @@ import numpy as np
 from engine.step import dream_step
 from engine.temporal import FlowFn
 from installation.common.rates import Clock, RateMeter, RollingMean
-from installation.dreaming.dreamer import FrameDreamer, GradientFactory, StepFn, autograd_factory
+from installation.dreaming.dreamer import FrameDreamer, GradientFactory, StepFn, autograd_factory, describe
 from installation.dreaming.host_link import HostLink
 from installation.dreaming.settings import Dream, DreamMode, DreamSettings, WorkerHealth, WorkerState
-from installation.dreaming.size_governor import (
-    CPU_PROCESS_SIZE,
-    GPU_PROCESS_SIZE,
-    auto_process_size,
-    fit,
-    is_out_of_memory,
-)
+from installation.dreaming.size_governor import auto_process_size, is_out_of_memory
 from installation.dreaming.stage_timer import StageTimer
 from installation.sources.capture import Frame, NewestSlot
 
-__all__ = [
-    "CPU_PROCESS_SIZE", "GPU_PROCESS_SIZE", "Dream", "DreamSettings", "DreamWorker", "FrameFeed",
-    "GradientFactory", "StepFn", "WorkerHealth", "auto_process_size", "autograd_factory", "fit",
-    "is_out_of_memory",
-]  # fmt: skip
+__all__ = ["DreamSettings", "DreamWorker", "FrameFeed", "auto_process_size"]  # app, bench, warmup use these
 
 logger = logging.getLogger(__name__)
 
@@ -66,20 +51,10 @@ class DreamWorker:
     seed overrides every preset's own seed (None: each settings' `seed`).
     """
 
-    def __init__(
-        self,
-        feed: FrameFeed,
-        settings: DreamSettings,
-        gradient_factory: GradientFactory = autograd_factory,
-        flow_fn: FlowFn | None = None,
-        seed: int | None = None,
-        max_consecutive_errors: int = 10,
-        wait_timeout: float = 0.25,
-        clock: Clock = time.monotonic,
-        join_timeout: float = 5.0,
-        step_fn: StepFn = dream_step,
-        stage_timer: StageTimer | None = None,
-    ) -> None:
+    def __init__(self, feed: FrameFeed, settings: DreamSettings, gradient_factory: GradientFactory = autograd_factory,
+                 flow_fn: FlowFn | None = None, seed: int | None = None, max_consecutive_errors: int = 10,
+                 wait_timeout: float = 0.25, clock: Clock = time.monotonic, join_timeout: float = 5.0,
+                 step_fn: StepFn = dream_step, stage_timer: StageTimer | None = None) -> None:  # fmt: skip
         self._feed = feed
         self._max_consecutive = max_consecutive_errors
         self._wait_timeout = wait_timeout
@@ -87,8 +62,7 @@ class DreamWorker:
         self._join_timeout = join_timeout
         self._slot: NewestSlot[Dream] = NewestSlot()
         self._rate = RateMeter(clock=clock)
-        self._step_ms = RollingMean()
-        self._latency_ms = RollingMean()
+        self._step_ms, self._latency_ms = RollingMean(), RollingMean()
         self._lock = threading.Lock()  # guards the settings, the output size, the state and the error counts
         self._settings, self._settings_version = settings, 0
         self._output_size: tuple[int, int] | None = None
@@ -225,9 +199,8 @@ class DreamWorker:
         """How long to wait for a camera frame: until the next camera-lost frame is due, at most."""
         with self._lock:
             attract, frozen = self._settings.attract, self._frozen
-        if frozen:
-            return self._wait_timeout
-        return self._dreamer.modes.wait_for(attract, self._wait_timeout, self._dreamer.last_output is not None)
+        has_dream = self._dreamer.last_output is not None and not frozen
+        return self._dreamer.modes.wait_for(attract, self._wait_timeout, has_dream)
 
     def _attempt(self, frame: Frame | None, settings: DreamSettings, version: int,
                  output: tuple[int, int] | None) -> bool:  # fmt: skip
@@ -242,16 +215,10 @@ class DreamWorker:
             if is_out_of_memory(error) and (notice := self._dreamer.step_down()) is not None:
                 logger.warning("%s", notice)
                 return True
-            return not self._failed(self._describe(settings, frame), error)
+            return not self._failed(describe(settings, frame), error)
         with self._lock:
             self._consecutive = 0
         return True
-
-    @staticmethod
-    def _describe(settings: DreamSettings, frame: Frame | None) -> str:
-        what = (f"frame {frame.seq} ({frame.image.shape[1]}x{frame.image.shape[0]})" if frame is not None
-                else "an evolving frame (camera lost)")  # fmt: skip
-        return f"{what}, preset {settings.label or '?'}, objective {settings.objective.description}"
 
     def _failed(self, context: str, error: Exception) -> bool:
         """Log and count a failed frame; True when it is time to give up."""

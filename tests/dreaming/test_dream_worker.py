@@ -26,7 +26,9 @@ from engine.step import GradientFn, StepParams, autograd_gradient, dream_step
 from engine.temporal import FeedbackParams, dis_flow
 from installation.common.rates import Pacer
 from installation.dreaming.looks import dream_settings
-from installation.dreaming.worker import DreamSettings, DreamWorker, auto_process_size
+from installation.dreaming.settings import DreamSettings
+from installation.dreaming.size_governor import auto_process_size
+from installation.dreaming.worker import DreamWorker
 from installation.presets.loader import PresetLibrary
 from installation.sources.capture import Capture, Frame, NewestSlot
 

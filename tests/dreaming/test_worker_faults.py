@@ -27,7 +27,8 @@ from engine.objectives import Objective, parse_objective
 from engine.reactive import MotionParams
 from engine.step import GradientFn, StepParams, dream_step
 from engine.temporal import FeedbackParams
-from installation.dreaming.worker import Dream, DreamSettings, DreamWorker
+from installation.dreaming.settings import Dream, DreamSettings
+from installation.dreaming.worker import DreamWorker
 from installation.sources.capture import Frame
 
 WIDTH, HEIGHT = 64, 48

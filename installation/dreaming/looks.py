@@ -77,4 +77,5 @@ def dream_settings(
         device=placement.device if placement is not None else torch.device("cpu"),
         dtype=placement.dtype if placement is not None else torch.float32,
         compose=preset.compose,
+        seed=preset.seed,
     )

@@ -34,7 +34,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", help="auto | torch | compile | onnx | tensorrt (default: the preset's choice)")
     parser.add_argument("--device", default="auto",
                         help="auto (CUDA when present, else CPU) | cpu | cuda | cuda:N")  # fmt: skip
-    parser.add_argument("--seed", type=whole_arg("seed"), default=0)
+    parser.add_argument("--seed", type=whole_arg("seed"),
+                        help="jitter seed for every preset (default: each preset's own seed)")  # fmt: skip
     controls = parser.add_argument_group("controls")
     controls.add_argument("--bindings", type=Path, help="keyboard/MIDI/OSC bindings (default: bindings/default.yaml)")
     controls.add_argument("--osc-port", type=whole_arg("osc_port"), help="listen for OSC on this UDP port")

@@ -12,7 +12,7 @@ from engine.networks import DreamNet, load_network
 from engine.objectives import Objective
 from engine.temporal import FeedbackParams
 from installation.dreaming.placement import Placement
-from installation.dreaming.worker import DreamSettings
+from installation.dreaming.settings import DreamSettings
 from installation.presets.loader import Preset
 
 log = logging.getLogger(__name__)
@@ -77,4 +77,5 @@ def dream_settings(
         device=placement.device if placement is not None else torch.device("cpu"),
         dtype=placement.dtype if placement is not None else torch.float32,
         compose=preset.compose,
+        seed=preset.seed,
     )

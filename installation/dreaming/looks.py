@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from dataclasses import dataclass
@@ -10,7 +11,6 @@ import torch
 
 from engine.networks import DreamNet, load_network
 from engine.objectives import Objective
-from engine.temporal import FeedbackParams
 from installation.dreaming.placement import Placement
 from installation.dreaming.settings import DreamSettings
 from installation.presets.loader import Preset
@@ -68,7 +68,7 @@ def dream_settings(
         objective=objective if objective is not None else preset.build_objective(net),
         step=preset.step_params(),
         steps=preset.steps,
-        feedback=FeedbackParams(feedback=feedback, flow=preset.flow),
+        feedback=dataclasses.replace(preset.feedback_params(), feedback=feedback),
         post=preset.post_params(),
         process_size=process_size or preset.process_size,
         label=preset.name,

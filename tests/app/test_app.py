@@ -84,6 +84,7 @@ def test_broken_preset_edit_is_reported_and_last_good_kept(presets_dir, tmp_path
         for _ in range(2):  # a change is applied once the file stopped changing
             clock[0] += 1.0
             app.reloader.poll()
+        app.housekeeping.run_handed()  # what the main loop does each tick: applies happen on its thread
 
     try:
         path = presets_dir / "default.yaml"
@@ -313,11 +314,11 @@ def test_audio_level_pushes_the_step_size_up_to_lr_max(presets_dir, tmp_path, mo
     try:
         preset = app.programme.current
         room.gain = 1.5
-        app._tick_common()
+        app.loop.tick()
         assert app.worker.settings.step.lr == pytest.approx(1.5 * preset.lr)
         room.gain = 10.0
-        app._audio_checked = None
-        app._tick_common()
+        app.loop.audio_checked = None
+        app.loop.tick()
         assert app.worker.settings.step.lr == pytest.approx(preset.lr_max)
         assert app.snapshot()["audio_gain"] == 10.0
     finally:
@@ -374,6 +375,7 @@ def test_fp16_preset_on_a_cpu_exits_at_start_and_is_a_notice_on_reload(presets_d
         for _ in range(2):
             clock[0] += 1.0
             app.reloader.poll()
+        app.housekeeping.run_handed()
         assert ("preset default: precision fp16 needs a CUDA GPU; this show runs on cpu: dreaming in fp32"
                 in app.notices)  # fmt: skip
         assert app.notices[-1] == "reloaded preset default"  # the show went on with the edit

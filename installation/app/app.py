@@ -180,6 +180,7 @@ class App:
         return self.show_status().as_json()
 
     def hud_info(self) -> HudInfo:
+        self.messages.forget_fixed_error()
         return self.show_status().hud_info(self.messages.fresh())
 
     # ---- lifecycle ---------------------------------------------------------------------------

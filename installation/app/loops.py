@@ -54,6 +54,7 @@ class ShowLoop:
         app.controls.poll()
         app.dispatcher.drain()
         app.housekeeping.run_handed()  # reloaded presets apply here, where the dispatcher runs
+        app.messages.forget_fixed_error()  # headless runs and the status file too, not only the HUD
         self._follow_audio()
         if app.programme.update():
             app.director.show_new_preset()

@@ -126,8 +126,7 @@ class ShowStatus:
 
 
 def build_status(app: App) -> ShowStatus:
-    """Read every part once; a fixed preset's error line goes first, so no reader shows it stale."""
-    app.messages.forget_fixed_error()
+    """Read every part once; only reads, so the soak sampler may call it from its own thread."""
     preset, director, messages = app.programme.current, app.director, app.messages
     worker = app.worker.health()
     capture = app.capture.health() if app.capture is not None else None

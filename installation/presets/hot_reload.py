@@ -9,7 +9,8 @@ with an injected clock).
 
 A change is loaded once the file's content has been the same on two looks in a row
 (so an editor's half-written save is not reported as broken) and differs from what
-was last loaded. Applied within 2 x interval (0.5 s by default) of the save.
+was last loaded. Loaded within 2 x interval (0.5 s by default) of the save, applied at the
+owner's next tick.
 A broken version is reported once through `on_error` (HUD + log) and the last good
 value stays in use until the file is fixed.
 """

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -29,9 +28,7 @@ from typing import Protocol
 
 import cv2
 import numpy as np
-
-os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-import pygame  # after the env var: no support banner on stdout
+import pygame  # run.py hides its support banner (ENVIRONMENT_DEFAULTS)
 from pygame._sdl2.video import WINDOWPOS_CENTERED, Window
 
 from engine.errors import DreamwallError, unknown_name

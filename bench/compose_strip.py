@@ -25,32 +25,24 @@ from installation.dreaming.looks import NetworkCache, Overrides, dream_settings
 from installation.dreaming.worker import DreamWorker
 from installation.outputs.images import write_image
 from installation.presets.loader import PresetLibrary
-from installation.sources.capture import Frame
 from installation.sources.demo import load_photo
+from installation.testing.feeds import ListFeed
 
 OUTPUT = (1280, 720)
 PROCESS = (320, 180)
 CROP = (40, 400, 480, 270)  # x, y, width, height: whiskers and fur
 
 
-class Frames:
-    def __init__(self, count: int) -> None:
-        photo = cv2.resize(load_photo("chelsea"), (OUTPUT[0] + 2 * count, OUTPUT[1]), interpolation=cv2.INTER_CUBIC)
-        self.frames = [Frame(np.ascontiguousarray(photo[:, 2 * i:2 * i + OUTPUT[0]]), i + 1, float(i)) for i in
-                       range(count)]  # fmt: skip
-
-    def wait_newer(self, after_seq: int, timeout: float | None = None) -> Frame | None:
-        if after_seq < len(self.frames):
-            return self.frames[after_seq]
-        time.sleep(0.01)
-        return None
+def panning_frames(count: int) -> list[np.ndarray]:
+    photo = cv2.resize(load_photo("chelsea"), (OUTPUT[0] + 2 * count, OUTPUT[1]), interpolation=cv2.INTER_CUBIC)
+    return [np.ascontiguousarray(photo[:, 2 * i:2 * i + OUTPUT[0]]) for i in range(count)]
 
 
 def final_frame(mode: str, count: int) -> np.ndarray:
     preset = PresetLibrary().load("default")
     preset = dataclasses.replace(preset, compose=mode, attract=dataclasses.replace(preset.attract, enabled=False))
     settings = dream_settings(preset, NetworkCache().get(preset.network), Overrides(), PROCESS)
-    worker = DreamWorker(Frames(count), settings, seed=0)
+    worker = DreamWorker(ListFeed(panning_frames(count)), settings, seed=0)
     worker.set_output_size(OUTPUT)
     with worker:
         while worker.health().frames < count:

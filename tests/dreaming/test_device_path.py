@@ -26,7 +26,7 @@ from installation.dreaming.host_link import HostLink
 from installation.dreaming.looks import NetworkCache
 from installation.dreaming.settings import DreamSettings
 from installation.dreaming.worker import DreamWorker
-from installation.sources.capture import Frame
+from installation.testing.feeds import ListFeed
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 # .numpy() is not here: on a CUDA tensor it raises, so it can only follow a counted .cpu()
@@ -42,17 +42,6 @@ class DeviceTensor(torch.Tensor):
         if func in HOST_READS:
             cls.reads.append(func.__name__)
         return super().__torch_function__(func, types, args, kwargs or {})
-
-
-class ListFeed:
-    def __init__(self, images: list[np.ndarray]) -> None:
-        self.frames = [Frame(image, seq, float(seq)) for seq, image in enumerate(images, start=1)]
-
-    def wait_newer(self, after_seq: int, timeout: float | None = None) -> Frame | None:
-        if after_seq < len(self.frames):
-            return self.frames[after_seq]
-        time.sleep(min(timeout or 0.0, 0.01))
-        return None
 
 
 def moving_frames(count: int, size: tuple[int, int] = (128, 72)) -> list[np.ndarray]:

@@ -31,6 +31,7 @@ from installation.dreaming.size_governor import auto_process_size
 from installation.dreaming.worker import DreamWorker
 from installation.presets.loader import PresetLibrary
 from installation.sources.capture import Capture, Frame, NewestSlot
+from installation.testing.feeds import ListFeed
 
 SIZE = (64, 48)
 
@@ -54,19 +55,6 @@ def settings(squeezenet: DreamNet) -> DreamSettings:
         process_size=SIZE,
         label="test",
     )
-
-
-class ListFeed:
-    """Hands out fixed frames strictly in order (a deterministic camera for seeding tests)."""
-
-    def __init__(self, images: list[np.ndarray]) -> None:
-        self.frames = [Frame(image, seq, float(seq)) for seq, image in enumerate(images, start=1)]
-
-    def wait_newer(self, after_seq: int, timeout: float | None = None) -> Frame | None:
-        if after_seq < len(self.frames):
-            return self.frames[after_seq]
-        time.sleep(min(timeout or 0.0, 0.01))
-        return None
 
 
 class PhotoCamera:

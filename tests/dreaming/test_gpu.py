@@ -17,30 +17,18 @@ from engine.step import autograd_gradient
 from installation.dreaming.looks import NetworkCache
 from installation.dreaming.settings import DreamSettings
 from installation.dreaming.worker import DreamWorker
-from installation.sources.capture import Frame
+from installation.testing.feeds import ListFeed
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]
 CUDA = torch.device("cuda", 0)
-
-
-class Frames:
-    def __init__(self, count: int, size: tuple[int, int]) -> None:
-        rng = np.random.default_rng(0)
-        self.frames = [Frame(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8), i + 1, float(i))
-                       for i in range(count)]  # fmt: skip
-
-    def wait_newer(self, after_seq: int, timeout: float | None = None) -> Frame | None:
-        if after_seq < len(self.frames):
-            return self.frames[after_seq]
-        time.sleep(0.01)
-        return None
 
 
 def test_the_worker_dreams_on_the_gpu_in_fp16_with_one_download_per_frame() -> None:
     net = NetworkCache().get("squeezenet1_1", CUDA, torch.float16)
     settings = DreamSettings(net=net, objective=parse_objective("fire5", net), process_size=(320, 180),
                              device=CUDA, dtype=torch.float16)  # fmt: skip
-    worker = DreamWorker(Frames(6, (640, 360)), settings)
+    rng = np.random.default_rng(0)
+    worker = DreamWorker(ListFeed([rng.integers(0, 256, (360, 640, 3), dtype=np.uint8) for _ in range(6)]), settings)
     worker.set_output_size((1280, 720))
     with worker:
         deadline = time.monotonic() + 60

@@ -27,6 +27,7 @@ from installation.dreaming.settings import DreamMode, DreamSettings
 from installation.dreaming.worker import DreamWorker
 from installation.presets.loader import load_preset
 from installation.sources.capture import Frame
+from installation.testing.feeds import ListFeed
 
 SIZE = (64, 48)
 
@@ -34,12 +35,12 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def frames(chelsea: np.ndarray) -> list[Frame]:
+def frames(chelsea: np.ndarray) -> list[np.ndarray]:
     photo = cv2.resize(chelsea, SIZE, interpolation=cv2.INTER_AREA)
     rng = np.random.default_rng(5)
     images = [np.clip(photo.astype(int) + rng.integers(-5, 6, photo.shape), 0, 255).astype(np.uint8)
               for _ in range(3)]  # fmt: skip
-    return [Frame(image, seq, float(seq)) for seq, image in enumerate(images, start=1)]
+    return images
 
 
 def preset_settings(folder: Path, name: str, seed: int, net: DreamNet) -> DreamSettings:
@@ -49,17 +50,7 @@ def preset_settings(folder: Path, name: str, seed: int, net: DreamNet) -> DreamS
     return dream_settings(load_preset(path), net).replace(process_size=SIZE, steps=1)
 
 
-class ListFeed:
-    """Hands out fixed frames strictly in order, then nothing (the worker's own timeout paces it)."""
-
-    def __init__(self, frames: list[Frame]) -> None:
-        self.frames = frames
-
-    def wait_newer(self, after_seq: int, timeout: float | None = None) -> Frame | None:
-        return self.frames[after_seq] if after_seq < len(self.frames) else None
-
-
-def last_dream(frames: list[Frame], settings: DreamSettings, seed: int | None = None) -> np.ndarray:
+def last_dream(frames: list[np.ndarray], settings: DreamSettings, seed: int | None = None) -> np.ndarray:
     """The dream of the last frame after dreaming them all in order."""
     with DreamWorker(ListFeed(frames), settings, seed=seed, wait_timeout=0.01) as worker:
         seq = 0
@@ -70,7 +61,7 @@ def last_dream(frames: list[Frame], settings: DreamSettings, seed: int | None = 
 
 
 def test_presets_differing_only_in_seed_dream_differently_and_the_same_seed_alike(
-    frames: list[Frame], squeezenet: DreamNet, tmp_path: Path
+    frames: list[np.ndarray], squeezenet: DreamNet, tmp_path: Path
 ) -> None:
     three, again, four = (preset_settings(tmp_path, name, seed, squeezenet)
                           for name, seed in (("a", 3), ("b", 3), ("c", 4)))  # fmt: skip
@@ -80,7 +71,7 @@ def test_presets_differing_only_in_seed_dream_differently_and_the_same_seed_alik
     assert not np.array_equal(first, last_dream(frames, four))
 
 
-def test_the_seed_option_overrides_every_presets_seed(frames: list[Frame], squeezenet: DreamNet,
+def test_the_seed_option_overrides_every_presets_seed(frames: list[np.ndarray], squeezenet: DreamNet,
                                                       tmp_path: Path) -> None:  # fmt: skip
     three, four = preset_settings(tmp_path, "a", 3, squeezenet), preset_settings(tmp_path, "c", 4, squeezenet)
     assert np.array_equal(last_dream(frames, three, seed=9), last_dream(frames, four, seed=9))
@@ -106,7 +97,7 @@ class StepLog:
         return dream_step(net, image, objective, params, generator, gradient)
 
 
-def dreamer_steps(frames: list[Frame], settings: list[tuple[DreamSettings, int]]) -> StepLog:
+def dreamer_steps(frames: list[np.ndarray], settings: list[tuple[DreamSettings, int]]) -> StepLog:
     """Each frame dreamt on this thread with the matching (settings, version); the steps it took."""
     log = StepLog()
 
@@ -114,13 +105,13 @@ def dreamer_steps(frames: list[Frame], settings: list[tuple[DreamSettings, int]]
         pass
 
     dreamer = FrameDreamer(autograd_factory, log, None, None, lambda: 0.0, publish, None)
-    for frame, (chosen, version) in zip(frames, settings, strict=True):
+    for frame, (chosen, version) in zip(ListFeed(frames).frames, settings, strict=True):
         dreamer.camera(frame, chosen, version, None)
     return log
 
 
 def test_a_preset_with_another_seed_restarts_the_generator_and_the_walk(
-    frames: list[Frame], squeezenet: DreamNet, tmp_path: Path
+    frames: list[np.ndarray], squeezenet: DreamNet, tmp_path: Path
 ) -> None:
     def walking(settings: DreamSettings) -> DreamSettings:
         return settings.replace(step=dataclasses.replace(settings.step, jitter_walk=1))  # a new roll every step

@@ -15,7 +15,8 @@ import pytest
 
 from installation.controls.actions import Dispatcher
 from installation.display.hud import Badge, Hud, HudInfo, backend_text, font_size_for, fresh_notices, hud_lines
-from installation.display.renderer import Renderer, place_on_display
+from installation.display.layout import place_on_display
+from installation.display.renderer import Renderer
 
 WINDOW = (640, 360)
 GREY = (90, 90, 90)
@@ -225,7 +226,8 @@ CHILD = """
 import os, subprocess, sys
 import numpy as np
 from installation.controls.actions import Dispatcher
-from installation.display.renderer import Renderer, place_on_display
+from installation.display.layout import place_on_display
+from installation.display.renderer import Renderer
 
 def geometry():
     out = subprocess.run(["xwininfo", "-root", "-tree"], capture_output=True, text=True, check=True).stdout

@@ -80,10 +80,12 @@ class App:
         source_factory: Callable[[str], FrameSource] | None = None,
         clock: Callable[[], float] = time.monotonic,
         stderr: Any = None,
+        stdout: Any = None,  # the headless lines (preset names, the written file); None: sys.stdout
     ) -> None:
         self.config = config
         self._clock = clock
         self._stderr = stderr if stderr is not None else sys.stderr
+        self._stdout = stdout if stdout is not None else sys.stdout
         self.started = clock()
         self.notices: list[str] = []
         self.last_error: str | None = None
@@ -190,7 +192,7 @@ class App:
             preset = self.programme.current
             log.info("preset: %s", preset.summary())
             if self.headless:
-                print(f"preset: {preset.name}", flush=True)
+                print(f"preset: {preset.name}", file=self._stdout, flush=True)
             if self.renderer is not None:
                 self.renderer.begin_crossfade(preset.transition)
 
@@ -607,7 +609,7 @@ class App:
         if written is None:
             self._stderr.write("error: no video written (no frame was dreamt)\n")
             return EXIT_FATAL
-        print(f"wrote {written} ({self._shown} dreamed frames, {fps:.1f} dream fps)", flush=True)
+        print(f"wrote {written} ({self._shown} dreamed frames, {fps:.1f} dream fps)", file=self._stdout, flush=True)
         return 0
 
     _progress_written: float | None = None

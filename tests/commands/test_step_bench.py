@@ -1,4 +1,4 @@
-"""The bench's plain reference is fair: the notebook's loop, stopped at the layer, with the shipped jitter and smoothing."""
+"""The bench's plain reference is fair: the notebook's loop, stopped at the layer, shipped jitter and smoothing."""
 
 import pytest
 import torch

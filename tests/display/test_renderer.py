@@ -329,7 +329,13 @@ def test_hud_lines_name_what_matters():
     for part in ["melt", "backend onnxruntime · cpu fp32", "capture 30.0", "process 320x180", "out/a.mp4 01:15"]:
         assert part in text
     assert ("error", "preset melt.yaml broken: lr (kept last good)", "error") in hud_lines(info)
-    assert hud_lines(HudInfo())  # an empty app still gets a HUD
+    assert [(line.label, line.text) for line in hud_lines(HudInfo())] == [  # an empty app still gets a HUD
+        ("preset", "–"),
+        ("network", "– · backend –"),
+        ("fps", "capture – · dream – · display –"),
+        ("size", "process – · screen –"),
+        ("source", "–"),
+    ]
     with pytest.raises(DreamwallError, match="unknown HUD field 'presett' \\(did you mean 'preset'\\?\\)"):
         as_hud_info({"presett": "x"})
 

@@ -180,3 +180,40 @@ def test_blackout_pauses_the_dream_and_keeps_a_user_freeze(make_app):
     press("blackout")
     press("blackout")
     assert app.worker.frozen  # the user's freeze survives the blackout
+
+
+def test_a_windowed_show_writes_no_camera_frame_to_disk_and_tells_systemd_once_dreams_show(tmp_path, monkeypatch):
+    """README: without R, S or headless output no camera frame reaches the disk; READY=1 follows the first dream."""
+    import socket
+    import threading
+
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(tmp_path / "notify"))
+    monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "notify"))
+    out = tmp_path / "out"
+    out.mkdir()
+    app = App(LiveConfig(source="demo", headless=False, windowed=True, size=(160, 90), process_size=(64, 36),
+                         presets_dir=ROOT / "presets", recordings_dir=out, screenshots_dir=out, out=out / "clip.mp4"))
+    dreamed = threading.Event()
+
+    def stop_after_dreams() -> None:
+        while not dreamed.wait(0.05):
+            if app.snapshot()["frames"]["dreamed"] >= 3:
+                dreamed.set()
+        app.stop()
+
+    stopper = threading.Thread(target=stop_after_dreams, daemon=True)
+    stopper.start()
+    try:
+        assert app.run() == 0
+    finally:
+        dreamed.set()
+        stopper.join(5.0)
+        app.close()
+    assert app.snapshot()["frames"]["dreamed"] >= 3  # it really showed dreams
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == []  # the socket is not a file
+    notify.setblocking(False)
+    first = dict(line.split("=", 1) for line in notify.recv(4096).decode().split("\n"))
+    notify.close()
+    assert first == {"READY": "1", "STATUS": "showing default"}

@@ -2,6 +2,7 @@
 
 import dataclasses
 import functools
+import re
 import shutil
 from datetime import datetime
 from pathlib import Path
@@ -96,13 +97,15 @@ def test_a_fixed_preset_clears_its_error_line_and_the_error_is_said_once(make_ap
 
     path = tmp_path / "presets" / "default.yaml"
     good = path.read_text()
-    path.write_text(good.replace("lr: 0.02 ", "lr: 7 "))
+    broken = re.sub(r"^lr: [0-9.]+ ", "lr: 7 ", good, count=1, flags=re.MULTILINE)
+    assert broken != good  # whatever the shipped lr is, the edit must really break it
+    path.write_text(broken)
     poll_settled()
     error = app.last_error
     assert error is not None and "got 7" in error
     texts = [line.text for line in lines_of(app)]
     assert texts.count(error) == 1  # the red line only, not a yellow notice too
-    path.write_text(good.replace("lr: 0.02 ", "lr: 0.04 "))
+    path.write_text(broken.replace("lr: 7 ", "lr: 0.04 "))
     poll_settled()
     assert "error" not in [line.label for line in lines_of(app)] and app.last_error is None
 

@@ -31,8 +31,9 @@ from engine.backends.tensorrt_engine import TensorRTBackend  # noqa: E402
 from engine.export.store import MemoryStore  # noqa: E402
 from engine.networks import load_network  # noqa: E402
 from engine.objectives import Objective, parse_objective  # noqa: E402
-from engine.step import GradientFn, StepParams, autograd_gradient, dream_step  # noqa: E402
+from engine.step import GradientFn, autograd_gradient, dream_step  # noqa: E402
 from installation.benchmarks.pipeline import PipelineFigures, PipelineSpec, measure_pipeline  # noqa: E402
+from installation.benchmarks.step import params_text, shipped_step_params  # noqa: E402
 from installation.benchmarks.timing import median_ms  # noqa: E402
 
 STEPS_PER_FRAME = 2
@@ -103,7 +104,7 @@ def sync(device: torch.device) -> None:
 
 def timed_frame_ms(gradient: GradientFn, net: object, objective: Objective, image: torch.Tensor,
                    device: torch.device, repeats: int) -> float:
-    params = StepParams(lr=0.02, jitter=8)
+    params = shipped_step_params()  # the jitter and smoothing the shows run with
     generator = torch.Generator().manual_seed(0)
 
     def frame() -> None:
@@ -272,7 +273,8 @@ def main() -> int:
     fps_rows = fps_table(device, sizes, repeats, budget, skipped)
     parity_rows += parity(device, parity_size, PARITY_NETWORKS[1:], budget, skipped)
     print("\nFPS at 2 dream steps per frame, " + f"{FPS_NETWORK[0]} {FPS_NETWORK[1]} on {name}; "
-          f"fp32 = strict fp32 (TF32 off), {CUDA_GRAPHS} = torch.compile mode reduce-overhead")
+          f"fp32 = strict fp32 (TF32 off), {CUDA_GRAPHS} = torch.compile mode reduce-overhead; "
+          f"{params_text(shipped_step_params())}")
     backends = list(dict.fromkeys(row["backend"] for row in fps_rows))
     width_of = max([16, *(len(b) + 2 for b in backends)])
     print(f"{'size':<11}" + "".join(f"{b:>{width_of}}" for b in backends))

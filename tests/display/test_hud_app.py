@@ -220,3 +220,24 @@ def test_a_windowed_show_writes_no_camera_frame_to_disk_and_tells_systemd_once_d
     first = dict(line.split("=", 1) for line in notify.recv(4096).decode().split("\n"))
     notify.close()
     assert first == {"READY": "1", "STATUS": "showing default"}
+
+
+def test_without_a_display_the_default_run_is_a_ten_second_headless_clip(tmp_path, monkeypatch):
+    """README, set-up: no display -> headless, a 10 s clip out/dreamwall-<time>.mp4, its path and the fps printed."""
+    import io
+    import time
+
+    monkeypatch.setattr(app_module, "display_available", lambda: False)
+    out = tmp_path / "out"
+    printed = io.StringIO()
+    app = App(LiveConfig(source="demo", process_size=(64, 36), presets_dir=ROOT / "presets", recordings_dir=out,
+                         screenshots_dir=out), clock=lambda: time.monotonic() * 20, stdout=printed)  # 10 s in 0.5 s
+    try:
+        assert app.headless and app_module.HEADLESS_DEFAULT_SECONDS == 10.0
+        assert app.run() == 0  # ends by itself: no --frames, no --seconds
+    finally:
+        app.close()
+    (clip,) = out.iterdir()
+    assert re.fullmatch(r"dreamwall-\d{8}-\d{6}\.mp4", clip.name)
+    assert re.search(rf"^wrote {re.escape(str(clip))} \(\d+ dreamed frames, [0-9.]+ dream fps\)$", printed.getvalue(),
+                     flags=re.MULTILINE), printed.getvalue()  # fmt: skip

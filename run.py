@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
 from types import ModuleType
 
@@ -13,6 +14,15 @@ from installation.commands import COMMANDS
 from installation.common.cli import EXIT_USAGE, OneLineParser, StartLog, quiet_libraries
 
 GLOBAL_FLAGS = ("-v", "--verbose")
+# Set unless the caller chose otherwise, before any command imports pygame (the renderer, the HUD).
+ENVIRONMENT_DEFAULTS = {
+    "PYGAME_HIDE_SUPPORT_PROMPT": "1",  # no support banner: headless runs print their results on stdout
+}
+
+
+def apply_environment_defaults() -> None:
+    for name, value in ENVIRONMENT_DEFAULTS.items():
+        os.environ.setdefault(name, value)
 
 
 def command_module(name: str) -> ModuleType:
@@ -38,6 +48,7 @@ def split_command(arguments: list[str]) -> tuple[bool, str, list[str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    apply_environment_defaults()
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments in (["-h"], ["--help"], ["help"]):
         print_overview()

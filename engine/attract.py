@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from engine.bounds import BOUNDS, check_bound
 from engine.errors import check_range
 
 Clock = Callable[[], float]
@@ -34,8 +35,8 @@ class ZoomParams:
     shift: tuple[float, float] = (0.0, 0.0)  # (x, y) in pixels per frame
 
     def __post_init__(self) -> None:
-        check_range("attract zoom", self.zoom, 0.5, 2.0)
-        check_range("attract rotate_deg", self.rotate_deg, -45.0, 45.0)
+        check_bound("frame_zoom", self.zoom)
+        check_bound("frame_rotate", self.rotate_deg)
 
     @classmethod
     def per_frame(cls, zoom_per_s: float, rotate_deg_per_s: float, dt: float) -> ZoomParams:
@@ -67,12 +68,12 @@ class AttractParams:
     lost_fps: float = 10.0
 
     def __post_init__(self) -> None:
-        check_range("attract after", self.after_s, 0.0, 86400.0)
-        check_range("attract zoom", self.zoom_per_s, 0.5, 2.0)
-        check_range("attract rotate", self.rotate_deg_per_s, -90.0, 90.0)
-        check_range("attract fade", self.fade_s, 0.0, 60.0)
-        check_range("source lost after", self.lost_after_s, 0.0, 3600.0)
-        check_range("source lost fps", self.lost_fps, 0.5, 60.0)
+        check_bound("attract_after", self.after_s)
+        check_bound("attract_zoom", self.zoom_per_s)
+        check_bound("attract_rotate", self.rotate_deg_per_s)
+        check_bound("attract_fade", self.fade_s)
+        check_bound("source_lost_after", self.lost_after_s)
+        check_bound("source_lost_fps", self.lost_fps)
 
     @property
     def still_after_s(self) -> float:
@@ -104,6 +105,11 @@ def attract_frame(previous: Tensor, params: ZoomParams, dream: DreamFn) -> Tenso
     return dream(zoom_rotate(previous, params))
 
 
+def _check_after(after_s: float) -> float:
+    """AttractMode's delay: 0 (off) up to the longest `attract.after` a preset may give."""
+    return check_range("attract after_s", after_s, 0.0, BOUNDS["attract_after"].high)
+
+
 class AttractMode:
     """On after `after_s` seconds with motion below `threshold`; off at the first motion above it.
 
@@ -111,8 +117,8 @@ class AttractMode:
     """
 
     def __init__(self, after_s: float, clock: Clock, threshold: float = 0.1) -> None:
-        check_range("attract after_s", after_s, 0.0, 86400.0)
-        check_range("attract threshold", threshold, 0.0, 1.0)
+        _check_after(after_s)
+        check_bound("attract_threshold", threshold)
         self.after_s = after_s
         self.threshold = threshold
         self._clock = clock
@@ -131,7 +137,7 @@ class AttractMode:
 
     def set_after(self, after_s: float) -> None:
         """A new preset's delay; the stillness timer keeps running (a playlist must not keep restarting it)."""
-        check_range("attract after_s", after_s, 0.0, 86400.0)
+        _check_after(after_s)
         self.after_s = after_s
         if after_s == 0:
             self.active = False

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from engine.errors import check_range
+from engine.bounds import check_bound
 
 # Rec. 601 luma weights, the usual choice for "how bright does this look"
 LUMA = (0.299, 0.587, 0.114)
@@ -34,11 +34,8 @@ class PostParams:
     mix: float = 1.0
 
     def __post_init__(self) -> None:
-        check_range("saturation", self.saturation, 0.0, 3.0)
-        check_range("contrast", self.contrast, 0.0, 3.0)
-        check_range("brightness", self.brightness, -1.0, 1.0)
-        check_range("gamma", self.gamma, 0.2, 5.0)
-        check_range("mix", self.mix, 0.0, 1.0)
+        for name in ("saturation", "contrast", "brightness", "gamma", "mix"):
+            check_bound(name, getattr(self, name))
 
     @property
     def grades(self) -> bool:

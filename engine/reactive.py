@@ -21,7 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from engine.errors import check_range, unknown_name
+from engine.bounds import check_bound
+from engine.errors import unknown_name
 from engine.temporal import FlowFn, dis_flow, grey_uint8
 
 _MEASURE_SIDE = 64  # motion is judged on a small copy: cheap, and sensor noise averages out
@@ -91,8 +92,8 @@ class MotionLevel:
     level: float = 0.0
 
     def __post_init__(self) -> None:
-        check_range("motion sensitivity", self.sensitivity, 0.0, 1.0)
-        check_range("motion smoothing", self.smoothing_s, 0.0, 600.0)
+        check_bound("motion_sensitivity", self.sensitivity)
+        check_bound("motion_smoothing", self.smoothing_s)
 
     @property
     def full_at(self) -> float:
@@ -133,7 +134,7 @@ class ReactiveMapping:
     def __post_init__(self) -> None:
         if self.mode not in REACTIVE_MODES:
             raise unknown_name("motion mode", self.mode, REACTIVE_MODES)
-        check_range("motion floor", self.floor, 0.0, 1.0)
+        check_bound("motion_floor", self.floor)
 
     def __call__(self, level: float) -> Modulation:
         if self.mode == "off":

@@ -13,7 +13,8 @@ from dataclasses import dataclass, replace
 import torch
 from torch import Tensor
 
-from engine.errors import DreamwallError, check_range
+from engine.bounds import check_bound
+from engine.errors import DreamwallError
 from engine.imageops import gaussian_blur, resize
 from engine.networks import DreamNet
 from engine.objectives import Objective
@@ -45,11 +46,8 @@ class StepParams:
     shift: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
-        check_range("lr", self.lr, 0.0, 1.0)
-        check_range("jitter", self.jitter, 0, 512)
-        check_range("smooth", self.smooth, 0.0, 20.0)
-        check_range("tv", self.tv, 0.0, 10.0)
-        check_range("jitter walk", self.jitter_walk, 0, 10_000)
+        for name in ("lr", "jitter", "smooth", "tv", "jitter_walk"):
+            check_bound(name, getattr(self, name))
         if self.shift is not None and max(abs(self.shift[0]), abs(self.shift[1])) > self.jitter:
             raise DreamwallError(f"shift must be within the jitter of {self.jitter} px, got {self.shift}")
 
@@ -168,9 +166,9 @@ class OctaveParams:
     steps: int = 10
 
     def __post_init__(self) -> None:
-        check_range("octaves", self.octaves, 1, 12)
-        check_range("octave scale", self.scale, 1.0, 4.0)
-        check_range("steps", self.steps, 1, 1000)
+        check_bound("octaves", self.octaves)
+        check_bound("octave_scale", self.scale)
+        check_bound("render_steps", self.steps)
 
 
 def dream_octaves(

@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from engine.errors import check_range
+from engine.bounds import check_bound
 from engine.imageops import gaussian_blur
 from engine.post import luma
 from engine.sizes import MIN_FLOW_SIDE
@@ -58,9 +58,8 @@ class FeedbackParams:
     max_detail: float = 0.2
 
     def __post_init__(self) -> None:
-        check_range("feedback", self.feedback, 0.0, 1.0)
-        check_range("occlusion threshold", self.occlusion, 0.0, 1.0)
-        check_range("max detail", self.max_detail, 0.0, 1.0)
+        for name in ("feedback", "occlusion", "max_detail"):
+            check_bound(name, getattr(self, name))
 
 
 def dis_flow(preset: int = cv2.DISOPTICAL_FLOW_PRESET_FAST) -> FlowFn:

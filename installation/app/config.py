@@ -33,7 +33,7 @@ class LiveConfig:
     presets_dir: Path | None = None
     backend: str | None = None           # None: the preset's choice
     device: str = "auto"                 # auto (CUDA when present) | cpu | cuda | cuda:N
-    seed: int = 0
+    seed: int | None = None              # overrides every preset's seed; None: each preset's own
     scale_mode: str = "fill"
     hud: bool = False
     screenshots_dir: Path = OUT_DIR

@@ -18,6 +18,7 @@ import os
 import statistics
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -32,6 +33,9 @@ from installation.dreaming.worker import DreamWorker
 from installation.presets.loader import Preset
 from installation.sources.capture import Capture
 from installation.sources.demo import DemoSource
+
+if TYPE_CHECKING:  # imported late at run time: SDL reads its driver setting on import
+    from installation.display.renderer import Renderer
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,42 @@ def _p95(values: list[float]) -> float | None:
     return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))] if ordered else None
 
 
+@dataclass
+class _Windows:
+    """What the measured windows saw, one value per window (work_ms: one per display tick)."""
+
+    dream_fps: list[float] = field(default_factory=list)
+    display_fps: list[float] = field(default_factory=list)
+    shown_fps: list[float] = field(default_factory=list)
+    work_ms: list[float] = field(default_factory=list)
+
+
+def _measure_windows(worker: DreamWorker, renderer: Renderer, timing: _ShownLatency, stages: StageTimer,
+                     spec: PipelineSpec) -> _Windows:  # fmt: skip
+    """Warm up (the first dream builds the backend), then `spec.repeats` windows of `spec.window_s`."""
+    deadline = time.monotonic() + 120.0
+    while worker.latest() is None and time.monotonic() < deadline:
+        renderer.tick()
+    end = time.monotonic() + spec.warmup_s
+    while time.monotonic() < end:
+        renderer.tick()
+        timing.after_tick(renderer.shown_seq, time.monotonic(), record=False)
+    stages.samples.clear()
+    windows = _Windows()
+    for _ in range(spec.repeats):
+        started, dreamed, shown, ticks = time.monotonic(), worker.health().frames, timing.shown, 0
+        while (now := time.monotonic()) - started < spec.window_s:
+            renderer.tick()
+            ticks += 1
+            windows.work_ms.append(renderer.work_ms)
+            timing.after_tick(renderer.shown_seq, time.monotonic(), record=True)
+        elapsed = now - started
+        windows.dream_fps.append((worker.health().frames - dreamed) / elapsed)
+        windows.display_fps.append(ticks / elapsed)
+        windows.shown_fps.append((timing.shown - shown) / elapsed)
+    return windows
+
+
 def measure_pipeline(preset: Preset, spec: PipelineSpec) -> PipelineFigures:
     """`preset` through the whole live path as `spec` says; `spec.repeats` windows after a warm-up."""
     if not display_available():
@@ -120,30 +160,8 @@ def measure_pipeline(preset: Preset, spec: PipelineSpec) -> PipelineFigures:
     worker.start()
     timing = _ShownLatency(worker)
     renderer = Renderer(timing.latest, Dispatcher(), size=spec.output_size, windowed=True, fps=spec.display_hz)
-    dream_runs: list[float] = []
-    display_runs: list[float] = []
-    shown_runs: list[float] = []
-    work_ms: list[float] = []
     try:
-        deadline = time.monotonic() + 120.0
-        while worker.latest() is None and time.monotonic() < deadline:  # the first dream builds the backend
-            renderer.tick()
-        end = time.monotonic() + spec.warmup_s
-        while time.monotonic() < end:
-            renderer.tick()
-            timing.after_tick(renderer.shown_seq, time.monotonic(), record=False)
-        stages.samples.clear()
-        for _ in range(spec.repeats):
-            started, dreamed, shown, ticks = time.monotonic(), worker.health().frames, timing.shown, 0
-            while (now := time.monotonic()) - started < spec.window_s:
-                renderer.tick()
-                ticks += 1
-                work_ms.append(renderer.work_ms)
-                timing.after_tick(renderer.shown_seq, time.monotonic(), record=True)
-            elapsed = now - started
-            dream_runs.append((worker.health().frames - dreamed) / elapsed)
-            display_runs.append(ticks / elapsed)
-            shown_runs.append((timing.shown - shown) / elapsed)
+        windows = _measure_windows(worker, renderer, timing, stages, spec)
         health = worker.health()
     finally:
         renderer.close()
@@ -152,16 +170,16 @@ def measure_pipeline(preset: Preset, spec: PipelineSpec) -> PipelineFigures:
     memory = torch.cuda.max_memory_allocated(spec.device) / 2**20 if spec.device.type == "cuda" else None
     return PipelineFigures(
         backend=chooser.name,
-        dream_fps=statistics.median(dream_runs),
-        dream_fps_runs=[round(v, 2) for v in dream_runs],
-        shown_fps=statistics.median(shown_runs),
-        display_fps=statistics.median(display_runs),
-        display_fps_runs=[round(v, 1) for v in display_runs],
+        dream_fps=statistics.median(windows.dream_fps),
+        dream_fps_runs=[round(v, 2) for v in windows.dream_fps],
+        shown_fps=statistics.median(windows.shown_fps),
+        display_fps=statistics.median(windows.display_fps),
+        display_fps_runs=[round(v, 1) for v in windows.display_fps],
         latency_ms_median=statistics.median(timing.latencies_ms) if timing.latencies_ms else None,
         latency_ms_p95=_p95(timing.latencies_ms),
         worker_latency_ms=health.latency_ms,
         step_ms=health.step_ms,
         stages_ms={stage: round(ms, 2) for stage, ms in stages.medians().items()},
-        display_work_ms=statistics.median(work_ms) if work_ms else None,
+        display_work_ms=statistics.median(windows.work_ms) if windows.work_ms else None,
         gpu_memory_mb=memory,
     )

@@ -35,8 +35,9 @@ import torch
 from engine.consistency import Consistency, FramePair, consistency, source_pairs, warping_error
 from engine.networks import load_network
 from engine.temporal import FlowFn, dis_flow, flow_size
-from installation.commands.render import FrameDreamer, RenderSettings, build_objective, render_settings
+from installation.commands.render import render_settings
 from installation.presets.loader import Preset, PresetLibrary
+from installation.rendering.frame_dreamer import FrameDreamer, RenderSettings
 from installation.sources.demo import load_photo
 
 PRESET = "default"
@@ -169,7 +170,7 @@ class Row:
 def dream_clip(preset: Preset, clip: list[np.ndarray], variant: Variant) -> list[np.ndarray]:
     """The clip's ungraded dreams (RGB uint8 at the clip size), through the render path at the live setting."""
     net = load_network(preset.network)
-    objective = build_objective(preset, net, None)
+    objective = preset.objective_on(net)
     size = (clip[0].shape[1], clip[0].shape[0])
     args = argparse.Namespace(octaves=1, steps=STEPS)
     settings = variant.apply(render_settings(preset, args, net, objective, size))

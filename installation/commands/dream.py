@@ -14,7 +14,7 @@ from engine.imageops import resize, to_tensor, to_uint8
 from engine.networks import DEFAULT_NETWORK, check_network_name, load_network
 from engine.objectives import parse_objective
 from engine.step import OctaveParams, StepParams, dream_octaves
-from installation.common.cli import float_in, int_in, size_arg, start_done
+from installation.common.cli import number_arg, size_arg, start_done, whole_arg
 from installation.dreaming.backend_choice import check_backend_here
 from installation.ops.progress import ProgressBar
 from installation.outputs.images import check_writable_image_path, dreamable_size, read_image, write_image
@@ -30,14 +30,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--network", default=DEFAULT_NETWORK)
     parser.add_argument("--weights", type=Path, help="state dict for the network's architecture")
     parser.add_argument("--layers", help="objective: 'fire7', 'fire7:42', 'fire6=0.5,fire8:12=1', 'class:tabby'")
-    parser.add_argument("--steps", type=int_in(1, 1000, "steps"), default=10, help="steps per octave")
-    parser.add_argument("--octaves", type=int_in(1, 12, "octaves"), default=4)
-    parser.add_argument("--octave-scale", type=float_in(1.0, 4.0, "octave scale"), default=1.4)
-    parser.add_argument("--lr", type=float_in(0.0, 1.0, "lr"), default=0.01)
-    parser.add_argument("--jitter", type=int_in(0, 512, "jitter"), default=16)
-    parser.add_argument("--smooth", type=float_in(0.0, 20.0, "smooth"), default=0.5)
-    parser.add_argument("--tv", type=float_in(0.0, 10.0, "tv"), default=0.0)
-    parser.add_argument("--seed", type=int_in(0, 2**31 - 1, "seed"), default=0)
+    parser.add_argument("--steps", type=whole_arg("render_steps"), default=10, help="steps per octave")
+    parser.add_argument("--octaves", type=whole_arg("octaves"), default=4)
+    parser.add_argument("--octave-scale", type=number_arg("octave_scale"), default=1.4)
+    parser.add_argument("--lr", type=number_arg("lr"), default=0.01)
+    parser.add_argument("--jitter", type=whole_arg("jitter"), default=16)
+    parser.add_argument("--smooth", type=number_arg("smooth"), default=0.5)
+    parser.add_argument("--tv", type=number_arg("tv"), default=0.0)
+    parser.add_argument("--seed", type=whole_arg("seed"), default=0)
     parser.add_argument("--size", type=size_arg, help="resize the input to WxH first")
     parser.add_argument("--backend", default=AUTO, help="auto | torch | compile | onnx | tensorrt (default: auto)")
     parser.add_argument("--overwrite", action="store_true", help="allow -o to be the input file")

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from installation.app.config import LiveConfig
-from installation.common.cli import int_in, size_arg, start_done
+from installation.common.cli import size_arg, start_done, whole_arg
 from installation.controls.inputs import ControlsConfig
 
 HELP = "run the installation (the default command): camera -> dream -> fullscreen, or headless to a video"
@@ -20,10 +20,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     which.add_argument("--preset", help="show one preset instead of a playlist")
     which.add_argument("--playlist", help="playlist name (default: default)")
     parser.add_argument("--windowed", action="store_true", help="a window instead of fullscreen")
-    parser.add_argument("--display", type=int_in(0, 16, "display"), default=0, help="monitor index for fullscreen")
+    parser.add_argument("--display", type=whole_arg("display"), default=0, help="monitor index for fullscreen")
     parser.add_argument("--headless", action="store_true", help="no window: dream into a video file")
-    parser.add_argument("--frames", type=int_in(1, 10_000_000, "frames"), help="headless: stop after N dreamed frames")
-    parser.add_argument("--seconds", type=int_in(1, 10_000_000, "seconds"), help="headless: stop after N seconds")
+    parser.add_argument("--frames", type=whole_arg("run_frames"), help="headless: stop after N dreamed frames")
+    parser.add_argument("--seconds", type=whole_arg("run_seconds"), help="headless: stop after N seconds")
     parser.add_argument("--out", type=Path, help="headless: output video (default out/dreamwall-<time>.mp4)")
     parser.add_argument("--size", type=size_arg, help="window size (windowed) or headless video size, WxH")
     parser.add_argument("--process-size", type=size_arg, help="dreaming resolution WxH (default: preset / auto)")
@@ -34,10 +34,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", help="auto | torch | compile | onnx | tensorrt (default: the preset's choice)")
     parser.add_argument("--device", default="auto",
                         help="auto (CUDA when present, else CPU) | cpu | cuda | cuda:N")  # fmt: skip
-    parser.add_argument("--seed", type=int_in(0, 2**31 - 1, "seed"), default=0)
+    parser.add_argument("--seed", type=whole_arg("seed"),
+                        help="jitter seed for every preset (default: each preset's own seed)")  # fmt: skip
     controls = parser.add_argument_group("controls")
     controls.add_argument("--bindings", type=Path, help="keyboard/MIDI/OSC bindings (default: bindings/default.yaml)")
-    controls.add_argument("--osc-port", type=int_in(0, 65535, "OSC port"), help="listen for OSC on this UDP port")
+    controls.add_argument("--osc-port", type=whole_arg("osc_port"), help="listen for OSC on this UDP port")
     controls.add_argument("--osc-host", default="127.0.0.1",
                           help="address OSC binds to (default 127.0.0.1; 0.0.0.0 opens it to the network)")
     midi = controls.add_mutually_exclusive_group()

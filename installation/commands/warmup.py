@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from engine.networks import DreamNet
-from engine.objectives import Objective, parse_objective
+from engine.objectives import Objective
 from installation.common.cli import size_arg
 from installation.dreaming.backend_choice import BackendChooser, check_backend_here
 from installation.dreaming.export_cache import DEFAULT_CACHE, DiskStore
@@ -28,6 +28,7 @@ from installation.dreaming.looks import NetworkCache
 from installation.dreaming.placement import Placement, resolve_device, resolve_precision
 from installation.dreaming.worker import auto_process_size
 from installation.presets.loader import PresetLibrary, environment_presets_dir
+from installation.presets.objectives import build_objective
 
 HELP = "prebuild what the live show uses here (exported graphs, TensorRT engines) for every preset"
 log = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ def _jobs(args: argparse.Namespace, device: torch.device) -> list[Job]:
         names = [part.strip() for part in (args.layers or "").split(",") if part.strip()]
 
         def layers(net: DreamNet) -> Objective:
-            return parse_objective({name: 1.0 for name in names} if names else net.default_layer, net)
+            return build_objective(net, {name: 1.0 for name in names} if names else None)
 
         label = f"{args.network} {args.layers or '(default layer)'}"
         return [Job(label, args.network, "auto", "auto", layers, args.size or auto)]

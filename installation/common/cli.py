@@ -12,15 +12,18 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
+from engine.bounds import BOUNDS
 from engine.errors import DreamwallError, check_range
 
 EXIT_USAGE = 2
-LARGEST = (7680, 4320)  # 8K UHD: the largest picture a command takes (an 8000x8000 dream needed 23.5 GB)
+LARGEST = (int(BOUNDS["width"].high), int(BOUNDS["height"].high))  # 8K UHD (an 8000x8000 dream needed 23.5 GB)
 MAX_PIXELS = LARGEST[0] * LARGEST[1]
+
+T = TypeVar("T")
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -31,10 +34,10 @@ class OneLineParser(argparse.ArgumentParser):
         sys.exit(EXIT_USAGE)
 
 
-def _argument_type(parse):  # noqa: ANN001, ANN202 - decorator for argparse type callables
+def _argument_type(parse: Callable[[str], T]) -> Callable[[str], T]:
     """Turn DreamwallError into argparse's error so argparse names the option."""
 
-    def wrapped(text: str):  # noqa: ANN202
+    def wrapped(text: str) -> T:
         try:
             return parse(text)
         except DreamwallError as error:
@@ -45,17 +48,17 @@ def _argument_type(parse):  # noqa: ANN001, ANN202 - decorator for argparse type
 
 
 def parse_size(text: str) -> tuple[int, int]:
-    """'WxH' -> (width, height), at least 16 and at most LARGEST."""
+    """'WxH' -> (width, height) within the table's width and height bounds (16 to LARGEST)."""
     parts = text.lower().split("x")
     if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
         raise DreamwallError(f"size must look like 640x360, got '{text}'")
     width, height = int(parts[0]), int(parts[1])
-    check_range("width", width, 16, LARGEST[0])
-    check_range("height", height, 16, LARGEST[1])
+    BOUNDS["width"].check(width)
+    BOUNDS["height"].check(height)
     return width, height
 
 
-def int_in(low: int, high: int, what: str):  # noqa: ANN201
+def int_in(low: int, high: int, what: str) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -67,7 +70,7 @@ def int_in(low: int, high: int, what: str):  # noqa: ANN201
     return _argument_type(parse)
 
 
-def float_in(low: float, high: float, what: str):  # noqa: ANN201
+def float_in(low: float, high: float, what: str) -> Callable[[str], float]:
     def parse(text: str) -> float:
         try:
             value = float(text)
@@ -77,6 +80,18 @@ def float_in(low: float, high: float, what: str):  # noqa: ANN201
 
     parse.__name__ = what
     return _argument_type(parse)
+
+
+def whole_arg(name: str) -> Callable[[str], int]:
+    """An option for setting `name` of engine.bounds: its range and error label come from the table."""
+    bound = BOUNDS[name]
+    return int_in(int(bound.low), int(bound.high), bound.label)
+
+
+def number_arg(name: str) -> Callable[[str], float]:
+    """As whole_arg, for a setting that takes any number in its range."""
+    bound = BOUNDS[name]
+    return float_in(bound.low, bound.high, bound.label)
 
 
 size_arg = _argument_type(parse_size)

@@ -11,14 +11,12 @@ video driver.
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-import pygame  # after the env var: no support banner on stdout
+import pygame  # run.py hides its support banner (ENVIRONMENT_DEFAULTS)
 
 from engine.errors import unknown_name
 from installation.display.crossfade import ease

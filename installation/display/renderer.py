@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,9 +27,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-
-os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-import pygame  # after the env var: no support banner on stdout
+import pygame  # run.py hides its support banner (ENVIRONMENT_DEFAULTS)
 
 from engine.errors import DreamwallError
 from installation.controls.actions import Action, Dispatcher

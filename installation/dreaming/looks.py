@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from dataclasses import dataclass
@@ -10,9 +11,8 @@ import torch
 
 from engine.networks import DreamNet, load_network
 from engine.objectives import Objective
-from engine.temporal import FeedbackParams
 from installation.dreaming.placement import Placement
-from installation.dreaming.worker import DreamSettings
+from installation.dreaming.settings import DreamSettings
 from installation.presets.loader import Preset
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ def dream_settings(
         objective=objective if objective is not None else preset.build_objective(net),
         step=preset.step_params(),
         steps=preset.steps,
-        feedback=FeedbackParams(feedback=feedback, flow=preset.flow),
+        feedback=dataclasses.replace(preset.feedback_params(), feedback=feedback),
         post=preset.post_params(),
         process_size=process_size or preset.process_size,
         label=preset.name,
@@ -77,4 +77,5 @@ def dream_settings(
         device=placement.device if placement is not None else torch.device("cpu"),
         dtype=placement.dtype if placement is not None else torch.float32,
         compose=preset.compose,
+        seed=preset.seed,
     )

@@ -2,6 +2,8 @@
 
 Kiosk monitoring (and our tests) read it: preset, fps, frame counts, source health,
 uptime, last error. Writing never raises into the show: a full disk is logged once.
+The app writes it from its housekeeping thread (installation.ops.housekeeping): the
+atomic write ends in an fsync, which must not stall the 60 Hz display loop.
 """
 
 from __future__ import annotations

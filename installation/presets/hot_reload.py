@@ -1,13 +1,16 @@
 """Hot reload: notice edited files, re-validate them, apply good versions, report bad ones.
 
-Polled, not threaded: the app calls `poll()` from its own loop (every frame is fine;
-the reloader looks at the disk at most every `interval` seconds). Reloaded values must
-be applied on the app thread anyway (a preset swap must not race the renderer), so a
-watcher thread would only add a queue, a lifecycle to close and nondeterministic tests.
+Polled: the app's housekeeping thread calls `poll()` (installation.ops.housekeeping), so
+the file checks stay off the 60 Hz display loop; the reloader looks at the disk at most
+every `interval` seconds. Reloaded values must be applied on the app thread (a preset
+swap must not race the renderer), so `hand_over` carries each apply and error report
+back there; without it they run at once, on the polling thread (tests drive `poll()`
+with an injected clock).
 
 A change is loaded once the file's content has been the same on two looks in a row
 (so an editor's half-written save is not reported as broken) and differs from what
-was last loaded. Applied within 2 x interval (0.5 s by default) of the save.
+was last loaded. Loaded within 2 x interval (0.5 s by default) of the save, applied at the
+owner's next tick.
 A broken version is reported once through `on_error` (HUD + log) and the last good
 value stays in use until the file is fixed.
 """
@@ -30,6 +33,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 ErrorFn = Callable[[str], None]
+HandOver = Callable[[Callable[[], None]], None]
 MISSING = "missing"
 
 
@@ -67,6 +71,7 @@ class HotReloader:
     on_error: ErrorFn | None = None
     interval: float = 0.25
     clock: Callable[[], float] = time.monotonic
+    hand_over: HandOver | None = None  # runs applies and error reports on the owner's thread; None: at once
     _watches: list[_Watch[Any]] = field(default_factory=list)
     _last_look: float | None = None
 
@@ -112,12 +117,19 @@ class HotReloader:
                 reported.add(message)
                 log.warning("not reloaded, keeping the last good %s: %s", watch.label, message)
                 if self.on_error is not None:
-                    self.on_error(message)
+                    on_error = self.on_error
+                    self._deliver(lambda: on_error(message))
             return 0
         watch.error = None
-        watch.apply(value)
+        self._deliver(lambda: watch.apply(value))
         log.info("reloaded %s", watch.label)
         return 1
+
+    def _deliver(self, job: Callable[[], None]) -> None:
+        if self.hand_over is None:
+            job()
+        else:
+            self.hand_over(job)
 
 
 def watch_presets(

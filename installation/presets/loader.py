@@ -1,9 +1,10 @@
 """Presets: YAML files that say how the installation dreams, loaded into frozen values.
 
 `presets/default.yaml` defines every key; any other preset overrides parts of it
-(nested sections merge key by key). The schema is the dataclasses below: every key is
-one field whose metadata carries its rule (type, range, doc), so adding a key is one
-line here plus its default in default.yaml. Errors name the file and the key path.
+(nested sections merge key by key). The keys and their rules are
+installation.presets.schema; this module reads files, merges them over the defaults,
+checks the rules that need the whole tree, and keeps the library of a presets folder.
+Errors name the file and the key path.
 
 Layer names are checked against a catalogue built on the "meta" device (shapes only,
 no weights), so validation never loads a network.
@@ -11,337 +12,33 @@ no weights), so validation never loads a network.
 
 from __future__ import annotations
 
-import dataclasses
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import numpy as np
 import torch
 
-from engine.attract import AttractParams
-from engine.compose import COMPOSE_MODES
-from engine.errors import DreamwallError, check_range, did_you_mean, unknown_name
-from engine.networks import NETWORKS, DreamNet
-from engine.networks.shapes import architecture, min_input_side
-from engine.objectives import GuideLoader, Objective, parse_objective
-from engine.post import PostParams
-from engine.reactive import MotionParams
+from engine.errors import DreamwallError, did_you_mean, unknown_name
+from engine.networks import DreamNet
+from engine.networks.shapes import architecture
+from engine.objectives import parse_objective
 from engine.sizes import min_dream_side
-from engine.step import OctaveParams, StepParams
 from installation import HOME
 from installation.common.yamlfile import display_path, read_yaml_mapping, show
+from installation.presets.objectives import MAX_GUIDE_SIDE, read_guide_image
+from installation.presets.schema import SCHEMA, Preset, section_keys, thaw
+
+__all__ = [  # what other modules import from here (the schema's names stay importable from the loader)
+    "DEFAULT_NAME", "MAX_GUIDE_SIDE", "PRESETS_DIR", "SCHEMA", "SUFFIX", "Preset", "PresetLibrary",
+    "catalogue_network", "check_process_size", "display_path", "environment_presets_dir", "load_preset",
+    "read_defaults", "unknown_key",
+]  # fmt: skip
 
 PRESETS_DIR = HOME / "presets"
 DEFAULT_NAME = "default"
 SUFFIX = ".yaml"
-MAX_GUIDE_SIDE = 4096  # a guide is matched feature by feature: more pixels add memory, not likeness
-
-BACKENDS = ("auto", "torch", "compile", "onnx", "tensorrt")
-PRECISIONS = ("auto", "fp32", "fp16")
-MOTION_MODES = ("off", "grow-when-still", "grow-when-moving")
-MOTION_MEASURES = ("difference", "flow")
-
-ObjectiveSpec = str | Mapping[str, Any] | tuple[Any, ...]
-"""Preset syntax of an objective (see engine.objectives.parse_objective), made read-only."""
-
-
-# ---------------------------------------------------------------------------- rules
-
-
-Check = Callable[[object, str], object]
-"""(value, where) -> the value converted; raises DreamwallError starting with `where`."""
-
-
-@dataclass(frozen=True)
-class Rule:
-    """How one key is checked, and what to tell a person editing the file."""
-
-    expected: str  # e.g. "number 0-3": shown by `presets --schema`
-    check: Check
-    doc: str
-
-
-def _rule(expected: str, check: Check, doc: str) -> Any:
-    return field(metadata={"rule": Rule(expected, check, doc)})
-
-
-def number(low: float, high: float, doc: str) -> Any:
-    def check(value: object, where: str) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise DreamwallError(f"{where} must be a number between {low:g} and {high:g}, got {show(value)}")
-        return float(check_range(where, float(value), low, high))
-
-    return _rule(f"number {low:g} to {high:g}", check, doc)
-
-
-def whole(low: int, high: int, doc: str) -> Any:
-    def check(value: object, where: str) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise DreamwallError(f"{where} must be a whole number between {low} and {high}, got {show(value)}")
-        return int(check_range(where, value, low, high))
-
-    return _rule(f"whole number {low} to {high}", check, doc)
-
-
-def flag(doc: str) -> Any:
-    def check(value: object, where: str) -> bool:
-        if not isinstance(value, bool):
-            raise DreamwallError(f"{where} must be true or false, got {show(value)}")
-        return value
-
-    return _rule("true/false", check, doc)
-
-
-def text(doc: str, max_length: int = 200) -> Any:
-    def check(value: object, where: str) -> str:
-        if not isinstance(value, str):
-            raise DreamwallError(f"{where} must be text, got {show(value)}")
-        if len(value) > max_length:
-            raise DreamwallError(f"{where} must be at most {max_length} characters, got {len(value)}")
-        return value
-
-    return _rule("text", check, doc)
-
-
-def one_of(choices: Sequence[str], doc: str) -> Any:
-    def check(value: object, where: str) -> str:
-        if isinstance(value, bool) and ("on" if value else "off") in choices:
-            value = "on" if value else "off"  # YAML 1.1 reads a bare off/on as false/true
-        if not isinstance(value, str) or value not in choices:
-            hint = did_you_mean(value, choices) if isinstance(value, str) else ""
-            raise DreamwallError(f"{where} must be one of {', '.join(choices)}, got {show(value)}{hint}")
-        return value
-
-    return _rule(" | ".join(choices), check, doc)
-
-
-def _check_size(value: object, where: str) -> tuple[int, int] | None:
-    from installation.common.cli import parse_size  # cli imports argparse only; kept local to stay light
-
-    if value == "auto":
-        return None
-    if isinstance(value, str):
-        try:
-            return parse_size(value)
-        except DreamwallError as error:
-            raise DreamwallError(f"{where} must be 'auto' or a size like 640x360: {error}") from None
-    raise DreamwallError(f"{where} must be 'auto' or a size like 640x360, got {show(value)}")
-
-
-def _freeze(value: object) -> object:
-    if isinstance(value, Mapping):
-        return MappingProxyType({str(k): _freeze(v) for k, v in value.items()})
-    if isinstance(value, list):
-        return tuple(_freeze(v) for v in value)
-    return value
-
-
-def _check_objective_shape(value: object, where: str) -> ObjectiveSpec:
-    """Structure only; layer names need the network and are checked by the loader."""
-    if isinstance(value, bool) or not isinstance(value, (str, Mapping, list)):
-        raise DreamwallError(
-            f"{where} must be a layer name like 'fire7', a mapping like {{fire6: 0.5}} or a list, got {show(value)}"
-        )
-    return _freeze(value)  # type: ignore[return-value]
-
-
-def size_or_auto(doc: str) -> Any:
-    return _rule("auto | WxH", _check_size, doc)
-
-
-def objective_spec(doc: str) -> Any:
-    return _rule("layer | {layer: weight} | list", _check_objective_shape, doc)
-
-
-# ---------------------------------------------------------------------------- the schema
-
-
-@dataclass(frozen=True)
-class Post:
-    """Colour grading of the dream before display."""
-
-    saturation: float = number(0.0, 3.0, "colour saturation multiplier; 1 = unchanged")
-    contrast: float = number(0.0, 3.0, "contrast around mid-grey; 1 = unchanged")
-    brightness: float = number(-0.5, 0.5, "added to every channel; 0 = unchanged")
-    gamma: float = number(0.2, 5.0, "gamma applied after contrast; 1 = unchanged")
-    mix: float = number(0.0, 1.0, "share of the dream against the raw camera frame; 1 = all dream")
-
-
-@dataclass(frozen=True)
-class Motion:
-    """How visitors' movement drives intensity and feedback (issue 6)."""
-
-    mode: str = one_of(MOTION_MODES, "off, or which way movement scales lr and feedback")
-    measure: str = one_of(MOTION_MEASURES, "frame difference, or the magnitude of the optical flow")
-    sensitivity: float = number(0.0, 1.0, "how little movement counts as movement; 1 = the slightest")
-    smoothing: float = number(0.0, 10.0, "seconds of exponential smoothing of the motion level")
-    floor: float = number(0.0, 1.0, "smallest multiplier of lr and feedback while the dream melts")
-
-
-@dataclass(frozen=True)
-class Attract:
-    """What happens when nobody moves for a while (issue 6): the classic infinite zoom."""
-
-    enabled: bool = flag("evolve the last dream when the scene is still")
-    after: float = number(5.0, 3600.0, "seconds without motion before attract mode starts")
-    zoom: float = number(0.8, 1.25, "zoom factor per second; 1 = none, above 1 = into the picture")
-    rotate: float = number(-30.0, 30.0, "degrees per second")
-    fade: float = number(0.0, 10.0, "seconds to blend back to the camera when someone arrives")
-
-
-@dataclass(frozen=True)
-class Render:
-    """Offline / still quality (`run.py render`, `run.py dream`): octaves and steps."""
-
-    octaves: int = whole(1, 12, "number of scales, smallest first")
-    octave_scale: float = number(1.0, 4.0, "size ratio between octaves")
-    steps: int = whole(1, 1000, "steps per octave")
-
-
-@dataclass(frozen=True)
-class Preset:
-    """A validated preset. `name` and `path` come from the file, all else from the schema."""
-
-    name: str = field(metadata={})
-    path: Path = field(metadata={})
-    objective_text: str = field(metadata={})  # the objective's description, for the HUD
-    description: str = text("one line for the HUD and `run.py presets`")
-    network: str = one_of(NETWORKS, "which embedded network dreams")
-    objective: ObjectiveSpec = objective_spec(  # noqa: RUF009 - returns a dataclasses.field
-        "what to amplify: fire7, fire7:42, {fire6: 0.5}, class:tabby, guide"
-    )
-    lr: float = number(0.0, 1.0, "intensity: step size per dream step")
-    lr_max: float = number(0.0, 1.0, "lr at intensity 1 (the +/- keys, MIDI and OSC span 0-lr_max)")
-    steps: int = whole(1, 50, "dream steps per camera frame")
-    jitter: int = whole(0, 512, "largest random roll in pixels per step")
-    jitter_walk: int = whole(0, 10_000, "steps over which the roll drifts to its next random offset, so the "
-                             "pattern is reinforced across frames instead of re-drawn; 0 = a fresh roll every step")
-    smooth: float = number(0.0, 20.0, "Gaussian sigma of gradient smoothing in pixels; 0 = off")
-    tv: float = number(0.0, 10.0, "total-variation penalty weight; 0 = off")
-    feedback: float = number(0.0, 1.0, "how much of the previous dream detail carries into the next frame")
-    flow: bool = flag("warp the carried detail with optical flow (off: add it in place)")
-    process_size: tuple[int, int] | None = size_or_auto("dreaming resolution; auto = by device (smaller on CPU)")
-    duration: float = number(1.0, 86400.0, "seconds on screen in a playlist")
-    transition: float = number(0.0, 60.0, "crossfade seconds into this preset")
-    seed: int = whole(0, 2**31 - 1, "seed of the jitter generator")
-    backend: str = one_of(BACKENDS, "which engine backend runs the step")
-    precision: str = one_of(PRECISIONS, "arithmetic precision: auto = fp16 on CUDA, fp32 on the CPU")
-    compose: str = one_of(COMPOSE_MODES, "shown frame: camera at output size + dream detail, or the dream upscaled")
-    post: Post = field(metadata={"section": Post})
-    motion: Motion = field(metadata={"section": Motion})
-    attract: Attract = field(metadata={"section": Attract})
-    render: Render = field(metadata={"section": Render})
-
-    def step_params(self) -> StepParams:
-        return StepParams(lr=self.lr, jitter=self.jitter, smooth=self.smooth, tv=self.tv,
-                          jitter_walk=self.jitter_walk)  # fmt: skip
-
-    def post_params(self) -> PostParams:
-        post = self.post
-        return PostParams(saturation=post.saturation, contrast=post.contrast, brightness=post.brightness,
-                          gamma=post.gamma, mix=post.mix)  # fmt: skip
-
-    def motion_params(self) -> MotionParams:
-        m = self.motion
-        return MotionParams(mode=m.mode, measure=m.measure, sensitivity=m.sensitivity, smoothing_s=m.smoothing,
-                            floor=m.floor)  # fmt: skip
-
-    def attract_params(self) -> AttractParams:
-        a = self.attract
-        return AttractParams(enabled=a.enabled, after_s=a.after, zoom_per_s=a.zoom, rotate_deg_per_s=a.rotate,
-                             fade_s=a.fade)  # fmt: skip
-
-    def octave_params(self) -> OctaveParams:
-        return OctaveParams(octaves=self.render.octaves, scale=self.render.octave_scale, steps=self.render.steps)
-
-    def build_objective(self, net: DreamNet, load_guide: GuideLoader | None = None) -> Objective:
-        """The objective for the real network (guide images are read here, not at load)."""
-        if net.name != self.network:
-            raise DreamwallError(f"preset {self.name} is for {self.network}, got a {net.name} network")
-        return parse_objective(_thaw(self.objective), net, load_guide or (lambda path: _guide_tensor(path, net.name)))
-
-    @property
-    def intensity(self) -> float:
-        """lr as a share of lr_max, for the intensity controls (0-1)."""
-        return self.lr / self.lr_max if self.lr_max > 0 else 0.0
-
-    def with_intensity(self, intensity: float) -> Preset:
-        check_range("intensity", intensity, 0.0, 1.0)
-        return dataclasses.replace(self, lr=intensity * self.lr_max)
-
-    def summary(self) -> str:
-        """One line for the HUD, logs and `run.py presets`."""
-        return (
-            f"{self.name}: {self.network} {self.objective_text}, lr {self.lr:g} x{self.steps}, "
-            f"feedback {self.feedback:g}"
-        )
-
-
-def read_guide_image(path: Path, network: str) -> np.ndarray:
-    """A guide picture as RGB uint8, through the show's own decoder once its header passed the size bounds.
-
-    Check time and the show call this same function, so a guide that passes
-    `presets --check` is one the show can read; the header is read first so a small
-    file that claims a huge picture is refused before anything is decoded.
-    """
-    from PIL import Image, UnidentifiedImageError
-
-    from installation.outputs.images import read_image
-
-    shown = display_path(path)
-    try:
-        with Image.open(path) as header:
-            width, height = header.size
-    except FileNotFoundError:
-        raise DreamwallError(f"guide image not found: {shown}") from None
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError):
-        raise DreamwallError(f"cannot decode guide image {shown}: the file is empty, corrupt or not an image") from None
-    low = min_input_side(network)
-    if min(width, height) < low or max(width, height) > MAX_GUIDE_SIDE:
-        raise DreamwallError(
-            f"guide image {shown} is {width}x{height}; for {network} width and height must be "
-            f"{low} to {MAX_GUIDE_SIDE} pixels"
-        )
-    try:
-        return read_image(path)
-    except DreamwallError:
-        raise DreamwallError(f"cannot decode guide image {shown}: the file is empty, corrupt or not an image") from None
-
-
-def _guide_tensor(path: str, network: str) -> torch.Tensor:
-    from engine.imageops import to_tensor
-
-    return to_tensor(read_guide_image(Path(path), network))
-
-
-def _thaw(value: object) -> object:
-    if isinstance(value, Mapping):
-        return {k: _thaw(v) for k, v in value.items()}
-    if isinstance(value, tuple):
-        return [_thaw(v) for v in value]
-    return value
-
-
-def schema(section: type = Preset, prefix: str = "") -> Iterator[tuple[str, Rule]]:
-    """Every key path with its rule, in file order: the one table the docs print."""
-    for item in dataclasses.fields(section):
-        sub = item.metadata.get("section")
-        if sub is not None:
-            yield from schema(sub, f"{prefix}{item.name}.")
-        elif "rule" in item.metadata:
-            yield f"{prefix}{item.name}", item.metadata["rule"]
-
-
-SCHEMA: dict[str, Rule] = dict(schema())
-"""key path ('post.saturation') -> rule."""
-
-
-def _keys(section: type) -> dict[str, dataclasses.Field[Any]]:
-    return {f.name: f for f in dataclasses.fields(section) if f.metadata}
 
 
 # ---------------------------------------------------------------------------- files
@@ -353,7 +50,7 @@ def unknown_key(shown: str, path: str, choices: Sequence[str]) -> DreamwallError
 
 
 def _all_paths(section: type = Preset, prefix: str = "") -> Iterator[str]:
-    for key, item in _keys(section).items():
+    for key, item in section_keys(section).items():
         yield f"{prefix}{key}"
         if "section" in item.metadata:
             yield from _all_paths(item.metadata["section"], f"{prefix}{key}.")
@@ -361,7 +58,7 @@ def _all_paths(section: type = Preset, prefix: str = "") -> Iterator[str]:
 
 def _validate(data: Mapping[str, Any], section: type, shown: str, prefix: str = "") -> dict[str, Any]:
     """Check keys and values of one (partial) tree; returns the converted tree."""
-    known = _keys(section)
+    known = section_keys(section)
     result: dict[str, Any] = {}
     for key, value in data.items():
         path = f"{prefix}{key}"
@@ -378,7 +75,7 @@ def _validate(data: Mapping[str, Any], section: type, shown: str, prefix: str = 
 
 
 def _missing(tree: Mapping[str, Any], section: type, prefix: str = "") -> Iterator[str]:
-    for key, item in _keys(section).items():
+    for key, item in section_keys(section).items():
         if key not in tree:
             yield f"{prefix}{key}"
         elif "section" in item.metadata:
@@ -388,7 +85,7 @@ def _missing(tree: Mapping[str, Any], section: type, prefix: str = "") -> Iterat
 def _merge(base: Mapping[str, Any], override: Mapping[str, Any], section: type) -> dict[str, Any]:
     """Deep merge guided by the schema: sections merge, values (objective mappings too) replace."""
     merged = dict(base)
-    known = _keys(section)
+    known = section_keys(section)
     for key, value in override.items():
         sub = known[key].metadata.get("section")
         merged[key] = _merge(base[key], value, sub) if sub is not None else value
@@ -397,7 +94,7 @@ def _merge(base: Mapping[str, Any], override: Mapping[str, Any], section: type) 
 
 def _build(section: type, tree: Mapping[str, Any], **extra: Any) -> Any:
     values = dict(extra)
-    for key, item in _keys(section).items():
+    for key, item in section_keys(section).items():
         sub = item.metadata.get("section")
         values[key] = _build(sub, tree[key]) if sub is not None else tree[key]
     return section(**values)
@@ -457,7 +154,7 @@ def _check_objective(spec: object, network: str, shown: str, folder: Path) -> tu
 
     resolved = _resolve_guides(spec, folder)
     try:
-        objective = parse_objective(_thaw(resolved), net, check_guide)
+        objective = parse_objective(thaw(resolved), net, check_guide)
     except DreamwallError as error:
         raise DreamwallError(f"{shown}: key 'objective': {error}") from None
     return resolved, objective.description

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.bounds import BOUNDS
 from engine.errors import DreamwallError, check_range, did_you_mean, unknown_name
 from installation.common.yamlfile import display_path, read_yaml_mapping, show
 from installation.presets.loader import Preset, PresetLibrary, unknown_key
@@ -21,7 +22,7 @@ from installation.presets.loader import Preset, PresetLibrary, unknown_key
 ORDERS = ("ordered", "shuffled")
 PLAYLIST_KEYS = ("description", "order", "seed", "entries")
 ENTRY_KEYS = ("preset", "duration")
-MAX_DURATION = 86400.0
+DURATION = BOUNDS["duration"]  # the same range as a preset's own duration
 
 
 @dataclass(frozen=True)
@@ -83,8 +84,9 @@ def crossfade_weight(elapsed: float, transition: float) -> float:
 
 def _duration(value: object, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise DreamwallError(f"{where} must be a number of seconds between 1 and {MAX_DURATION:g}, got {show(value)}")
-    return float(check_range(where, float(value), 1.0, MAX_DURATION))
+        raise DreamwallError(f"{where} must be a number of seconds between {DURATION.low:g} and {DURATION.high:g}, "
+                             f"got {show(value)}")  # fmt: skip
+    return float(check_range(where, float(value), DURATION.low, DURATION.high))
 
 
 def _entry(item: object, index: int, shown: str, available: Sequence[str]) -> Entry:

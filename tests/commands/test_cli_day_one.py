@@ -24,10 +24,10 @@ import run
 from engine.errors import DreamwallError
 from engine.objectives import LayerEnergy
 from engine.step import OctaveParams, StepParams, dream_octaves
-from installation.commands.render import work_folder
 from installation.outputs.images import dreamable_size, read_image, write_image
 from installation.outputs.video_io import open_source as open_video
 from installation.outputs.video_io import probe
+from installation.rendering.work_folder import work_folder
 from installation.sources.openers import open_source
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -201,14 +201,14 @@ def test_a_write_that_fails_midway_is_one_line_and_leaves_nothing(tmp_path):
 
 
 def test_a_render_whose_disk_fills_keeps_its_frames_and_says_how_to_continue(tmp_path, capsys, monkeypatch):
-    from installation.commands import render as render_command
+    from installation.rendering import work_folder as render_work
 
     def full_at_frame_2(path: Path, rgb: np.ndarray) -> None:
         if path.name == "000002.png":
             raise DreamwallError(f"cannot write {path}: No space left on device")
         write_image(path, rgb)
 
-    monkeypatch.setattr(render_command, "write_image", full_at_frame_2)
+    monkeypatch.setattr(render_work, "write_image", full_at_frame_2)
     out = tmp_path / "out.mp4"
     assert exit_code(["render", str(TINY_GIF), "-o", str(out), *FAST, "--layers", "fire3"]) == 2
     work = work_folder(out)

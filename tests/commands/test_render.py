@@ -16,9 +16,11 @@ from engine.objectives import parse_objective
 from engine.post import PostParams
 from engine.step import OctaveParams, StepParams
 from engine.temporal import FeedbackParams
-from installation.commands.render import FrameDreamer, RenderSettings, WorkFolder, render, work_folder
 from installation.outputs.images import read_image, write_image
 from installation.outputs.video_io import count_frames, ffmpeg_exe, open_source, probe
+from installation.rendering.frame_dreamer import FrameDreamer, RenderSettings
+from installation.rendering.offline import render
+from installation.rendering.work_folder import WorkFolder, work_folder
 
 SIZE = (64, 48)
 FRAMES = 4

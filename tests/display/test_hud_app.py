@@ -12,7 +12,7 @@ import pytest
 
 import installation.app.app as app_module
 from installation.app.app import NO_CAMERA_NOTICE, App
-from installation.app.config import LiveConfig
+from installation.app.config import HEADLESS_DEFAULT_SECONDS, LiveConfig
 from installation.controls.actions import Action
 from installation.display.hud import as_hud_info, hud_lines
 from installation.outputs.recorder import Recorder, RecordToggle
@@ -79,9 +79,9 @@ def lines_of(app: App) -> list:
 def test_notices_leave_the_hud_after_ten_seconds_but_stay_in_the_status(make_app):
     app, clock = make_app()
     app.notify("reloaded preset melt")
-    assert "reloaded preset melt" in app.hud_info()["notices"]
+    assert "reloaded preset melt" in app.hud_info().notices
     clock.t += 10.5
-    assert "reloaded preset melt" not in app.hud_info()["notices"]
+    assert "reloaded preset melt" not in app.hud_info().notices
     assert app.snapshot()["notices"][-1] == "reloaded preset melt"
 
 
@@ -94,18 +94,17 @@ def test_a_fixed_preset_clears_its_error_line_and_the_error_is_said_once(make_ap
         for _ in range(2):
             reload_clock[0] += 1.0
             app.reloader.poll()
+        app.housekeeping.run_handed()
 
     path = tmp_path / "presets" / "default.yaml"
     good = path.read_text()
-    broken = re.sub(r"^lr: [0-9.]+ ", "lr: 7 ", good, count=1, flags=re.MULTILINE)
-    assert broken != good  # whatever the shipped lr is, the edit must really break it
-    path.write_text(broken)
+    path.write_text(re.sub(r"^lr: [0-9.]+ ", "lr: 7 ", good, count=1, flags=re.M))  # whatever the default lr is
     poll_settled()
     error = app.last_error
     assert error is not None and "got 7" in error
     texts = [line.text for line in lines_of(app)]
     assert texts.count(error) == 1  # the red line only, not a yellow notice too
-    path.write_text(broken.replace("lr: 7 ", "lr: 0.04 "))
+    path.write_text(re.sub(r"^lr: [0-9.]+ ", "lr: 0.04 ", good, count=1, flags=re.M))
     poll_settled()
     assert "error" not in [line.label for line in lines_of(app)] and app.last_error is None
 
@@ -114,23 +113,24 @@ def test_another_preset_clears_the_error_line(make_app):
     app, _ = make_app()
     app.dispatcher.post(Action("select", 42, source="test"))
     app.dispatcher.drain()
-    assert app.hud_info()["last_error"] == "preset number must be between 1 and 8, got 42"
+    assert app.hud_info().last_error == "preset number must be between 1 and 8, got 42"
     app.dispatcher.post(Action("next", source="test"))
     app.dispatcher.drain()
-    assert app.hud_info()["last_error"] == ""
+    assert app.hud_info().last_error == ""
 
 
 def test_hud_rec_line_reads_rec_name_time(make_app, tmp_path):
     app, _ = make_app()
     clock = FakeClock()
     factory = functools.partial(Recorder, writer_factory=lambda *a: NullWriter(), clock=clock)
-    app.record = RecordToggle(tmp_path, 25, recorder_factory=factory, now=lambda: datetime(2025, 1, 31, 18, 30, 5))
-    app.record.toggle()
-    app.record.write(np.zeros((36, 64, 3), np.uint8))
+    record = app.outputs.record = RecordToggle(tmp_path, 25, recorder_factory=factory,
+                                               now=lambda: datetime(2025, 1, 31, 18, 30, 5))
+    record.toggle()
+    record.write(np.zeros((36, 64, 3), np.uint8))
     clock.t += 3.4
     rec = [line for line in lines_of(app) if line.label == "REC"]
     assert rec == [("REC", "dreamwall-20250131-183005.mp4 00:03", "error")]  # once REC, once the time
-    app.record.stop()
+    record.stop()
 
 
 def test_hud_shows_the_key_number_of_the_preset(make_app):
@@ -143,28 +143,28 @@ def test_hud_shows_the_key_number_of_the_preset(make_app):
 def test_badge_follows_no_camera_sleep_and_camera_lost(make_app, monkeypatch):
     monkeypatch.setattr(app_module, "camera_available", lambda index: False)
     app, _ = make_app(source=None)
-    assert app.hud_info()["badge"] == NO_CAMERA_NOTICE
+    assert app.hud_info().badge == NO_CAMERA_NOTICE
     assert [line.text for line in lines_of(app)].count(NO_CAMERA_NOTICE) == 1  # notice and state said once
     app.sleep()
-    assert app.hud_info()["badge"] == "asleep until opening time"
+    assert app.hud_info().badge == "asleep until opening time"
     app.wake()
     health = app.worker.health()
     monkeypatch.setattr(app.worker, "health", lambda: dataclasses.replace(health, mode="source-lost"))
-    assert app.hud_info()["badge"] == "camera lost: reconnecting"
+    assert app.hud_info().badge == "camera lost: reconnecting"
 
 
 def test_badge_says_camera_lost_while_the_capture_reconnects_and_clears_after(make_app, monkeypatch):
     app, _ = make_app()
     health = app.capture.health()
     monkeypatch.setattr(app.capture, "health", lambda: dataclasses.replace(health, state="reconnecting"))
-    assert app.hud_info()["badge"] == "camera lost: reconnecting"
+    assert app.hud_info().badge == "camera lost: reconnecting"
     monkeypatch.setattr(app.capture, "health", lambda: dataclasses.replace(health, state="ok"))
-    assert app.hud_info()["badge"] is None
+    assert app.hud_info().badge is None
 
 
 def test_a_chosen_source_has_no_badge(make_app):
     app, _ = make_app()
-    assert app.hud_info()["badge"] is None
+    assert app.hud_info().badge is None
 
 
 def test_blackout_pauses_the_dream_and_keeps_a_user_freeze(make_app):
@@ -233,7 +233,7 @@ def test_without_a_display_the_default_run_is_a_ten_second_headless_clip(tmp_pat
     app = App(LiveConfig(source="demo", process_size=(64, 36), presets_dir=ROOT / "presets", recordings_dir=out,
                          screenshots_dir=out), clock=lambda: time.monotonic() * 20, stdout=printed)  # 10 s in 0.5 s
     try:
-        assert app.headless and app_module.HEADLESS_DEFAULT_SECONDS == 10.0
+        assert app.headless and HEADLESS_DEFAULT_SECONDS == 10.0
         assert app.run() == 0  # ends by itself: no --frames, no --seconds
     finally:
         app.close()

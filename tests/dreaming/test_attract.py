@@ -131,7 +131,7 @@ def test_attract_params_follow_the_preset_and_cap_a_stalled_frame():
     assert params.zoom_for(0.5) == ZoomParams.per_frame(1.21, 4.0, 0.5)
     assert params.zoom_for(30.0) == params.zoom_for(MAX_FRAME_S)  # a stall does not jump the zoom
     assert params.zoom_for(0.0) == ZoomParams(zoom=1.0, rotate_deg=0.0)
-    with pytest.raises(DreamwallError, match=r"attract zoom must be between 0\.5 and 2, got 3"):
+    with pytest.raises(DreamwallError, match=r"attract zoom must be between 0\.8 and 1\.25, got 3"):
         AttractParams(zoom_per_s=3.0)
     with pytest.raises(DreamwallError, match="source lost fps must be between"):
         AttractParams(lost_fps=0.0)

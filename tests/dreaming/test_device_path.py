@@ -24,7 +24,8 @@ from engine.step import StepParams
 from engine.temporal import FeedbackParams
 from installation.dreaming.host_link import HostLink
 from installation.dreaming.looks import NetworkCache
-from installation.dreaming.worker import DreamSettings, DreamWorker
+from installation.dreaming.settings import DreamSettings
+from installation.dreaming.worker import DreamWorker
 from installation.sources.capture import Frame
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -26,7 +26,9 @@ from engine.step import GradientFn, StepParams, autograd_gradient, dream_step
 from engine.temporal import FeedbackParams, dis_flow
 from installation.common.rates import Pacer
 from installation.dreaming.looks import dream_settings
-from installation.dreaming.worker import DreamSettings, DreamWorker, auto_process_size
+from installation.dreaming.settings import DreamSettings
+from installation.dreaming.size_governor import auto_process_size
+from installation.dreaming.worker import DreamWorker
 from installation.presets.loader import PresetLibrary
 from installation.sources.capture import Capture, Frame, NewestSlot
 
@@ -221,7 +223,7 @@ def test_a_failing_step_is_logged_counted_and_survived(
 ) -> None:
     failures = {"left": 3}
     feed = ListFeed([photo] * 6)
-    with caplog.at_level(logging.WARNING, logger="installation.dreaming.worker"), \
+    with caplog.at_level(logging.WARNING, logger="installation.dreaming"), \
             DreamWorker(feed, settings, gradient_factory=failing_factory(failures)) as worker:  # type: ignore[arg-type]
         assert wait_until(lambda: worker.health().frames == 3)
         health = worker.health()
@@ -264,7 +266,7 @@ def test_process_size_auto_depends_on_the_device() -> None:
 
 
 def test_settings_are_checked(settings: DreamSettings) -> None:
-    with pytest.raises(DreamwallError, match="steps must be between 0 and 100, got 500"):
+    with pytest.raises(DreamwallError, match="steps must be between 1 and 50, got 500"):
         settings.replace(steps=500)
 
 

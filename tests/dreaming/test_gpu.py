@@ -15,7 +15,8 @@ from engine.imageops import resize, to_uint8
 from engine.objectives import parse_objective
 from engine.step import autograd_gradient
 from installation.dreaming.looks import NetworkCache
-from installation.dreaming.worker import DreamSettings, DreamWorker
+from installation.dreaming.settings import DreamSettings
+from installation.dreaming.worker import DreamWorker
 from installation.sources.capture import Frame
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]

@@ -3,12 +3,14 @@
 The camera going away (the last dream keeps evolving at a modest rate, without
 busy-spinning, until frames return), running out of GPU memory (the processing size
 steps down and says so), and attract mode on a still room (the last dream evolves
-instead of the camera's). Time jumps come from an injected clock; the gradient is a
+instead of the camera's). Time jumps come from an injected clock, the worker's waits
+are counted and awaited through the fake feed (no sleep-and-hope); the gradient is a
 cheap stand-in so only the worker's logic costs time.
 """
 
 from __future__ import annotations
 
+import collections
 import itertools
 import logging
 import threading
@@ -27,7 +29,8 @@ from engine.objectives import Objective, parse_objective
 from engine.reactive import MotionParams
 from engine.step import GradientFn, StepParams, dream_step
 from engine.temporal import FeedbackParams
-from installation.dreaming.worker import Dream, DreamSettings, DreamWorker
+from installation.dreaming.settings import Dream, DreamSettings
+from installation.dreaming.worker import DreamWorker
 from installation.sources.capture import Frame
 
 WIDTH, HEIGHT = 64, 48
@@ -72,15 +75,26 @@ def moving_image(seq: int) -> np.ndarray:
 
 
 class ScriptedFeed:
-    """A camera at about 100 fps that a test can unplug (pause), plug back in, and set moving."""
+    """A camera at about 100 fps that a test can unplug (pause), plug back in, and set moving.
+
+    It notes every call, and for each the newest dream the worker had published by then
+    (`watch`), so a test can count the worker's waits per dream and wait for the worker
+    to go round its loop, instead of sleeping and hoping.
+    """
 
     def __init__(self, interval: float = 0.01) -> None:
         self.interval = interval
         self.moving = False
         self.calls = 0
+        self.newest_at_call: list[int] = []  # the worker's newest dream seq at each call
+        self._watched: Callable[[], Dream | None] = lambda: None
+        self._called = threading.Condition()
         self._plugged = threading.Event()
         self._plugged.set()
         self._seq = 0
+
+    def watch(self, worker: DreamWorker) -> None:
+        self._watched = worker.latest
 
     def unplug(self) -> None:
         self._plugged.clear()
@@ -92,8 +106,18 @@ class ScriptedFeed:
     def seq(self) -> int:
         return self._seq
 
+    def wait_calls(self, count: int, timeout: float = 20.0) -> None:
+        """Until the worker has called `count` more times (it finished everything before those calls)."""
+        with self._called:
+            target = self.calls + count
+            assert self._called.wait_for(lambda: self.calls >= target, timeout), f"{self.calls} of {target} calls"
+
     def wait_newer(self, after_seq: int, timeout: float | None = None) -> Frame | None:
-        self.calls += 1
+        newest = self._watched()
+        with self._called:
+            self.calls += 1
+            self.newest_at_call.append(newest.seq if newest is not None else 0)
+            self._called.notify_all()
         if not self._plugged.wait(timeout):
             return None
         time.sleep(self.interval)
@@ -200,30 +224,31 @@ def test_a_lost_camera_keeps_the_dream_alive_and_returning_frames_resume_it(
     lost = settings.replace(attract=AttractParams(enabled=False, zoom_per_s=1.2, rotate_deg_per_s=8.0,
                                                   lost_after_s=2.0, lost_fps=10.0))  # fmt: skip
     feed, clock = ScriptedFeed(), JumpClock()
-    with caplog.at_level(logging.INFO, logger="installation.dreaming.worker"), \
+    with caplog.at_level(logging.INFO, logger="installation.dreaming"), \
             DreamWorker(feed, lost, gradient_factory=cheap_factory, clock=clock) as worker:
+        feed.watch(worker)
         dream = next_dream(worker, 0)
         dream = next_dream(worker, dream.seq)
         feed.unplug()
-        time.sleep(0.1)  # let the frame in flight land
+        feed.wait_calls(1)  # the worker is waiting on the unplugged camera: the frame in flight has landed
         last_camera = worker.latest()
         assert last_camera is not None and last_camera.mode == "camera"
         clock.jump(3.0)  # no frame for over 2 s
         evolving = [next_dream(worker, last_camera.seq)]
-        for _ in range(3):
+        for _ in range(4):
             evolving.append(next_dream(worker, evolving[-1].seq))
         health = worker.health()
-        calls = feed.calls
-        time.sleep(1.0)
-        calls_in_a_second = feed.calls - calls
+        waits = collections.Counter(feed.newest_at_call)
+        waits_per_frame = [waits[d.seq] for d in evolving[:-1]]  # calls between one lost frame and the next
         feed.plug()
         back = next_dream(worker, evolving[-1].seq, lambda d: d.mode == "camera")
         after = worker.health()
     assert all(d.mode == "source-lost" for d in evolving) and health.mode == "source-lost"
     assert all(d.source_seq == last_camera.source_seq for d in evolving)  # no camera frame behind them
     assert all(not np.array_equal(a.image, b.image) for a, b in itertools.pairwise(evolving))
-    assert (evolving[-1].timestamp - evolving[0].timestamp) / 3 >= 0.09  # paced at 10 fps, not flat out
-    assert calls_in_a_second < 40  # waits for the camera between frames; never busy-spins
+    assert (evolving[-1].timestamp - evolving[0].timestamp) / 4 >= 0.09  # paced at 10 fps, not flat out
+    # waits for the camera between frames, never busy-spins: under 40 calls a second at 10 frames a second
+    assert max(waits_per_frame) < 4, waits_per_frame
     assert back.source_seq > last_camera.source_seq and after.mode == "camera"
     assert after.errors == 0
     messages = [r.getMessage() for r in caplog.records]
@@ -233,14 +258,14 @@ def test_a_lost_camera_keeps_the_dream_alive_and_returning_frames_resume_it(
 def test_a_frozen_worker_stays_frozen_when_the_camera_goes(settings: DreamSettings) -> None:
     lost = settings.replace(attract=AttractParams(enabled=False, lost_after_s=2.0))
     feed, clock = ScriptedFeed(), JumpClock()
-    with DreamWorker(feed, lost, gradient_factory=cheap_factory, clock=clock) as worker:
+    with DreamWorker(feed, lost, gradient_factory=cheap_factory, clock=clock, wait_timeout=0.05) as worker:
         next_dream(worker, 0)
         worker.set_frozen(True)  # asleep: closed hours
         feed.unplug()
-        time.sleep(0.1)
+        feed.wait_calls(1)  # any frame in flight has landed
         frames = worker.health().frames
         clock.jump(10.0)
-        time.sleep(0.5)
+        feed.wait_calls(3)  # round the loop at least twice with the camera long gone: a lost frame was due
         assert worker.health().frames == frames
         assert worker.health().state == "frozen"
 
@@ -285,7 +310,7 @@ def test_out_of_memory_steps_the_size_down_and_says_so(
     monkeypatch.setattr(torch.cuda, "empty_cache", lambda: emptied.append(1))
     big = settings.replace(process_size=(160, 120))
     feed = ScriptedFeed()
-    with caplog.at_level(logging.WARNING, logger="installation.dreaming.worker"), \
+    with caplog.at_level(logging.WARNING, logger="installation.dreaming"), \
             DreamWorker(feed, big, gradient_factory=oom_factory(make_error, 100, when)) as worker:  # type: ignore[arg-type]
         dream = next_dream(worker, 0)
         health = worker.health()

@@ -15,33 +15,55 @@ def activations(squeezenet):
                                  ["fire5", "fire7", LOGITS])
 
 
+def known(**layers: list) -> dict[str, torch.Tensor]:
+    """Activations written out by hand (N=1), so every expected value below is arithmetic on paper."""
+    return {name: torch.tensor([values], dtype=torch.float32) for name, values in layers.items()}
+
+
+def fire7_with(channel: int, values: list[float]) -> torch.Tensor:
+    """A (1, 384, 1, 2) fire7 activation that is zero except for one channel."""
+    act = torch.zeros(1, 384, 1, 2)
+    act[0, channel, 0] = torch.tensor(values)
+    return act
+
+
 def test_layer_string_is_layer_energy(squeezenet, activations):
     objective = parse_objective("fire7", squeezenet)
     assert isinstance(objective, LayerEnergy)
     assert objective.description == "fire7"
-    assert torch.isclose(objective(activations), activations["fire7"].pow(2).mean())
+    # channels [1, 2] and [3, 4]: (1 + 4 + 9 + 16) / 4 squares
+    assert objective(known(fire7=[[[1.0, 2.0]], [[3.0, -4.0]]])).item() == pytest.approx(7.5)
+    values = activations["fire7"].double().numpy().ravel()  # the real layer, summed in float64 by numpy
+    assert objective(activations).item() == pytest.approx(float(np.dot(values, values)) / values.size, rel=1e-5)
 
 
 def test_channel_string(squeezenet, activations):
     objective = parse_objective("fire7:42", squeezenet)
     assert isinstance(objective, Channels) and objective.channels == (42,)
-    assert torch.isclose(objective(activations), activations["fire7"][:, 42].mean())
-    assert parse_objective("fire7:1,2", squeezenet).description == "fire7:1,2"
+    assert objective({"fire7": fire7_with(42, [3.0, 5.0])}).item() == pytest.approx(4.0)
+    assert objective({"fire7": fire7_with(41, [3.0, 5.0])}).item() == 0.0  # other channels do not count
+    two = parse_objective("fire7:1,2", squeezenet)
+    assert two.description == "fire7:1,2"
+    act = fire7_with(1, [3.0, 5.0]) + fire7_with(2, [10.0, 20.0])
+    assert two({"fire7": act}).item() == pytest.approx((3 + 5 + 10 + 20) / 4)
+    real = activations["fire7"][0, 42].double().numpy()
+    assert objective(activations).item() == pytest.approx(float(real.sum()) / real.size, rel=1e-5)
 
 
-def test_weighted_mapping_is_the_weighted_sum(squeezenet, activations):
+def test_weighted_mapping_is_the_weighted_sum(squeezenet):
     objective = parse_objective({"fire5": 0.5, "fire7:12": 1.0}, squeezenet)
-    expected = 0.5 * activations["fire5"].pow(2).mean() + activations["fire7"][:, 12].mean()
-    assert torch.isclose(objective(activations), expected)
+    fire5 = torch.full((1, 256, 2, 2), 2.0)  # energy 4
+    assert objective({"fire5": fire5, "fire7": fire7_with(12, [2.0, 4.0])}).item() == pytest.approx(0.5 * 4 + 3)
     assert objective.description == "0.5*fire5 + fire7:12"
     assert objective.layers == {"fire5", "fire7"}
 
 
-def test_composition_with_operators(squeezenet, activations):
+def test_composition_with_operators():
     a, b = LayerEnergy("fire5"), LayerEnergy("fire7")
     combined = 2 * a - b
-    assert torch.isclose(combined(activations), 2 * a(activations) - b(activations))
-    assert torch.isclose((-a)(activations), -a(activations))
+    acts = known(fire5=[[[1.0, 3.0]]], fire7=[[[2.0, 2.0]]])  # energies 5 and 4
+    assert combined(acts).item() == pytest.approx(2 * 5 - 4)
+    assert (-a)(acts).item() == pytest.approx(-5.0)
     assert combined.description == "2*fire5 - fire7"
 
 
@@ -50,8 +72,22 @@ def test_class_by_name_and_index(squeezenet, activations):
     by_index = parse_objective("class:281", squeezenet)
     assert isinstance(by_name, ClassLogit) and by_name.index == by_index.index == 281
     assert by_name.layers == {LOGITS}
-    assert torch.isclose(by_name(activations), activations[LOGITS][0, 281])
+    logits = torch.zeros(1, 1000)
+    logits[0, 281], logits[0, 282] = 3.25, 9.0
+    assert by_name({LOGITS: logits}).item() == 3.25
+    assert by_name(activations).item() == pytest.approx(float(activations[LOGITS][0, 281]))
     assert parse_objective("class:tiger_cat", squeezenet).index == 282
+
+
+def test_guide_scores_each_position_by_its_best_matching_guide_feature():
+    features = torch.tensor([[1.0, 0.0], [0.0, 1.0]])  # two guide features: the channel axes
+    guide = Guide("fire5", features, "g.png")
+    act = torch.tensor([[[[3.0, -1.0]], [[1.0, 2.0]]]], requires_grad=True)  # positions (3, 1) and (-1, 2)
+    value = guide({"fire5": act})
+    assert value.item() == pytest.approx((3 + 2) / 2)  # best dot products: 3 (feature 0) and 2 (feature 1)
+    value.backward()
+    # each position is pulled along its best feature, averaged over the two positions
+    assert act.grad.flatten(2)[0].tolist() == [[0.5, 0.0], [0.0, 0.5]]
 
 
 def test_guide_pulls_each_position_towards_its_best_matching_guide_feature(squeezenet):

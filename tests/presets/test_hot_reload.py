@@ -131,3 +131,20 @@ def test_a_process_size_override_refuses_a_reload_its_network_cannot_dream(tmp_p
         f"width and height must be at least {min_dream_side('squeezenet1_1')}"
     ]
     assert rig.in_use["melt"].lr == 0.02
+
+
+def test_with_hand_over_the_poll_only_loads_and_the_owner_thread_applies(tmp_path: Path) -> None:
+    """The housekeeping thread polls; applying and error reports wait for the show's thread."""
+    rig = Rig(tmp_path)
+    handed: list = []
+    rig.reloader.hand_over = handed.append
+    rig.path.write_text("lr: 0.03\n")
+    assert rig.settle() == 1
+    assert rig.in_use["melt"].lr == pytest.approx(0.02)  # loaded, not applied yet
+    rig.path.write_text("lr: 7\n")
+    rig.settle()
+    assert rig.errors == [] and len(handed) == 2
+    for job in handed:  # what Housekeeping.run_handed does on the main loop
+        job()
+    assert rig.in_use["melt"].lr == pytest.approx(0.03)
+    assert len(rig.errors) == 1 and "got 7" in rig.errors[0]

@@ -82,6 +82,7 @@ def test_a_broken_save_is_one_line_and_the_show_keeps_the_last_good(app: App, tm
         for _ in range(2):  # a change is applied once the file stopped changing
             clock[0] += 1.0
             app.reloader.poll()
+        app.housekeeping.run_handed()  # as the main loop does each tick
 
     (tmp_path / "presets" / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\ntruncated")
     assert "process_size: auto" in _default(tmp_path) and "objective: fire7" in _default(tmp_path)
@@ -96,10 +97,10 @@ def test_a_broken_save_is_one_line_and_the_show_keeps_the_last_good(app: App, tm
     assert app.last_error is not None and "\n" not in app.last_error
     assert app.last_error.startswith(f"{display_path(path)}: ") and expected in app.last_error, app.last_error
     assert app.last_error.endswith(" (kept last good)")
-    assert app.errors == 1  # one edit, one report (not one per preset that inherits default.yaml)
+    assert app.messages.errors == 1  # one edit, one report (not one per preset that inherits default.yaml)
     assert app.worker.settings.step == good_step and app.programme.current.objective_text == good_objective
     assert app.controls.bindings.keyboard == good_keys
-    app.status.maybe_write(app.snapshot, force=True)
+    app.status_file.maybe_write(app.snapshot, force=True)
     status = read_status(tmp_path / "status.json")
     assert status["objective"] == good_objective and status["last_error"] == app.last_error
     path.write_bytes(original)
@@ -121,11 +122,12 @@ def test_a_reload_to_a_network_the_show_cannot_load_keeps_the_last_good(app: App
     for _ in range(2):
         clock[0] += 1.0
         app.reloader.poll()
+    app.housekeeping.run_handed()
     assert app.last_error == (
         f"{display_path(path)}: key 'network': googlenet weights are not installed here "
         "(run `python run.py fetch-weights googlenet`) (kept last good)"
     )
-    assert app.errors == 1
+    assert app.messages.errors == 1
     assert app.programme.current.name == "melt" and app.programme.current.network == "squeezenet1_1"
 
 

@@ -166,6 +166,17 @@ def test_build_objective_on_the_real_network() -> None:
     assert preset.build_objective(net).layers == {"fire5", "fire6"}
 
 
+def test_commands_build_objectives_in_one_place(squeezenet) -> None:
+    """render and warmup ask the preset: --layers wins, another network dreams its classic layer."""
+    preset = PresetLibrary().load("melt")
+    assert preset.objective_on(squeezenet).description == preset.build_objective(squeezenet).description
+    assert preset.objective_on(squeezenet, "fire3:7").description == "fire3:7"
+    other = catalogue_network("efficientnet-lite0")
+    assert preset.objective_on(other).description == other.default_layer
+    with pytest.raises(DreamwallError, match="preset melt is for squeezenet1_1, got a efficientnet-lite0 network"):
+        preset.build_objective(other)
+
+
 def test_presets_command_lists_all_and_checks_one(folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run.main(["presets"]) == 0
     listing = capsys.readouterr().out

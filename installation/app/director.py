@@ -1,0 +1,142 @@
+"""What the worker dreams: the preset on show, the live overrides and the audio gain.
+
+Settings are rebuilt on every knob move, the objective only once per preset version
+(and net), so a MIDI fader never re-parses an objective. A reloaded preset is built
+before it replaces the old one: a failure keeps the last good preset on screen.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import torch
+
+from engine.errors import DreamwallError
+from engine.networks import DreamNet
+from engine.objectives import Objective
+from installation.app.messages import Messages
+from installation.dreaming.backend_choice import BackendChooser
+from installation.dreaming.looks import NetworkCache, Overrides, dream_settings
+from installation.dreaming.placement import Placement, resolve_precision
+from installation.dreaming.worker import DreamSettings, DreamWorker
+from installation.presets.loader import Preset
+from installation.presets.playlist import PlaylistPlayer
+
+log = logging.getLogger("installation.app.app")
+
+
+class LookDirector:
+    """`announce(preset)` tells the outside world a new preset is on (stdout, crossfade)."""
+
+    def __init__(
+        self,
+        programme: PlaylistPlayer,
+        backends: BackendChooser,
+        device: tuple[torch.device, str],
+        process_size: tuple[int, int] | None,
+        messages: Messages,
+    ) -> None:
+        self.programme = programme
+        self.networks = NetworkCache()
+        self.backends = backends
+        self.device, self.device_reason = device
+        self.process_size = process_size
+        self.messages = messages
+        self.overrides = Overrides()
+        self.audio_gain = 1.0
+        self.placement_now: Placement | None = None
+        self.worker: DreamWorker  # attached once started: the first settings are needed to start it
+        self.announce: Callable[[Preset], None] = lambda preset: None
+        self._placements: dict[int, tuple[Preset, Placement]] = {}
+        self._objective_of: tuple[Preset, Objective, DreamNet] | None = None
+
+    def prepare(self, presets: list[Preset]) -> None:
+        """fp16 asked on a CPU: exit 2 now, while someone is looking; networks load before the show starts."""
+        for preset in presets:
+            placement = self.placement(preset, strict=True)
+            self.networks.get(preset.network, placement.device, placement.dtype)
+
+    def placement(self, preset: Preset, strict: bool = False) -> Placement:
+        """Device and dtype for `preset`, once per preset version; a reloaded fp16-on-CPU preset is a notice."""
+        cached = self._placements.get(id(preset))
+        if cached is not None and cached[0] is preset:
+            return cached[1]
+        dtype, notice = resolve_precision(preset.precision, self.device, f"preset {preset.name}", strict)
+        if notice is not None:
+            self.messages.notify(notice)
+        placement = Placement(self.device, dtype, self.device_reason)
+        self._placements[id(preset)] = (preset, placement)
+        return placement
+
+    def _net(self, preset: Preset) -> DreamNet:
+        placement = self.placement(preset)
+        return self.networks.get(preset.network, placement.device, placement.dtype)
+
+    def settings(self) -> DreamSettings:
+        preset = self.programme.current
+        placement = self.placement(preset)
+        net = self._net(preset)
+        self.placement_now = placement
+        self.backends.wanted = preset.backend
+        if self._objective_of is None or self._objective_of[0] is not preset or self._objective_of[2] is not net:
+            objective = preset.build_objective(net)  # once per preset version, not per knob move
+            self._objective_of = (preset, objective, net)
+        return dream_settings(preset, net, self.overrides, self.process_size, lr_gain=self.audio_gain,
+                              objective=self._objective_of[1], placement=placement)  # fmt: skip
+
+    def apply(self, announce: bool = True) -> None:
+        """Send the current preset (with overrides) to the worker; announce a change."""
+        try:
+            self.worker.set_settings(self.settings())
+        except DreamwallError as error:
+            self.messages.report_error(f"preset {self.programme.current.name}: {error}")
+            return
+        if announce:
+            preset = self.programme.current
+            log.info("preset: %s", preset.summary())
+            self.announce(preset)
+
+    def change_preset(self, move: Callable[[], object]) -> None:
+        """Run a playlist move (next, previous, select) and show its preset."""
+        move()
+        self.show_new_preset()
+
+    def show_new_preset(self) -> None:
+        """A new preset starts from its own values: live overrides are cleared."""
+        self.overrides = Overrides()
+        self.apply()
+
+    @property
+    def intensity(self) -> float:
+        if self.overrides.intensity is not None:
+            return self.overrides.intensity
+        return self.programme.current.intensity
+
+    def set_overrides(self, intensity: float | None, feedback: float | None) -> None:
+        """A knob move: both clamped to 0-1, applied without an announcement."""
+        self.overrides = Overrides(_unit(intensity), _unit(feedback))
+        self.apply(announce=False)
+
+    def set_audio_gain(self, gain: float) -> None:
+        self.audio_gain = gain
+        self.apply(announce=False)
+
+    def on_reloaded(self, preset: Preset) -> None:
+        """A checked edit: build what the show needs first, so a failure keeps the last good preset on screen."""
+        showing = preset.name == self.programme.current.name
+        if showing:
+            net = self._net(preset)
+            try:
+                self._objective_of = (preset, preset.build_objective(net), net)
+            except DreamwallError as error:
+                self.messages.report_error(f"preset {preset.name}: {error} (kept last good)")
+                return
+        self.programme.replace_preset(preset)
+        if showing:
+            self.messages.notify(f"reloaded preset {preset.name}")
+            self.apply(announce=False)
+
+
+def _unit(value: float | None) -> float | None:
+    return None if value is None else min(1.0, max(0.0, value))

@@ -1,0 +1,257 @@
+"""One frame through the device: the dream worker's per-frame path, run on its thread only.
+
+Everything per frame runs on the settings' device in their dtype: the camera frame
+goes up once (installation.dreaming.host_link), is resized there to the processing size and to
+the output size, dreamt, graded, composed (engine.compose: the camera at output size
+plus the dream's detail) and converted to uint8 there; the shown frame comes down once.
+Optical flow and motion are measured on a small grey copy made on the host from the
+camera frame the host already has, so they cost no transfer. The mode machine decides
+between dreaming the camera and evolving the last dream; the size governor decides the
+processing size.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from engine.attract import AttractParams, attract_frame
+from engine.networks import DreamNet
+from engine.objectives import Objective
+from engine.post import apply_post
+from engine.reactive import Modulation, MotionParams, MotionTracker, SharedFlow
+from engine.step import GradientFn, JitterWalk, StepParams, autograd_gradient
+from engine.temporal import FeedbackParams, FlowFn, TemporalFeedback, flow_size, host_grey, upscale_flow
+from installation.common.rates import Clock
+from installation.dreaming.host_link import Camera, HostLink
+from installation.dreaming.modes import ModeMachine
+from installation.dreaming.settings import DreamMode, DreamSettings
+from installation.dreaming.size_governor import CPU_PROCESS_SIZE, SizeGovernor, fit
+from installation.dreaming.stage_timer import StageTimer
+from installation.sources.capture import Frame
+
+GradientFactory = Callable[[DreamNet, Objective, tuple[int, int]], GradientFn]
+"""(net, objective, process size (width, height)) -> gradient function; size for backends that build per size."""
+StepFn = Callable[[DreamNet, Tensor, Objective, StepParams, torch.Generator, GradientFn | None], Tensor]
+"""engine.step.dream_step's signature; injectable so tests can see the parameters each step got."""
+Publish = Callable[[np.ndarray, Frame | None, str, DreamMode, float], None]
+"""(shown image, camera frame behind it or None, preset label, mode, when the frame began) -> None."""
+
+
+def autograd_factory(net: DreamNet, objective: Objective, size: tuple[int, int]) -> GradientFn:
+    """The default gradient: plain autograd, any size."""
+    return autograd_gradient(net, objective)
+
+
+def describe(settings: DreamSettings, frame: Frame | None) -> str:
+    """What failed, for the log: the frame (or the camera-lost loop), the preset and its objective."""
+    what = (f"frame {frame.seq} ({frame.image.shape[1]}x{frame.image.shape[0]})" if frame is not None
+            else "an evolving frame (camera lost)")  # fmt: skip
+    return f"{what}, preset {settings.label or '?'}, objective {settings.objective.description}"
+
+
+class FrameDreamer:
+    """Dreams one frame at a time and hands the shown frame to `publish`.
+
+    seed: the jitter seed for every preset; None = each settings' own `seed`.
+    """
+
+    def __init__(self, gradient_factory: GradientFactory, step_fn: StepFn, flow_fn: FlowFn | None,
+                 seed: int | None, clock: Clock, publish: Publish, stage_timer: StageTimer | None) -> None:  # fmt: skip
+        self._gradient_factory = gradient_factory
+        self._step_fn = step_fn
+        self._clock = clock
+        self._publish = publish
+        self._stages = stage_timer
+        self._seed_override = seed
+        self._flow = SharedFlow(flow_fn)  # one flow per frame for both the motion measure and the feedback
+        self._temporal = TemporalFeedback(self._flow)
+        self._motion = MotionTracker()
+        self.modes = ModeMachine(clock)
+        self.sizes = SizeGovernor()
+        self.link: HostLink | None = None
+        self.motion_level = 0.0  # for the health report: single immutable values written by this thread only
+        self.reactive_scale = 1.0
+        self._seed: int | None = None  # what the generator and the jitter walk were seeded with
+        self._generator = torch.Generator()  # on the CPU whatever the device: engine.step draws jitter there
+        self._walk = JitterWalk(0)  # the preset's jitter_walk: rolls that drift across steps and frames
+        self._walk_step = 0
+        self._gradient: GradientFn | None = None
+        self._gradient_key: tuple[int, tuple[int, int]] | None = None
+        self._configured = -1  # settings version the motion tracker and attract timer follow
+        self._measured_at: float | None = None
+        self._prev_grey: np.ndarray | None = None  # host grey copy of the frame the temporal feedback remembers
+        self._last_frame: Frame | None = None
+        self._last_source: Tensor | None = None
+        self.last_output: Tensor | None = None  # ungraded, what attract mode evolves
+        self._shown_at: float | None = None
+
+    def restart_timers(self) -> None:
+        """After a freeze (or sleep): neither the pause nor the camera's return counts as stillness or motion."""
+        self.modes.restart()
+        self._measured_at = None
+        self._motion.forget()
+
+    def step_down(self) -> str | None:
+        """Out of memory: dream smaller from the next frame on; the notice, or None at the smallest size."""
+        return self.sizes.step_down(release=self._release_gradient)
+
+    def _release_gradient(self) -> None:
+        self._gradient = self._gradient_key = None
+
+    def _reseed(self, settings: DreamSettings) -> None:
+        """Same seed, same dreams: a preset with another seed starts its generator and jitter walk afresh."""
+        seed = self._seed_override if self._seed_override is not None else settings.seed
+        if seed != self._seed:
+            self._seed = seed
+            self._generator.manual_seed(seed)
+            self._walk = JitterWalk(seed)
+            self._walk_step = 0
+
+    def _setup(self, settings: DreamSettings, version: int) -> tuple[HostLink, tuple[int, int], GradientFn]:
+        """Host link, size and gradient for this frame; follows a settings change."""
+        device, dtype = settings.device, settings.dtype
+        link = self.link
+        if link is None or (link.device, link.dtype) != (device, dtype):
+            link = self.link = HostLink(device, dtype)
+            self._temporal.reset()  # the remembered frames live on the old device
+            self.last_output = self._last_source = None
+            self.modes.forget_fade()
+        if version != self._configured:
+            self._configured = version
+            self._motion.configure(settings.motion or MotionParams())
+            self.modes.configure(settings.attract)
+        size = self.sizes.follow(settings.process_size, device)
+        self._reseed(settings)
+        if self._gradient is None or self._gradient_key != (version, size):
+            self._gradient = self._gradient_factory(settings.net, settings.objective, size)
+            self._gradient_key = (version, size)
+        return link, size, self._gradient
+
+    def _mark(self, stage: str | None) -> None:
+        """A stage boundary for the benchmarks' StageTimer (None: the frame begins); nothing without one."""
+        if self._stages is None:
+            return
+        if stage is None:
+            self._stages.begin()
+        else:
+            self._stages.mark(stage)
+
+    def _output_for(self, frame: Frame | None, asked: tuple[int, int] | None) -> tuple[int, int]:
+        if asked is not None:
+            return asked
+        if frame is not None:
+            return frame.image.shape[1], frame.image.shape[0]
+        return self.sizes.size or CPU_PROCESS_SIZE
+
+    def camera(self, frame: Frame, settings: DreamSettings, version: int, output: tuple[int, int] | None) -> None:
+        """Dream `frame` (or evolve the last dream, in a still room) and show it at `output` (None: the camera's)."""
+        started = self._clock()
+        link, size, gradient = self._setup(settings, version)
+        self._mark(None)
+        out_size = self._output_for(frame, output)
+        wants_camera = settings.compose == "detail"
+        source, camera = link.upload(frame.image, size, out_size if wants_camera else None)
+        self._mark("upload")
+        grey = host_grey(frame.image, flow_size(size))
+        if self.modes.camera_returns():
+            self._motion.forget()
+        level = self._measure(grey, started)
+        previous = self.modes.mode
+        mode = self.modes.choose(settings.attract, level, self.last_output, started)
+        if mode == "attract":
+            self._mark("flow")
+            dreamed = self._evolve(settings, gradient, size, started)
+            camera = None  # the evolving dream is not of this camera frame
+        else:
+            if previous != "camera":
+                self._temporal.reset()
+            modulation = self._modulation(settings, level)
+            flow = self._flow_to(grey, settings.feedback, size, link)
+            self._mark("flow")
+            dreamed = self._dream(source, settings, gradient, modulation, flow)
+            self._temporal.remember(source, dreamed)
+            self._prev_grey = grey
+        self._last_frame, self._last_source = frame, source
+        self._mark("steps")
+        self._show(dreamed, source, camera, out_size, settings, mode, started)
+
+    def lost(self, settings: DreamSettings, version: int, output: tuple[int, int] | None) -> None:
+        """No camera frame for a while: evolve the last dream so the screen stays alive."""
+        started = self._clock()
+        if settings.attract is None:
+            return
+        self.modes.lost_frame(settings.attract, started)
+        _, size, gradient = self._setup(settings, version)
+        dreamed = self._evolve(settings, gradient, size, started)
+        source = self._last_source if self._last_source is not None else dreamed
+        self._show(dreamed, fit(source, size), None, self._output_for(self._last_frame, output), settings,
+                   "source-lost", started)  # fmt: skip
+
+    def _flow_to(self, grey: np.ndarray, feedback: FeedbackParams, size: tuple[int, int],
+                 link: HostLink) -> Tensor | None:  # fmt: skip
+        """The flow from the remembered frame to this one at processing size, on the device; None when unused."""
+        previous = self._prev_grey
+        if not (feedback.flow and feedback.feedback > 0 and self._temporal.primed):
+            return None
+        if previous is None or previous.shape != grey.shape:
+            return None
+        return upscale_flow(self._flow(grey, previous), size, link.device, link.dtype)
+
+    def _measure(self, grey: np.ndarray, now: float) -> float:
+        """Motion from the host's small grey copy: a host tensor view, so no device work or sync."""
+        dt = now - self._measured_at if self._measured_at is not None else 0.0
+        self._measured_at = now
+        view = torch.from_numpy(grey).to(torch.float32).div_(255.0).expand(1, 3, *grey.shape)
+        self.motion_level = self._motion.update(view, dt, self._flow)
+        return self.motion_level
+
+    def _modulation(self, settings: DreamSettings, level: float) -> Modulation:
+        modulation = settings.motion.mapping(level) if settings.motion is not None else Modulation()
+        self.reactive_scale = modulation.intensity
+        return modulation
+
+    def _dream(self, source: Tensor, settings: DreamSettings, gradient: GradientFn, modulation: Modulation,
+               flow: Tensor | None) -> Tensor:  # fmt: skip
+        step, feedback = settings.step, settings.feedback
+        if modulation.intensity != 1.0:
+            step = dataclasses.replace(step, lr=step.lr * modulation.intensity)
+        if modulation.feedback != 1.0:
+            feedback = dataclasses.replace(feedback, feedback=feedback.feedback * modulation.feedback)
+        return self._steps(self._temporal.start(source, feedback, flow), settings, step, gradient)
+
+    def _steps(self, image: Tensor, settings: DreamSettings, step: StepParams, gradient: GradientFn) -> Tensor:
+        for _ in range(settings.steps):
+            params = self._walk.params(step, self._walk_step)
+            self._walk_step += 1
+            image = self._step_fn(settings.net, image, settings.objective, params, self._generator, gradient)
+        return image
+
+    def _evolve(self, settings: DreamSettings, gradient: GradientFn, size: tuple[int, int], now: float) -> Tensor:
+        """The next frame of the infinite zoom from the last dream, at the preset's own lr."""
+        attract = settings.attract or AttractParams()
+        previous = fit(self.last_output, size) if self.last_output is not None else None
+        if previous is None:
+            raise RuntimeError("nothing to evolve: no dream yet")
+        zoom = attract.zoom_for(now - self._shown_at if self._shown_at is not None else 0.0)
+        return attract_frame(previous, zoom, lambda image: self._steps(image, settings, settings.step, gradient))
+
+    def _show(self, dreamed: Tensor, source: Tensor, camera: Camera | None, size: tuple[int, int],
+              settings: DreamSettings, mode: DreamMode, started: float) -> None:  # fmt: skip
+        """Grade and compose (display only: `dreamed` is what the next frame builds on), bring down once, publish."""
+        self.last_output = dreamed
+        graded = apply_post(self.modes.faded(dreamed, started), settings.post, source)
+        self._mark("post")
+        link = self.link
+        assert link is not None  # _setup made it
+        shown = link.show(graded, source, camera, size, settings.compose)
+        if self._stages is not None:
+            self._stages.mark("compose+download")
+            self._stages.end()
+        self._publish(shown, self._last_frame, settings.label, mode, started)
+        self._shown_at = self._clock()
+        self.modes.shown(mode)

@@ -1,0 +1,90 @@
+"""One frame of the offline render, and the settings that decide its pixels.
+
+The same temporal feedback as live (the previous dream detail, warped along the optical
+flow, seeds the next frame) at full quality: several octaves per frame. Each frame's
+jitter comes from (seed, index) alone and the fed-back dream is the 8-bit frame, so a
+resumed render equals an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+import cv2
+import numpy as np
+import torch
+from torch import Tensor
+
+from engine.imageops import to_tensor, to_uint8
+from engine.networks import DreamNet
+from engine.objectives import Objective
+from engine.post import PostParams, apply_post
+from engine.step import JitterWalk, OctaveParams, StepParams, dream_octaves
+from engine.temporal import FeedbackParams, FlowFn, TemporalFeedback
+from installation.outputs.images import dreamable_size
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """Everything that decides the pixels; a resumed render must match it exactly."""
+
+    network: str
+    objective: str  # the objective's description (one readable identity for any objective)
+    size: tuple[int, int]
+    step: StepParams
+    octaves: OctaveParams
+    feedback: FeedbackParams
+    post: PostParams
+    seed: int
+
+    def manifest(self) -> dict[str, object]:
+        return json.loads(json.dumps(asdict(self)))  # tuples become lists, as when read back
+
+
+def frame_generator(seed: int, index: int) -> torch.Generator:
+    """Each frame's jitter from (seed, index) alone, so a resumed frame equals the uninterrupted one."""
+    return torch.Generator().manual_seed(seed * 1_000_003 + index)
+
+
+def fit(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """`rgb` at (width, height) `size`: area-averaged down, bilinear up, untouched when it fits."""
+    if (rgb.shape[1], rgb.shape[0]) == size:
+        return rgb
+    growing = size[0] > rgb.shape[1] or size[1] > rgb.shape[0]
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_LINEAR if growing else cv2.INTER_AREA)
+
+
+class FrameDreamer:
+    """One frame of the offline render: feedback start image -> octaves -> 8-bit frame."""
+
+    def __init__(self, net: DreamNet, objective: Objective, settings: RenderSettings,
+                 flow_fn: FlowFn | None = None) -> None:  # fmt: skip
+        self.net = net
+        self.objective = objective
+        self.settings = settings
+        self.temporal = TemporalFeedback(flow_fn)
+        self.walk = JitterWalk(settings.seed)
+        self.dream_size = dreamable_size(settings.size, net.name)  # upscaled when the output is too small
+        parameter = next(net.parameters())
+        self.device, self.dtype = parameter.device, parameter.dtype
+
+    def tensor(self, rgb: np.ndarray) -> Tensor:
+        return to_tensor(rgb, device=self.device, dtype=self.dtype)
+
+    def continue_from(self, source: np.ndarray, dreamed: np.ndarray) -> None:
+        self.temporal.remember(self.tensor(fit(source, self.dream_size)), self.tensor(dreamed))
+
+    def __call__(self, index: int, source_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(graded frame to show at the output size, ungraded dream to feed back at the dream size), both uint8."""
+        s = self.settings
+        source = self.tensor(fit(source_rgb, self.dream_size))
+        start = self.temporal.start(source, s.feedback)
+        steps = s.octaves.octaves * s.octaves.steps  # the walk's step numbers from the frame index: resumable
+        dreamed = dream_octaves(self.net, start, self.objective, s.step, s.octaves, frame_generator(s.seed, index),
+                                walk=self.walk, first_step=index * steps)  # fmt: skip
+        dreamed_u8 = to_uint8(dreamed)
+        # feed back the 8-bit frame, as a resumed render must (it reads it from a PNG)
+        self.temporal.remember(source, self.tensor(dreamed_u8))
+        shown = dreamed_u8 if s.post.identity else to_uint8(apply_post(dreamed, s.post, raw=source))
+        return fit(shown, s.size), dreamed_u8

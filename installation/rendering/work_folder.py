@@ -1,0 +1,108 @@
+"""The render's work folder beside its output (`OUT.mp4.render/`): what an interrupted render resumes from.
+
+Finished frames are PNGs; the ungraded dream of the last one is kept too, because it is
+the feedback the next frame starts from. A resume trusts nothing it has not decoded.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from engine.errors import DreamwallError
+from installation.common.atomic import atomic_write_text
+from installation.outputs.images import read_image, write_image
+from installation.outputs.video_io import FRAME_PATTERN
+
+STATE_FILE = "state.json"
+LAST_DREAM = "last_dream.png"  # ungraded dream of the last finished frame: the feedback to resume from
+
+
+def work_folder(output: Path) -> Path:
+    return output.with_name(output.name + ".render")
+
+
+def _flatten(tree: dict[str, object], prefix: str = "") -> dict[str, object]:
+    """{'octaves': {'steps': 2}} -> {'octaves.steps': 2}, so a mismatch names the exact setting."""
+    flat: dict[str, object] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+class WorkFolder:
+    """The render's kept state: manifest, finished frames and the dream to continue from."""
+
+    def __init__(self, output: Path) -> None:
+        self.path = work_folder(output)
+        self.frames = self.path / "frames"
+
+    def frame_path(self, index: int) -> Path:
+        return self.frames / (FRAME_PATTERN % index)
+
+    def done(self, total: int) -> int:
+        """Finished frames by the state file: a whole number from 0 to `total`, else the folder is damaged."""
+        state = self.path / STATE_FILE
+        if not state.is_file():
+            return 0
+        try:
+            done = json.loads(state.read_text())["done"]
+        except (OSError, ValueError, KeyError, TypeError):
+            done = "unreadable"
+        if type(done) is not int or not 0 <= done <= total:
+            raise DreamwallError(f"{state} says {done!r} frames are done, expected a whole number from 0 to "
+                                 f"{total}; delete {self.path} and render again")  # fmt: skip
+        return done
+
+    def check_frames(self, done: int, size: tuple[int, int], dream_size: tuple[int, int]) -> None:
+        """Decode every kept frame and the feedback image before trusting them.
+
+        A damaged one refuses the resume (one line) instead of being recomputed: its
+        feedback (the previous frame's ungraded dream) is not kept, so a recomputed frame
+        would differ from the uninterrupted render that --resume promises.
+        """
+        kept = [(self.frame_path(index), size) for index in range(done)] + [(self.path / LAST_DREAM, dream_size)]
+        for path, (width, height) in kept:
+            try:
+                image = read_image(path)
+            except DreamwallError as error:
+                raise DreamwallError(f"cannot resume: {error}; delete {self.path} and render again") from None
+            if image.shape[:2] != (height, width):
+                raise DreamwallError(f"cannot resume: {path} is {image.shape[1]}x{image.shape[0]}, expected "
+                                     f"{width}x{height}; delete {self.path} and render again")  # fmt: skip
+
+    def check_manifest(self, manifest: dict[str, object]) -> None:
+        path = self.path / "manifest.json"
+        try:
+            saved = json.loads(path.read_text())
+        except (OSError, ValueError):
+            raise DreamwallError(f"{path} is missing or damaged; delete {self.path} and render again") from None
+        before, now = _flatten(saved), _flatten(manifest)
+        for key, value in now.items():
+            if before.get(key) != value:
+                raise DreamwallError(
+                    f"cannot resume: {key} was {before.get(key)}, now {value}; use the same settings as the "
+                    f"interrupted render, or delete {self.path} to start over"
+                )
+
+    def start(self, manifest: dict[str, object]) -> None:
+        self.frames.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.path / "manifest.json", json.dumps(manifest, indent=1))
+        self.mark_done(0)
+
+    def save(self, index: int, shown: np.ndarray, dreamed: np.ndarray) -> None:
+        """Frame first, then the feedback image, then the count: a crash leaves a consistent state."""
+        write_image(self.frame_path(index), shown)
+        write_image(self.path / LAST_DREAM, dreamed)
+        self.mark_done(index + 1)
+
+    def mark_done(self, done: int) -> None:
+        atomic_write_text(self.path / STATE_FILE, json.dumps({"done": done}))
+
+    def last_dream(self) -> np.ndarray:
+        return read_image(self.path / LAST_DREAM)

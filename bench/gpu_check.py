@@ -31,8 +31,9 @@ from engine.backends.tensorrt_engine import TensorRTBackend  # noqa: E402
 from engine.export.store import MemoryStore  # noqa: E402
 from engine.networks import load_network  # noqa: E402
 from engine.objectives import Objective, parse_objective  # noqa: E402
-from engine.step import GradientFn, StepParams, autograd_gradient, dream_step  # noqa: E402
+from engine.step import GradientFn, autograd_gradient, dream_step  # noqa: E402
 from installation.benchmarks.pipeline import PipelineFigures, PipelineSpec, measure_pipeline  # noqa: E402
+from installation.benchmarks.step import params_text, shipped_step_params  # noqa: E402
 from installation.benchmarks.timing import median_ms  # noqa: E402
 
 STEPS_PER_FRAME = 2
@@ -60,8 +61,21 @@ class Budget:
         return self.deadline - time.monotonic()
 
 
+CUDA_GRAPHS = "CUDA-graphs"  # in a row's name: torch.compile(mode="reduce-overhead") replays captured graphs
+
+
+def precision_of(name: str) -> str:
+    """The precision a row is judged in: every fp32 row runs with TF32 off (strict_fp32)."""
+    return "fp16" if "fp16" in name.split() else "fp32"
+
+
+def backend_label(backend: str, device: torch.device) -> str:
+    """A live row's backend, saying so when it replays CUDA graphs (compile on CUDA uses reduce-overhead)."""
+    return f"{backend} {CUDA_GRAPHS}" if backend == "compile" and device.type == "cuda" else backend
+
+
 def variants(net: object, objective: Objective, device: torch.device) -> dict[str, Callable[[], object]]:
-    """name -> factory of a backend; only those that can run here."""
+    """name -> factory of a backend; only those that can run here. Names carry the precision and CUDA graphs."""
     factories: dict[str, Callable[[], object]] = {
         "eager fp32": lambda: TorchBackend(net, objective, device, half=False, channels_last=device.type == "cpu"),
     }
@@ -69,7 +83,8 @@ def variants(net: object, objective: Objective, device: torch.device) -> dict[st
         factories["eager fp16"] = lambda: TorchBackend(net, objective, device, half=True)
     if missing("compile", device) is None and device.type == "cuda":  # minutes per graph on a CPU
         half = device.type == "cuda"
-        factories[f"compile {'fp16' if half else 'fp32'}"] = lambda: CompileBackend(
+        graphs = f" {CUDA_GRAPHS}" if device.type == "cuda" else ""
+        factories[f"compile {'fp16' if half else 'fp32'}{graphs}"] = lambda: CompileBackend(
             net, objective, device, MemoryStore(), half=half)
     if missing("tensorrt", device) is None:
         factories["tensorrt fp16"] = lambda: TensorRTBackend(net, objective, device, MemoryStore())
@@ -89,7 +104,7 @@ def sync(device: torch.device) -> None:
 
 def timed_frame_ms(gradient: GradientFn, net: object, objective: Objective, image: torch.Tensor,
                    device: torch.device, repeats: int) -> float:
-    params = StepParams(lr=0.02, jitter=8)
+    params = shipped_step_params()  # the jitter and smoothing the shows run with
     generator = torch.Generator().manual_seed(0)
 
     def frame() -> None:
@@ -118,7 +133,7 @@ def parity(device: torch.device, size: tuple[int, int], networks: tuple[tuple[st
                 skipped.append(f"parity {network} {name}: time budget")
                 continue
             start = time.perf_counter()
-            precision = name.split()[-1]
+            precision = precision_of(name)
             strict_fp32(precision == "fp32")
             backend = factory()
             grad = backend.gradient(image).float()  # type: ignore[attr-defined]
@@ -133,7 +148,7 @@ def parity(device: torch.device, size: tuple[int, int], networks: tuple[tuple[st
                          "tolerance": TOLERANCE[precision], "min_cosine": MIN_COSINE[precision], "ok": ok,
                          "seconds": time.perf_counter() - start})
             measure = "max" if precision == "fp32" else "mean"
-            print(f"parity {network:<20}{layer:<9}{name:<15}max err {max_error:.2e} mean err {mean_error:.2e} "
+            print(f"parity {network:<20}{layer:<9}{name:<25}max err {max_error:.2e} mean err {mean_error:.2e} "
                   f"({measure} < {TOLERANCE[precision]:g}) cos {cosine:.5f} (>= {MIN_COSINE[precision]}) "
                   f"{'PASS' if ok else 'FAIL'}  [{rows[-1]['seconds']:.1f} s]")
     strict_fp32(False)
@@ -164,11 +179,13 @@ def fps_table(device: torch.device, sizes: list[tuple[int, int]], repeats: int, 
                 skipped.append(f"fps {width}x{height} {name}: time budget")
                 continue
             start = time.perf_counter()
+            strict_fp32(precision_of(name) == "fp32")  # an fp32 row is strict fp32, not TF32
             backend = factory()
             ms = timed_frame_ms(backend.gradient, net, objective, image, device, repeats)  # type: ignore[attr-defined]
             rows.append({"network": network, "layer": layer, "size": f"{width}x{height}", "backend": name,
                          "ms_per_frame": ms, "fps": 1000 / ms, "setup_and_run_s": time.perf_counter() - start})
-            print(f"fps {width}x{height:<6}{name:<15}{1000 / ms:8.1f} fps ({ms:.1f} ms/frame)", flush=True)
+            print(f"fps {width}x{height:<6}{name:<25}{1000 / ms:8.1f} fps ({ms:.1f} ms/frame)", flush=True)
+    strict_fp32(False)
     return rows
 
 
@@ -195,7 +212,8 @@ def live_rows(device: torch.device, dry_run: bool, budget: Budget, skipped: list
         spec = PipelineSpec(size, output, camera_size=camera, device=device, dtype=dtype, **timing)  # type: ignore[arg-type]
         figures = measure_pipeline(preset, spec)
         rows.append({"process": f"{size[0]}x{size[1]}", "output": f"{output[0]}x{output[1]}",
-                     **dataclasses.asdict(figures), "verdict": live_verdict(size, figures, dry_run)})
+                     **dataclasses.asdict(figures), "backend_label": backend_label(figures.backend, device),
+                     "verdict": live_verdict(size, figures, dry_run)})
         print(live_line(rows[-1], figures), flush=True)
     return rows
 
@@ -221,7 +239,7 @@ def _ms(value: float | None) -> str:
 def live_line(row: dict, figures: PipelineFigures) -> str:
     stages = " ".join(f"{stage} {ms:.1f}" for stage, ms in figures.stages_ms.items())
     memory = f"{figures.gpu_memory_mb:.0f} MB" if figures.gpu_memory_mb is not None else "-"
-    return (f"live {row['process']:<10}-> {row['output']} {figures.backend:<8} dreamed {figures.dream_fps:6.1f}/s "
+    return (f"live {row['process']:<10}-> {row['output']} {row['backend_label']:<8} dreamed {figures.dream_fps:6.1f}/s "
             f"shown {figures.shown_fps:6.1f}/s display {figures.display_fps:5.1f}/s "
             f"latency {_ms(figures.latency_ms_median)}/{_ms(figures.latency_ms_p95)} ms (median/p95) GPU {memory} "
             f"worker {_ms(figures.step_ms)} ms/frame [{stages}] display work {_ms(figures.display_work_ms)} ms  "
@@ -254,12 +272,16 @@ def main() -> int:
     live = live_rows(device, args.dry_run, budget, skipped)
     fps_rows = fps_table(device, sizes, repeats, budget, skipped)
     parity_rows += parity(device, parity_size, PARITY_NETWORKS[1:], budget, skipped)
-    print("\nFPS at 2 dream steps per frame, " + f"{FPS_NETWORK[0]} {FPS_NETWORK[1]} on {name}")
+    print("\nFPS at 2 dream steps per frame, " + f"{FPS_NETWORK[0]} {FPS_NETWORK[1]} on {name}; "
+          f"fp32 = strict fp32 (TF32 off), {CUDA_GRAPHS} = torch.compile mode reduce-overhead; "
+          f"{params_text(shipped_step_params())}")
     backends = list(dict.fromkeys(row["backend"] for row in fps_rows))
-    print(f"{'size':<11}" + "".join(f"{b:>16}" for b in backends))
+    width_of = max([16, *(len(b) + 2 for b in backends)])
+    print(f"{'size':<11}" + "".join(f"{b:>{width_of}}" for b in backends))
     for width, height in sizes:
         cells = {row["backend"]: row["fps"] for row in fps_rows if row["size"] == f"{width}x{height}"}
-        print(f"{width}x{height:<6}" + "".join(f"{cells[b]:>16.1f}" if b in cells else f"{'-':>16}" for b in backends))
+        print(f"{width}x{height:<6}" + "".join(f"{cells[b]:>{width_of}.1f}" if b in cells else f"{'-':>{width_of}}"
+                                               for b in backends))
     for line in skipped:
         print(f"skipped: {line}")
     failed = [row for row in parity_rows if not row["ok"]]

@@ -79,10 +79,12 @@ class App:
         source_factory: Callable[[str], FrameSource] | None = None,
         clock: Callable[[], float] = time.monotonic,
         stderr: Any = None,
+        stdout: Any = None,  # the headless lines (preset names, the written file): a soak hands a sink
     ) -> None:
         self.config = config
         self.clock = clock
         self.stderr = stderr if stderr is not None else sys.stderr
+        self.stdout = stdout if stdout is not None else sys.stdout
         self.started = clock()
         self.headless = config.headless if config.headless is not None else not display_available()
         self.device, self.device_reason = resolve_device(config.device)  # no such GPU: exit 2 before any work
@@ -153,7 +155,7 @@ class App:
 
     def _announce(self, preset: Preset) -> None:
         if self.headless:
-            print(f"preset: {preset.name}", flush=True)
+            print(f"preset: {preset.name}", file=self.stdout, flush=True)
         if self.renderer is not None:
             self.renderer.begin_crossfade(preset.transition)
 

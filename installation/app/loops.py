@@ -161,7 +161,8 @@ class ShowLoop:
         if written is None:
             app.stderr.write("error: no video written (no frame was dreamt)\n")
             return EXIT_FATAL
-        print(f"wrote {written} ({self.shown} dreamed frames, {self.display_fps():.1f} dream fps)", flush=True)
+        print(f"wrote {written} ({self.shown} dreamed frames, {self.display_fps():.1f} dream fps)", file=app.stdout,
+              flush=True)
         return 0
 
     def _record_headless(self, path: Path, seconds: float | None) -> tuple[Recorder | None, int | None]:

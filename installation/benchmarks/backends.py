@@ -1,5 +1,9 @@
 """`run.py bench --backends`: ms per dream step per backend, against plain eager autograd in the same run.
 
+The plain reference runs the network's stages up to the target layer (the original
+notebook's net.forward(end=layer)); every step, plain and backend alike, uses the jitter
+and smoothing of presets/default.yaml (installation.benchmarks.step).
+
 Every figure comes with its distance from the hardware: the step's FLOPs (counted on
 the explicit gradient graph: forward plus input-gradient convs) and this machine's
 measured fp32 matmul peak give the fastest a step could possibly be here.
@@ -10,7 +14,7 @@ from __future__ import annotations
 import json
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from functools import partial
 
@@ -23,13 +27,13 @@ from engine.export.store import MemoryStore
 from engine.networks import EMBEDDED, load_network
 from engine.objectives import LayerEnergy
 from engine.step import StepParams, dream_step
-from installation.benchmarks.step import plain_autograd_step
+from installation.benchmarks.step import params_text, plain_autograd_step, shipped_step_params
 
 SIZES = ((320, 180), (640, 360))
 STEPS_PER_FRAME = 2
 # torch.compile takes minutes per graph on a 2-core CPU: there it is measured on the default network only.
 COMPILE_ON_CPU_FOR = ("squeezenet1_1",)
-PLAIN = "plain"  # the reference: full eager forward with a hook, backward, NCHW (installation.benchmarks.step)
+PLAIN = "plain"  # the reference: eager stages up to the layer, backward, NCHW (installation.benchmarks.step)
 # Issue 4's targets at the largest size on the default network: per-step speed-up over plain, dreamed frames/s.
 TARGET_RATIO, TARGET_FPS = 2.0, 12.0
 
@@ -105,15 +109,15 @@ def interleaved_medians(functions: dict[str, Callable[[], object]], repeats: int
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
-def measure_network(network: str, repeats: int, peak: float) -> list[BackendFigure]:
+def measure_network(network: str, repeats: int, peak: float, params: StepParams,
+                    sizes: Sequence[tuple[int, int]] = SIZES) -> list[BackendFigure]:  # fmt: skip
     net = load_network(network)
     layer = net.default_layer
     objective = LayerEnergy(layer)
-    params = StepParams(lr=0.02, jitter=8)
-    plain = plain_autograd_step(load_network(network), layer, params.lr)
+    plain = plain_autograd_step(load_network(network), layer, params)
     store = MemoryStore()
     figures = []
-    for width, height in SIZES:
+    for width, height in sizes:
         image = torch.rand(1, 3, height, width, generator=torch.Generator().manual_seed(1))
         gflop = step_gflop(GradientGraph(net, (layer,), height, width))
         steps: dict[str, Callable[[], object]] = {PLAIN: partial(plain, image)}
@@ -132,25 +136,28 @@ def measure_network(network: str, repeats: int, peak: float) -> list[BackendFigu
     return figures
 
 
-def run_backends_bench(json_output: bool, repeats: int) -> int:
+def run_backends_bench(json_output: bool, repeats: int, sizes: Sequence[tuple[int, int]] = SIZES) -> int:
     torch.set_grad_enabled(True)
     peak = matmul_peak_gflops()
-    figures = [figure for network in EMBEDDED for figure in measure_network(network, repeats, peak)]
+    params = shipped_step_params()
+    figures = [figure for network in EMBEDDED for figure in measure_network(network, repeats, peak, params, sizes)]
     net = load_network(EMBEDDED[0])
-    auto, reason = select_backend("auto", net, LayerEnergy(net.default_layer), SIZES[0], "cpu", MemoryStore())
-    fastest = min((f for f in figures if f.network == EMBEDDED[0] and f.size == "{}x{}".format(*SIZES[-1])),
+    auto, reason = select_backend("auto", net, LayerEnergy(net.default_layer), sizes[0], "cpu", MemoryStore())
+    fastest = min((f for f in figures if f.network == EMBEDDED[0] and f.size == "{}x{}".format(*sizes[-1])),
                   key=lambda f: f.ms)
     if json_output:
         rows = [{**asdict(f), "ratio": f.ratio, "fps_2_steps": f.fps, "share_of_peak": f.share_of_peak}
                 for f in figures]
         print(json.dumps({
             "threads": torch.get_num_threads(), "repeats": repeats, "matmul_peak_gflops": peak,
-            "auto": auto.name, "auto_reason": reason, "cpu_ranking": RANKING["cpu"], "results": rows,
+            "auto": auto.name, "auto_reason": reason, "cpu_ranking": RANKING["cpu"], "step_params": asdict(params),
+            "plain": "stages up to the layer (net.forward(end=layer)), same jitter and smoothing", "results": rows,
             "fastest": fastest.backend, "targets": targets_line(fastest),
         }, indent=2))
         return 0
     print(f"backends: ms per dream step (median of {repeats}), {torch.get_num_threads()} threads, "
-          f"matmul peak {peak:.0f} GFLOP/s; ratio = plain eager autograd ms / backend ms (same run)")
+          f"matmul peak {peak:.0f} GFLOP/s; ratio = plain ms / backend ms (same run), plain = eager stages "
+          f"up to the layer (net.forward(end=layer)) + backward; all timed with {params_text(params)}")
     header = f"{'network':<20}{'layer':<9}{'size':<9}{'backend':<9}{'ms':>8}{'plain ms':>10}{'ratio':>8}"
     print(header + f"{'fps@2':>7}{'GFLOP':>7}{'GFLOP/s':>9}{'of peak':>8}")
     for f in figures:

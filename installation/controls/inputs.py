@@ -14,6 +14,7 @@ from pathlib import Path
 
 from installation.controls.actions import Action, Dispatcher
 from installation.controls.bindings import DEFAULT_BINDINGS, Bindings, Smoother, load_bindings
+from installation.controls.keys import KeyTable
 from installation.controls.midi import MidiInput
 from installation.controls.osc import OscServer, start_osc
 from installation.controls.schedule import Scheduler, load_schedule
@@ -38,6 +39,7 @@ class Controls:
         self._notify = notify
         self.bindings_path = Path(config.bindings) if config.bindings is not None else DEFAULT_BINDINGS
         self.bindings: Bindings = load_bindings(self.bindings_path)
+        self._keys = KeyTable(self.bindings.keyboard)
         schedule = load_schedule(config.schedule) if config.schedule is not None else None
         self._schedule_path = config.schedule
         self.smoother = Smoother(dispatcher)
@@ -67,14 +69,16 @@ class Controls:
 
     def replace_bindings(self, bindings: Bindings) -> None:
         self.bindings = bindings
+        self._keys.replace(bindings.keyboard)
         if self.osc is not None:
             self.osc.router.replace(bindings)
         if self.midi is not None:
             self.midi.replace(bindings)
 
     @property
-    def keyboard(self) -> dict[str, Action]:
-        return self.bindings.keyboard
+    def keyboard(self) -> KeyTable:
+        """The live key table: hand it to the renderer once, reloads replace what it holds."""
+        return self._keys
 
     def poll(self) -> None:
         """Called every main-loop tick: the schedule posts sleep/wake when opening hours change."""

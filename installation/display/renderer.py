@@ -3,9 +3,10 @@
 The renderer never waits for the engine: each tick it asks an injected `latest()` for
 whatever dream is newest and re-uploads only when the sequence number changed, so the
 display loop stays smooth however slowly the dream runs. Keys become `Action`s posted
-to the dispatcher; the app applies them and calls back the display-only methods here
-(`toggle_fullscreen`, `toggle_hud`, `set_blackout`, `screenshot`, `begin_crossfade`,
-`grab` for the recorder).
+to the dispatcher, looked up in the bindings' keyboard table (bindings/default.yaml unless
+the app hands over its live, hot-reloaded one); the app applies them and calls back the
+display-only methods here (`toggle_fullscreen`, `toggle_hud`, `set_blackout`,
+`screenshot`, `begin_crossfade`, `grab` for the recorder).
 
 All methods must be called from the thread that created the Renderer (SDL's rule).
 
@@ -22,19 +23,19 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import cv2
 import numpy as np
 import pygame  # run.py hides its support banner (ENVIRONMENT_DEFAULTS)
-from pygame._sdl2.video import WINDOWPOS_CENTERED, Window
 
-from engine.errors import DreamwallError, unknown_name
+from engine.errors import DreamwallError
 from installation.controls.actions import Action, Dispatcher
+from installation.controls.keys import default_keys
 from installation.display.crossfade import FadeClock
 from installation.display.hud import Badge, Hud, HudInfo, as_hud_info
+from installation.display.layout import Layout, check_scale_mode, fit
+from installation.display.window import DisplayWindow
 from installation.outputs.images import write_image
 
 log = logging.getLogger(__name__)
@@ -42,67 +43,8 @@ log = logging.getLogger(__name__)
 Frame = tuple[int, np.ndarray]  # (sequence number, RGB uint8 HWC)
 LatestFn = Callable[[], Frame | None]
 HudInfoFn = Callable[[], HudInfo | Mapping[str, object]]
-Box = tuple[int, int, int, int]  # x, y, width, height
 
-SCALE_MODES = ("fill", "letterbox")
-DEFAULT_WINDOW_SIZE = (1280, 720)
 HUD_REFRESH_S = 0.25  # how often the HUD/badge info is fetched and the HUD text re-rendered
-
-
-def _default_keys() -> dict[str, Action]:
-    keys = {
-        "right": Action("next"),
-        "left": Action("previous"),
-        "space": Action("freeze"),
-        "h": Action("hud"),
-        "f": Action("fullscreen"),
-        "+": Action("intensity_step", 0.1),
-        "=": Action("intensity_step", 0.1),  # the unshifted '+' key on US/UK layouts
-        "-": Action("intensity_step", -0.1),
-        "s": Action("screenshot"),
-        "r": Action("record"),
-        "b": Action("blackout"),
-        "q": Action("quit"),
-        "escape": Action("quit"),
-    }
-    keys.update({str(n): Action("select", n) for n in range(1, 10)})
-    return keys
-
-
-# Fallback key table (pygame.key.name() spellings) when no bindings file is loaded.
-DEFAULT_KEYS: dict[str, Action] = _default_keys()
-
-
-@dataclass(frozen=True)
-class Layout:
-    """Which part of the dream to show (`crop`, source pixels) and where on screen (`dest`)."""
-
-    crop: Box
-    dest: Box
-
-
-def fit(source: tuple[int, int], screen: tuple[int, int], mode: str) -> Layout:
-    """Geometry for showing a `source` (w, h) image on a `screen` (w, h).
-
-    fill: crop the source to the screen's aspect ratio (centred) and cover the screen.
-    letterbox: show the whole source, as large as fits, centred between black bars.
-    """
-    if mode not in SCALE_MODES:
-        raise unknown_name("scale mode", mode, SCALE_MODES)
-    src_w, src_h = source
-    dst_w, dst_h = screen
-    if min(src_w, src_h, dst_w, dst_h) <= 0:
-        raise ValueError(f"sizes must be positive, got source {source} and screen {screen}")
-    if mode == "fill":
-        if src_w * dst_h > src_h * dst_w:  # source is wider than the screen: trim the sides
-            crop_w, crop_h = max(1, min(src_w, round(src_h * dst_w / dst_h))), src_h
-        else:  # source is taller: trim top and bottom
-            crop_w, crop_h = src_w, max(1, min(src_h, round(src_w * dst_h / dst_w)))
-        crop = ((src_w - crop_w) // 2, (src_h - crop_h) // 2, crop_w, crop_h)
-        return Layout(crop=crop, dest=(0, 0, dst_w, dst_h))
-    scale = min(dst_w / src_w, dst_h / src_h)
-    out_w, out_h = max(1, min(dst_w, round(src_w * scale))), max(1, min(dst_h, round(src_h * scale)))
-    return Layout(crop=(0, 0, src_w, src_h), dest=((dst_w - out_w) // 2, (dst_h - out_h) // 2, out_w, out_h))
 
 
 def action_for_event(event: pygame.event.Event, keys: Mapping[str, Action]) -> Action | None:
@@ -124,27 +66,6 @@ def action_for_event(event: pygame.event.Event, keys: Mapping[str, Action]) -> A
         if action is not None:
             return action if action.source else dataclasses.replace(action, source="keyboard")
     return None
-
-
-class Placeable(Protocol):
-    """What `place_on_display` needs of a window (pygame._sdl2.video.Window; fakes in tests)."""
-
-    size: tuple[int, int]
-    position: tuple[int, int]
-
-
-def place_on_display(window: Placeable, display: int, size: tuple[int, int] | None = None) -> None:
-    """Centre the window on `display` (SDL_WINDOWPOS_CENTERED_DISPLAY), first resized to `size`.
-
-    Given the display's own size before entering fullscreen, this puts the window at that
-    display's origin. Without a window manager (a bare X kiosk) SDL makes a window
-    fullscreen by resizing it where it stands, so F, F used to bring it back at the
-    windowed position (+320+180 on 1080p) with a quarter of the picture off screen.
-    A resize frees the display surface: only call it with `size` before set_mode.
-    """
-    if size is not None:
-        window.size = size
-    window.position = (WINDOWPOS_CENTERED | display, WINDOWPOS_CENTERED | display)
 
 
 def _write_screenshot(path: Path, rgb: np.ndarray) -> Path:
@@ -185,6 +106,8 @@ class Renderer:
 
     Fullscreen always uses the chosen display's desktop resolution; `size` is the window
     size when windowed (default 1280x720). `fps=0` disables pacing (tests, benchmarks).
+    `keys` is read on every key press, so a table the Controls replace on a reload (their
+    `keyboard`) takes effect at once; None: the keyboard table of bindings/default.yaml.
     """
 
     def __init__(
@@ -203,32 +126,17 @@ class Renderer:
         title: str = "Dreamwall",
         now: Callable[[], float] = time.monotonic,
     ) -> None:
-        if scale_mode not in SCALE_MODES:
-            raise unknown_name("scale mode", scale_mode, SCALE_MODES)
         self._latest = latest
         self._dispatcher = dispatcher
         self._hud_info = hud_info
-        self._keys = DEFAULT_KEYS if keys is None else keys
-        self._size = size
-        self._fullscreen = not windowed
-        self._scale_mode = scale_mode
+        self._keys = default_keys() if keys is None else keys
+        self._scale_mode = check_scale_mode(scale_mode)
         self._fps = fps
         self._now = now
         self._hud_visible = hud_visible
         self._blackout = False
         self._closed = False
-
-        pygame.display.init()
-        displays = pygame.display.get_desktop_sizes()
-        if not 0 <= display < len(displays):
-            raise DreamwallError(
-                f"display {display} not found: this machine has {len(displays)} display(s), "
-                f"choose 0-{len(displays) - 1}"
-            )
-        self._display = display
-        self._window: Window | None = None
-        pygame.display.set_caption(title)
-        self._screen = self._open_window()
+        self._window = DisplayWindow(display, size, fullscreen=not windowed, title=title)
         self._clock = pygame.time.Clock()
         self._hud = Hud()
         self._badge = Badge(now=now)
@@ -249,51 +157,17 @@ class Renderer:
 
     # ---- window -------------------------------------------------------------------------
 
-    def _open_window(self) -> pygame.Surface:
-        reopening = pygame.display.get_surface() is not None
-        if self._fullscreen:
-            if reopening:  # a window exists (F, F): move it to the display's origin first
-                place_on_display(self._sdl_window(), self._display, self._desktop_size())
-            # (0, 0): the display's desktop resolution, so the monitor never switches modes
-            screen = pygame.display.set_mode((0, 0), pygame.FULLSCREEN, display=self._display)
-        else:
-            size = self._size or DEFAULT_WINDOW_SIZE
-            screen = pygame.display.set_mode(size, pygame.RESIZABLE, display=self._display)
-            if screen.get_size() != size:  # leaving fullscreen, SDL may keep the old size until asked again
-                screen = pygame.display.set_mode(size, pygame.RESIZABLE, display=self._display)
-            if reopening:  # back from fullscreen: centred on its display, not left at the origin
-                place_on_display(self._sdl_window(), self._display)
-        pygame.mouse.set_visible(not self._fullscreen)  # a gallery wall never shows a pointer
-        log.info("display %d: %dx%d %s", self._display, *screen.get_size(),
-                 "fullscreen" if self._fullscreen else "windowed")
-        return screen
-
-    def _sdl_window(self) -> Window:
-        """pygame's window as an SDL Window, fetched once and kept: SDL keeps a borrowed pointer
-        to this object in the window's data, and a second from_display_module() after the first
-        was freed crashes the interpreter (seen with pygame 2.6.1)."""
-        if self._window is None:
-            self._window = Window.from_display_module()
-        return self._window
-
-    def _desktop_size(self) -> tuple[int, int]:
-        width, height = pygame.display.get_desktop_sizes()[self._display]
-        return int(width), int(height)
-
     @property
     def screen_size(self) -> tuple[int, int]:
-        return self._screen.get_size()
+        return self._window.size
 
     @property
     def fullscreen(self) -> bool:
-        return self._fullscreen
+        return self._window.fullscreen
 
     def toggle_fullscreen(self) -> None:
         self._fade_from, self._fade = None, None  # a snapshot of the old screen size would not fit
-        if not self._fullscreen:
-            self._size = self.screen_size  # come back to the window as the user last sized it
-        self._fullscreen = not self._fullscreen
-        self._screen = self._open_window()
+        self._window.toggle_fullscreen()
         self._shown_key = None
 
     # ---- display-only state the app toggles ---------------------------------------------
@@ -327,9 +201,7 @@ class Renderer:
         return self._scale_mode
 
     def set_scale_mode(self, mode: str) -> None:
-        if mode not in SCALE_MODES:
-            raise unknown_name("scale mode", mode, SCALE_MODES)
-        self._scale_mode = mode
+        self._scale_mode = check_scale_mode(mode)
         self._shown_key = None
 
     @property
@@ -377,9 +249,9 @@ class Renderer:
             action = action_for_event(event, self._keys)
             if action is not None:
                 self._dispatcher.post(action)
-        self._screen = pygame.display.get_surface()  # a resized window gets a new surface
+        screen = self._window.refresh()
         self._take_latest()
-        self._compose(self._screen)
+        self._compose(screen)
         self._draw_overlays()
         pygame.display.flip()
         self._clock.tick(self._fps)
@@ -448,11 +320,11 @@ class Renderer:
         """HUD panel (not over a blackout: there only the word BLACKOUT), else the corner badge."""
         self._poll_info()
         if self._hud_visible and self._blackout:
-            self._hud.draw_indicator(self._screen, "BLACKOUT")
+            self._hud.draw_indicator(self._window.surface, "BLACKOUT")
         elif self._hud_visible:
-            self._hud.draw(self._screen)
+            self._hud.draw(self._window.surface)
             return  # the panel has the badge's state on its own line
-        self._badge.draw(self._screen)
+        self._badge.draw(self._window.surface)
 
     # ---- outputs ------------------------------------------------------------------------
 
@@ -492,8 +364,7 @@ class Renderer:
             return
         self._closed = True
         self._writer.shutdown(wait=True)
-        pygame.display.quit()
-        self._window = None  # only after the window is gone (see _sdl_window)
+        self._window.close()
 
     def __enter__(self) -> Renderer:
         return self

@@ -192,33 +192,49 @@ def judge(
 
     expected_reconnects: outages that ended early enough that the source must be back
     from each of them by the last sample. osc_malformed / osc_ignored: malformed OSC
-    messages sent and counted as dropped by the app (the traffic must have arrived).
+    messages sent and counted as dropped by the app: every one must have been dropped.
     preset_changes: changes seen between samples (at least one expected). None: not checked.
     """
     verdict = Verdict(passed=True)
-    failures, notes, figures = verdict.failures, verdict.notes, verdict.figures
     warmup = limits.warmup_s(duration_s)
     after = [s for s in samples if s.t >= warmup]
     window = max(limits.min_window, round(len(after) * limits.window_fraction))
-    figures.update(samples=len(samples), warmup_s=round(warmup, 1), window=window,
-                   longest_stall_s=round(longest_stall_s, 2), max_stall_s=round(limits.max_stall_s, 2))  # fmt: skip
-
+    verdict.figures.update(samples=len(samples), warmup_s=round(warmup, 1), window=window,
+                           longest_stall_s=round(longest_stall_s, 2),
+                           max_stall_s=round(limits.max_stall_s, 2))  # fmt: skip
     if exit_code != 0:
-        failures.append(f"the app exited with code {exit_code} (expected 0)")
+        verdict.failures.append(f"the app exited with code {exit_code} (expected 0)")
     if not samples:
-        failures.append("no samples were taken")
+        verdict.failures.append("no samples were taken")
+    _judge_memory(verdict, after, window, warmup, limits)
+    _judge_counts(verdict, after, window, limits)
+    _judge_liveness(verdict, samples, longest_stall_s, limits.max_stall_s, expected_reconnects)
+    if osc_malformed and osc_ignored is not None:
+        _judge_osc(verdict, osc_malformed, osc_ignored)
+    if preset_changes is not None:
+        verdict.figures["preset_changes"] = preset_changes
+        if preset_changes == 0 and len(samples) > 1:
+            verdict.failures.append("the preset never changed although the desk kept sending /dreamwall/next")
+    if samples and samples[-1].errors:
+        verdict.notes.append(f"{samples[-1].errors} error(s) reported by the app (see the log)")
+    verdict.passed = not verdict.failures
+    return verdict
 
+
+def _judge_memory(verdict: Verdict, after: Sequence[Sample], window: int, warmup: float, limits: SoakLimits) -> None:
     rss = _growth(after, lambda s: s.rss_mb, window)
     if rss is None:
-        notes.append(f"memory not judged: {len(after)} samples after the {warmup:.0f} s warm-up, "
-                     f"need {2 * window} with RSS")  # fmt: skip
-    else:
-        figures.update(rss_before_mb=round(rss.before, 1), rss_after_mb=round(rss.after, 1),
-                       rss_growth_pct=round(100 * rss.ratio, 2))  # fmt: skip
-        if rss.ratio > limits.rss_growth:
-            failures.append(f"memory grew {100 * rss.ratio:.1f}% after warm-up ({rss.before:.1f} -> "
-                            f"{rss.after:.1f} MB RSS, limit {100 * limits.rss_growth:g}%)")  # fmt: skip
+        verdict.notes.append(f"memory not judged: {len(after)} samples after the {warmup:.0f} s warm-up, "
+                             f"need {2 * window} with RSS")  # fmt: skip
+        return
+    verdict.figures.update(rss_before_mb=round(rss.before, 1), rss_after_mb=round(rss.after, 1),
+                           rss_growth_pct=round(100 * rss.ratio, 2))  # fmt: skip
+    if rss.ratio > limits.rss_growth:
+        verdict.failures.append(f"memory grew {100 * rss.ratio:.1f}% after warm-up ({rss.before:.1f} -> "
+                                f"{rss.after:.1f} MB RSS, limit {100 * limits.rss_growth:g}%)")  # fmt: skip
 
+
+def _judge_counts(verdict: Verdict, after: Sequence[Sample], window: int, limits: SoakLimits) -> None:
     counted: tuple[tuple[str, str, Callable[[Sample], float | None], int], ...] = (
         ("thread count", "thread_growth", lambda s: s.threads, limits.thread_growth),
         ("open file descriptors", "fd_growth", lambda s: s.fds, limits.fd_growth),
@@ -226,43 +242,43 @@ def judge(
     for name, key, value, limit in counted:
         growth = _growth(after, value, window)
         if growth is None:
-            notes.append(f"{name} not judged (too few samples or not available here)")
+            verdict.notes.append(f"{name} not judged (too few samples or not available here)")
             continue
-        figures[key] = growth.change
+        verdict.figures[key] = growth.change
         if growth.change > limit:
-            failures.append(f"{name} kept growing after warm-up: {growth.before:g} -> {growth.after:g} "
-                            f"(limit +{limit})")  # fmt: skip
+            verdict.failures.append(f"{name} kept growing after warm-up: {growth.before:g} -> {growth.after:g} "
+                                    f"(limit +{limit})")  # fmt: skip
 
+
+def _judge_liveness(verdict: Verdict, samples: Sequence[Sample], longest_stall_s: float, max_stall_s: float,
+                    expected_reconnects: int | None) -> None:  # fmt: skip
+    """Threads alive while awake, no long stall, and the source back from every outage that ended."""
     dead = [(s.t, name) for s in samples for name in s.missing]
     if dead:
-        t, _ = dead[0]
         names = sorted({name for _, name in dead})
-        failures.append(f"app thread(s) not alive while awake: {', '.join(names)} (first seen at {t:.0f} s)")
-
-    if longest_stall_s > limits.max_stall_s:
-        failures.append(f"no new dream for {longest_stall_s:.1f} s (allowed {limits.max_stall_s:.1f} s: "
-                        f"the simulated outage plus reconnect time)")  # fmt: skip
-
+        verdict.failures.append(f"app thread(s) not alive while awake: {', '.join(names)} "
+                                f"(first seen at {dead[0][0]:.0f} s)")  # fmt: skip
+    if longest_stall_s > max_stall_s:
+        verdict.failures.append(f"no new dream for {longest_stall_s:.1f} s (allowed {max_stall_s:.1f} s: "
+                                f"the simulated outage plus reconnect time)")  # fmt: skip
     if expected_reconnects is not None and samples:
         reconnects = samples[-1].reconnects
-        figures.update(reconnects=reconnects, expected_reconnects=expected_reconnects)
+        verdict.figures.update(reconnects=reconnects, expected_reconnects=expected_reconnects)
         if reconnects < expected_reconnects:
-            failures.append(f"the source came back from {reconnects} of {expected_reconnects} simulated outages")
+            verdict.failures.append(
+                f"the source came back from {reconnects} of {expected_reconnects} simulated outages"
+            )
 
-    if osc_malformed and osc_ignored is not None:
-        figures.update(osc_malformed_sent=osc_malformed, osc_ignored=osc_ignored)
-        if osc_ignored == 0:
-            failures.append(f"the app dropped none of the {osc_malformed} malformed OSC messages: "
-                            f"the OSC traffic never arrived")  # fmt: skip
-    if preset_changes is not None:
-        figures["preset_changes"] = preset_changes
-        if preset_changes == 0 and len(samples) > 1:
-            failures.append("the preset never changed although the desk kept sending /dreamwall/next")
 
-    if samples and samples[-1].errors:
-        notes.append(f"{samples[-1].errors} error(s) reported by the app (see the log)")
-    verdict.passed = not failures
-    return verdict
+def _judge_osc(verdict: Verdict, malformed: int, ignored: int) -> None:
+    """Every malformed message must be dropped (the README promises all), not just some."""
+    verdict.figures.update(osc_malformed_sent=malformed, osc_ignored=ignored)
+    if ignored == 0:
+        verdict.failures.append(f"the app dropped none of the {malformed} malformed OSC messages: "
+                                f"the OSC traffic never arrived")  # fmt: skip
+    elif ignored < malformed:
+        verdict.failures.append(f"the app dropped {ignored} of the {malformed} malformed OSC messages: "
+                                f"{malformed - ignored} were accepted or never arrived")  # fmt: skip
 
 
 COLUMNS = (("t s", 7), ("RSS MB", 8), ("threads", 8), ("fds", 5), ("dream fps", 10), ("dreamed", 8),

@@ -158,3 +158,15 @@ def test_undecodable_packets_are_one_counted_line_each_and_never_a_traceback(run
     assert sum("UnicodeDecodeError" in line for line in lines) == 2
     assert not any(r.exc_info for r in caplog.records)
     assert "Traceback" not in capfd.readouterr().err
+
+
+def test_osc_host_opens_the_listener_beyond_loopback(bindings):
+    """README, privacy: 127.0.0.1 by default; --osc-host 0.0.0.0 listens on every interface."""
+    collector = Collector()
+    server = start_osc(collector.dispatcher, bindings, host="0.0.0.0", port=0)
+    try:
+        assert server.host == "0.0.0.0"
+        SimpleUDPClient("127.0.0.1", server.port).send_message("/dreamwall/next", [])
+        assert [a.kind for a in collector.wait_for(1)] == ["next"]
+    finally:
+        server.close()

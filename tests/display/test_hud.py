@@ -15,7 +15,8 @@ import pytest
 
 from installation.controls.actions import Dispatcher
 from installation.display.hud import Badge, Hud, HudInfo, backend_text, font_size_for, fresh_notices, hud_lines
-from installation.display.renderer import Renderer, place_on_display
+from installation.display.layout import place_on_display
+from installation.display.renderer import Renderer
 
 WINDOW = (640, 360)
 GREY = (90, 90, 90)
@@ -194,7 +195,8 @@ def test_blackout_hides_the_hud_panel_but_shows_a_small_blackout_word(make_rende
     renderer.toggle_hud()
     renderer.tick()
     assert changed_box(np.zeros_like(screen()), screen()) is None  # HUD off: pure black
-    assert with_hud is not None
+    assert with_hud is not None  # the panel was drawn, and it is larger than the word both ways
+    assert with_hud[2] - with_hud[0] > x1 - x0 and with_hud[3] - with_hud[1] > y1 - y0
 
 
 # ---- 17: fullscreen again after F, F -------------------------------------------------------
@@ -225,7 +227,8 @@ CHILD = """
 import os, subprocess, sys
 import numpy as np
 from installation.controls.actions import Dispatcher
-from installation.display.renderer import Renderer, place_on_display
+from installation.display.layout import place_on_display
+from installation.display.renderer import Renderer
 
 def geometry():
     out = subprocess.run(["xwininfo", "-root", "-tree"], capture_output=True, text=True, check=True).stdout

@@ -12,7 +12,7 @@ import pytest
 
 import installation.app.app as app_module
 from installation.app.app import NO_CAMERA_NOTICE, App
-from installation.app.config import LiveConfig
+from installation.app.config import HEADLESS_DEFAULT_SECONDS, LiveConfig
 from installation.controls.actions import Action
 from installation.display.hud import as_hud_info, hud_lines
 from installation.outputs.recorder import Recorder, RecordToggle
@@ -183,3 +183,61 @@ def test_blackout_pauses_the_dream_and_keeps_a_user_freeze(make_app):
     press("blackout")
     press("blackout")
     assert app.worker.frozen  # the user's freeze survives the blackout
+
+
+def test_a_windowed_show_writes_no_camera_frame_to_disk_and_tells_systemd_once_dreams_show(tmp_path, monkeypatch):
+    """README: without R, S or headless output no camera frame reaches the disk; READY=1 follows the first dream."""
+    import socket
+    import threading
+
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(tmp_path / "notify"))
+    monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "notify"))
+    out = tmp_path / "out"
+    out.mkdir()
+    app = App(LiveConfig(source="demo", headless=False, windowed=True, size=(160, 90), process_size=(64, 36),
+                         presets_dir=ROOT / "presets", recordings_dir=out, screenshots_dir=out, out=out / "clip.mp4"))
+    dreamed = threading.Event()
+
+    def stop_after_dreams() -> None:
+        while not dreamed.wait(0.05):
+            if app.snapshot()["frames"]["dreamed"] >= 3:
+                dreamed.set()
+        app.stop()
+
+    stopper = threading.Thread(target=stop_after_dreams, daemon=True)
+    stopper.start()
+    try:
+        assert app.run() == 0
+    finally:
+        dreamed.set()
+        stopper.join(5.0)
+        app.close()
+    assert app.snapshot()["frames"]["dreamed"] >= 3  # it really showed dreams
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == []  # the socket is not a file
+    notify.setblocking(False)
+    first = dict(line.split("=", 1) for line in notify.recv(4096).decode().split("\n"))
+    notify.close()
+    assert first == {"READY": "1", "STATUS": "showing default"}
+
+
+def test_without_a_display_the_default_run_is_a_ten_second_headless_clip(tmp_path, monkeypatch):
+    """README, set-up: no display -> headless, a 10 s clip out/dreamwall-<time>.mp4, its path and the fps printed."""
+    import io
+    import time
+
+    monkeypatch.setattr(app_module, "display_available", lambda: False)
+    out = tmp_path / "out"
+    printed = io.StringIO()
+    app = App(LiveConfig(source="demo", process_size=(64, 36), presets_dir=ROOT / "presets", recordings_dir=out,
+                         screenshots_dir=out), clock=lambda: time.monotonic() * 20, stdout=printed)  # 10 s in 0.5 s
+    try:
+        assert app.headless and HEADLESS_DEFAULT_SECONDS == 10.0
+        assert app.run() == 0  # ends by itself: no --frames, no --seconds
+    finally:
+        app.close()
+    (clip,) = out.iterdir()
+    assert re.fullmatch(r"dreamwall-\d{8}-\d{6}\.mp4", clip.name)
+    assert re.search(rf"^wrote {re.escape(str(clip))} \(\d+ dreamed frames, [0-9.]+ dream fps\)$", printed.getvalue(),
+                     flags=re.MULTILINE), printed.getvalue()  # fmt: skip

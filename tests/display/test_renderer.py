@@ -12,10 +12,15 @@ import pytest
 
 from engine.errors import DreamwallError
 from installation.controls.actions import ACTION_KINDS, Action, Dispatcher
+from installation.controls.bindings import DEFAULT_BINDINGS, load_bindings
+from installation.controls.inputs import Controls, ControlsConfig
+from installation.controls.keys import default_keys
 from installation.display.crossfade import FadeClock, crossfade, ease
 from installation.display.hud import HudInfo, as_hud_info, hud_lines
-from installation.display.renderer import DEFAULT_KEYS, Renderer, action_for_event, fit
+from installation.display.layout import fit
+from installation.display.renderer import Renderer, action_for_event
 from installation.outputs.images import read_image
+from installation.presets.hot_reload import HotReloader
 
 WINDOW = (160, 90)
 RED, GREEN, BLUE = (220, 20, 30), (10, 200, 40), (30, 40, 230)
@@ -144,9 +149,42 @@ def test_injected_key_table_replaces_defaults(make_renderer):
 
 
 def test_default_keys_cover_the_issue():
+    keys = default_keys()
+    assert dict(keys) == load_bindings(DEFAULT_BINDINGS).keyboard
     for name in ["right", "left", "space", "h", "f", "+", "-", "s", "r", "b", "q", "escape"]:
-        assert name in DEFAULT_KEYS
-    assert [DEFAULT_KEYS[str(n)].value for n in range(1, 10)] == list(range(1, 10))
+        assert name in keys
+    assert [keys[str(n)].value for n in range(1, 10)] == list(range(1, 10))
+
+
+def test_without_a_table_the_renderer_uses_the_shipped_bindings(make_renderer, recorded):
+    dispatcher, got = recorded
+    renderer = make_renderer()
+    pygame.event.post(key_event(pygame.K_l, "l"))  # 'learn' is only in bindings/default.yaml
+    renderer.tick()
+    dispatcher.drain()
+    assert [(a.kind, a.source) for a in got] == [("learn", "keyboard")]
+
+
+def test_edited_bindings_file_reaches_the_renderer_keys(make_renderer, recorded, tmp_path):
+    dispatcher, got = recorded
+    path = tmp_path / "bindings.yaml"
+    text = DEFAULT_BINDINGS.read_text()
+    path.write_text(text)
+    controls = Controls(ControlsConfig(bindings=path, midi=False), dispatcher, notify=lambda _: None)
+    reloader = HotReloader()
+    controls.watch(reloader)
+    renderer = make_renderer(keys=controls.keyboard)
+    pygame.event.post(key_event(pygame.K_x, "x"))
+    renderer.tick()
+    dispatcher.drain()
+    assert got == []  # 'x' is unbound in the shipped table
+
+    path.write_text(text.replace("keyboard:\n", "keyboard:\n  x: next\n", 1))
+    assert reloader.poll(now=1.0) + reloader.poll(now=2.0) == 1  # seen, then settled: applied
+    pygame.event.post(key_event(pygame.K_x, "x"))
+    renderer.tick()
+    dispatcher.drain()
+    assert [(a.kind, a.source) for a in got] == [("next", "keyboard")]
 
 
 # ---- crossfade -----------------------------------------------------------------------------
@@ -291,7 +329,13 @@ def test_hud_lines_name_what_matters():
     for part in ["melt", "backend onnxruntime · cpu fp32", "capture 30.0", "process 320x180", "out/a.mp4 01:15"]:
         assert part in text
     assert ("error", "preset melt.yaml broken: lr (kept last good)", "error") in hud_lines(info)
-    assert hud_lines(HudInfo())  # an empty app still gets a HUD
+    assert [(line.label, line.text) for line in hud_lines(HudInfo())] == [  # an empty app still gets a HUD
+        ("preset", "–"),
+        ("network", "– · backend –"),
+        ("fps", "capture – · dream – · display –"),
+        ("size", "process – · screen –"),
+        ("source", "–"),
+    ]
     with pytest.raises(DreamwallError, match="unknown HUD field 'presett' \\(did you mean 'preset'\\?\\)"):
         as_hud_info({"presett": "x"})
 

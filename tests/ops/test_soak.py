@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from installation.ops.soak import Sample, SoakLimits, StallMeter, judge, missing_threads, read_process
+from installation.ops.soak_desk import settled_count
 
 ROOT = Path(__file__).resolve().parents[2]
 DURATION = 120.0
@@ -93,6 +94,26 @@ def test_missing_reconnects_osc_and_preset_changes_are_named():
         "the app dropped none of the 30 malformed OSC messages: the OSC traffic never arrived",
         "the preset never changed although the desk kept sending /dreamwall/next",
     ]
+
+
+def test_one_malformed_osc_message_accepted_fails():
+    verdict = judge(flat_samples(), LIMITS, DURATION, longest_stall_s=0.0, osc_malformed=30, osc_ignored=29)
+    assert not verdict.passed
+    assert verdict.failures == [
+        "the app dropped 29 of the 30 malformed OSC messages: 1 were accepted or never arrived"
+    ]
+    assert verdict.figures["osc_malformed_sent"] == 30 and verdict.figures["osc_ignored"] == 29
+
+
+def test_every_malformed_osc_message_dropped_passes():
+    verdict = judge(flat_samples(), LIMITS, DURATION, longest_stall_s=0.0, osc_malformed=30, osc_ignored=30)
+    assert verdict.passed and verdict.failures == []
+
+
+def test_settled_count_waits_for_the_last_datagrams_and_gives_up_at_the_deadline():
+    counts = iter([3, 5, 8, 9])
+    assert settled_count(lambda: next(counts), expected=8, step_s=0.0) == 8
+    assert settled_count(lambda: 2, expected=8, timeout_s=0.0) == 2
 
 
 def test_too_short_a_run_is_not_judged_on_memory():

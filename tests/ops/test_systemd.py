@@ -91,7 +91,10 @@ def test_unit_is_a_notify_service_with_watchdog_and_restart():
     assert settings["Type"] == ["notify"]
     assert settings["NotifyAccess"] == ["main"]
     assert settings["Restart"] == ["always"]
-    assert int(settings["WatchdogSec"][0]) > 0 and int(settings["RestartSec"][0]) > 0
+    # the figures systemd/README.md promises: watchdog 30 s, back in 10 s, give up after 20 starts in 10 min
+    assert (settings["WatchdogSec"], settings["RestartSec"], settings["TimeoutStartSec"]) == (["30"], ["10"], ["600"])
+    assert (settings["StartLimitBurst"], settings["StartLimitIntervalSec"]) == (["20"], ["600"])
+    assert "PYTHONFAULTHANDLER=1" in settings["Environment"] and settings["LimitCORE"] == ["0"]
     assert settings["WantedBy"] == ["graphical-session.target"]
     assert settings["RestartPreventExitStatus"] == ["2"]  # configuration errors are not retried
     exec_start = settings["ExecStart"][0]
@@ -226,3 +229,14 @@ def test_a_unit_file_written_by_someone_else_is_not_overwritten(tmp_path: Path):
 def test_unknown_option_exits_2(tmp_path: Path):
     result = Kiosk(tmp_path).run("--frobnicate")
     assert result.returncode == 2 and "unknown option '--frobnicate'" in result.stderr
+
+
+def test_the_readmes_system_wide_unit_keeps_the_user_units_service_rules():
+    """systemd/README.md's system-unit example must not drift from the unit install.sh writes."""
+    readme = (REPO / "systemd" / "README.md").read_text()
+    example = unit_settings(readme.split("```ini", 2)[2].split("```", 1)[0])
+    user = unit_settings(subprocess.run(["bash", str(INSTALL), "--print-unit"], capture_output=True, text=True,
+                                        check=True).stdout)  # fmt: skip
+    for key in ("Type", "NotifyAccess", "TimeoutStartSec", "WatchdogSec", "Restart", "RestartSec",
+                "RestartPreventExitStatus", "LimitCORE", "StartLimitIntervalSec", "StartLimitBurst"):
+        assert example[key] == user[key], key

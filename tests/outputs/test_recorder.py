@@ -117,7 +117,7 @@ def test_lagging_encoder_keeps_only_the_newest_frame_instead_of_blocking(tmp_pat
         assert recorder.write(image)  # returns although the writer is stuck; replaces the waiting one
     assert recorder.dropped == 8  # images 1-8 were replaced before the encoder took them
     gate.set()
-    assert recorder.close() is not None
+    assert recorder.close() == tmp_path / "lag.mp4"
     assert [id(f) for f in writer.frames] == [id(images[0]), id(images[9])]  # no queue: the newest won
     assert recorder.frames_written == 2
 

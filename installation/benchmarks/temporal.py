@@ -35,9 +35,8 @@ import torch
 from engine.consistency import Consistency, FramePair, consistency, source_pairs, warping_error
 from engine.networks import load_network
 from engine.temporal import FlowFn, dis_flow, flow_size
-from installation.commands.render import render_settings
 from installation.presets.loader import Preset, PresetLibrary
-from installation.rendering.frame_dreamer import FrameDreamer, RenderSettings
+from installation.rendering.frame_dreamer import FrameDreamer, RenderSettings, render_settings
 from installation.sources.demo import load_photo
 
 PRESET = "default"

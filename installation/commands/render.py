@@ -8,21 +8,19 @@ loop that encodes the frames with the source's audio track).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import sys
 from pathlib import Path
 
 import torch
 
-from engine.networks import DreamNet, check_network_name, load_network
-from engine.objectives import Objective
+from engine.networks import check_network_name, load_network
 from installation.commands.dream import layers_spec
 from installation.common.cli import number_arg, size_arg, whole_arg
 from installation.ops.progress import ProgressBar
 from installation.outputs.video_io import DEFAULT_FOLDER_FPS, check_video_output, open_source
-from installation.presets.loader import DEFAULT_NAME, Preset, PresetLibrary, environment_presets_dir
-from installation.rendering.frame_dreamer import FrameDreamer, RenderSettings
+from installation.presets.loader import DEFAULT_NAME, PresetLibrary, environment_presets_dir
+from installation.rendering.frame_dreamer import FrameDreamer, render_settings
 from installation.rendering.offline import render
 from installation.rendering.work_folder import WorkFolder
 
@@ -50,33 +48,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", action="store_true", help="continue an interrupted render from its last frame")
     parser.add_argument("--keep-frames", action="store_true", help="keep the PNG work folder after encoding")
     parser.add_argument("--overwrite", action="store_true", help="allow -o to be the input file")
-
-
-def render_settings(preset: Preset, args: argparse.Namespace, net: DreamNet, objective: Objective,
-                    size: tuple[int, int]) -> RenderSettings:  # fmt: skip
-    """The preset's own step, octave and feedback values with the command line's overrides."""
-
-    def pick(name: str, preset_value: object) -> object:
-        value = getattr(args, name, None)
-        return preset_value if value is None else value
-
-    octaves, feedback = preset.octave_params(), preset.feedback_params()
-    return RenderSettings(
-        network=net.name,
-        objective=objective.description,
-        size=size,
-        step=dataclasses.replace(preset.step_params(), lr=float(pick("lr", preset.lr))),
-        octaves=dataclasses.replace(
-            octaves, octaves=int(pick("octaves", octaves.octaves)), steps=int(pick("steps", octaves.steps))
-        ),
-        feedback=dataclasses.replace(
-            feedback,
-            feedback=float(pick("feedback", feedback.feedback)),
-            flow=feedback.flow and not getattr(args, "no_flow", False),
-        ),
-        post=preset.post_params(),
-        seed=int(pick("seed", preset.seed)),
-    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -3,8 +3,8 @@
 The app runs headless on the demo camera (wrapped so it drops out for a few seconds
 every so often) while an OSC desk turns the intensity knob, steps presets and sends
 malformed messages, and a sampler records memory, threads, file descriptors and dream
-progress (installation/ops/soak_run.py). Exit 0 on PASS, 1 on FAIL
-(installation.ops.soak.judge says why).
+progress (installation/soak/run.py). Exit 0 on PASS, 1 on FAIL
+(installation.soak.judge.judge says why).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import sys
 from dataclasses import asdict
 
 from installation.common.cli import float_in, size_arg
-from installation.ops.soak import report_json, table_header, verdict_text
-from installation.ops.soak_run import SoakPlan, run_soak
+from installation.soak.judge import report_json, table_header, verdict_text
+from installation.soak.run import SoakPlan, run_soak
 from installation.testing.faulty_source import FaultSchedule
 
 HELP = "run the installation headless for N minutes with source faults, preset changes and OSC traffic; FAIL on leaks"

@@ -1,1 +1,1 @@
-"""Running unattended: systemd notify, the status file, soak tests, progress lines."""
+"""Running unattended: systemd notify, the status file, the housekeeping thread, progress lines."""

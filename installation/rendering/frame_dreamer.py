@@ -8,6 +8,7 @@ resumed render equals an uninterrupted one.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import asdict, dataclass
 
@@ -23,6 +24,7 @@ from engine.post import PostParams, apply_post
 from engine.step import JitterWalk, OctaveParams, StepParams, dream_octaves
 from engine.temporal import FeedbackParams, FlowFn, TemporalFeedback
 from installation.outputs.images import dreamable_size
+from installation.presets.schema import Preset
 
 
 @dataclass(frozen=True)
@@ -88,3 +90,34 @@ class FrameDreamer:
         self.temporal.remember(source, self.tensor(dreamed_u8))
         shown = dreamed_u8 if s.post.identity else to_uint8(apply_post(dreamed, s.post, raw=source))
         return fit(shown, s.size), dreamed_u8
+
+
+def render_settings(preset: Preset, args: object, net: DreamNet, objective: Objective,
+                    size: tuple[int, int]) -> RenderSettings:  # fmt: skip
+    """The preset's own step, octave and feedback values with the overrides `args` carries.
+
+    `args`: the command line (or any object) with attributes lr, octaves, steps, feedback, no_flow,
+    seed; a missing or None attribute keeps the preset's value.
+    """
+
+    def pick(name: str, preset_value: object) -> object:
+        value = getattr(args, name, None)
+        return preset_value if value is None else value
+
+    octaves, feedback = preset.octave_params(), preset.feedback_params()
+    return RenderSettings(
+        network=net.name,
+        objective=objective.description,
+        size=size,
+        step=dataclasses.replace(preset.step_params(), lr=float(pick("lr", preset.lr))),
+        octaves=dataclasses.replace(
+            octaves, octaves=int(pick("octaves", octaves.octaves)), steps=int(pick("steps", octaves.steps))
+        ),
+        feedback=dataclasses.replace(
+            feedback,
+            feedback=float(pick("feedback", feedback.feedback)),
+            flow=feedback.flow and not getattr(args, "no_flow", False),
+        ),
+        post=preset.post_params(),
+        seed=int(pick("seed", preset.seed)),
+    )

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from installation.ops.soak import Sample, SoakLimits, Verdict, judge
-from installation.ops.soak_desk import OscDesk, settled_count
-from installation.ops.soak_sampler import Sampler
+from installation.soak.desk import OscDesk, settled_count
+from installation.soak.judge import Sample, SoakLimits, Verdict, judge
+from installation.soak.sampler import Sampler
 from installation.sources.openers import FrameSource, open_source
 from installation.testing.faulty_source import FaultSchedule, FaultySource
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from installation.ops.soak import Sample, SoakLimits, StallMeter, judge, missing_threads, read_process
-from installation.ops.soak_desk import settled_count
+from installation.soak.desk import settled_count
+from installation.soak.judge import Sample, SoakLimits, StallMeter, judge, missing_threads, read_process
 
 ROOT = Path(__file__).resolve().parents[2]
 DURATION = 120.0

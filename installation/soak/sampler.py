@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from installation.ops.soak import Sample, StallMeter, missing_threads, read_process, sample_from, table_row
+from installation.soak.judge import Sample, StallMeter, missing_threads, read_process, sample_from, table_row
 
 log = logging.getLogger(__name__)
 

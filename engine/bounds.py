@@ -82,6 +82,10 @@ BOUNDS = _table(
     run_frames=(1, 10_000_000, "frames", "headless: dreamed frames before stopping"),
     run_seconds=(1, 10_000_000, "seconds", "headless: seconds before stopping"),
     osc_port=(0, 65535, "OSC port", "UDP port"),
+    # controller lights (installation.controls.lights)
+    midi_number=(0, 127, "MIDI note/CC number", "the note or controller number of a pad's light"),
+    midi_value=(0, 127, "MIDI velocity/value", "a light's velocity or CC value (its colour on most pads)"),
+    midi_channel=(1, 16, "MIDI channel", "the channel a light is sent on"),
 )
 """setting name -> its range; names are the preset keys where a preset has the setting."""
 

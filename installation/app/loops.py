@@ -60,6 +60,7 @@ class ShowLoop:
             app.director.show_new_preset()
         self.status = app.show_status()
         app.latest_status.put(self.status)  # the housekeeping thread writes it to the status file
+        app.controls.show(self.status)  # pad lights follow the status, whichever control changed it
         self._tell_systemd(self.status)
         if app.worker.fatal:
             app.messages.report_error("dream worker failed repeatedly; exiting so the service restarts")

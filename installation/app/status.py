@@ -60,6 +60,7 @@ class ShowStatus:
     uptime_s: float
     osc: OscStatus | None
     demo_by_default: bool  # no camera answered, so the demo runs
+    blackout: bool = False  # the screen is black (B, or asleep); the pad lights show it
 
     @property
     def source_state(self) -> str:
@@ -144,4 +145,5 @@ def build_status(app: App) -> ShowStatus:
         recording_hud=app.outputs.record.hud_state(), uptime_s=app.clock() - app.started,
         osc=OscStatus(app.controls.osc_port, osc.router.ignored) if osc is not None else None,
         demo_by_default=app.source_spec == DEMO and app.config.source is None,
+        blackout=bool(app.renderer is not None and app.renderer.blackout),
     )  # fmt: skip

@@ -34,6 +34,7 @@ from installation import HOME
 from installation.common.atomic import atomic_write_text
 from installation.common.yamlfile import read_yaml_mapping, reject_unknown
 from installation.controls.actions import ACTION_KINDS, Action, Dispatcher
+from installation.controls.lights import LightsTable, parse_lights
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,7 @@ class Bindings:
     midi: MidiTable = field(default_factory=MidiTable)
     osc: dict[str, Binding] = field(default_factory=dict)
     path: Path | None = None
+    lights: LightsTable | None = None  # pad lights (controls/lights.py); None: no MIDI output
 
     def with_midi(self, control: str, number: int, binding: Binding) -> Bindings:
         """A copy where MIDI `control` ('note' or 'cc') `number` triggers `binding`."""
@@ -109,11 +111,14 @@ class Bindings:
         midi["cc"] = {number: b.to_data() for number, b in sorted(self.midi.cc.items())}
         if self.midi.program_change is not None:
             midi["program_change"] = self.midi.program_change.to_data()
-        return {
+        data = {
             "keyboard": {key: Binding(a.kind, a.value).to_data() for key, a in self.keyboard.items()},
             "midi": midi,
             "osc": {address: b.to_data() for address, b in self.osc.items()},
         }
+        if self.lights is not None:
+            data["lights"] = self.lights.to_data()
+        return data
 
     def save(self, path: Path | None = None) -> Path:
         """Write the table atomically (MIDI learn); comments in the old file are not kept."""
@@ -142,7 +147,7 @@ def load_bindings(path: Path | None = None) -> Bindings:
 
 
 def parse_bindings(data: Mapping[str, Any], source: str = "<bindings>", path: Path | None = None) -> Bindings:
-    reject_unknown(source, "", data, ("keyboard", "midi", "osc"))
+    reject_unknown(source, "", data, ("keyboard", "midi", "osc", "lights"))
     reader = _Reader(source)
     keyboard = {}
     for key, raw in reader.mapping("keyboard", data.get("keyboard")).items():
@@ -176,7 +181,7 @@ def parse_bindings(data: Mapping[str, Any], source: str = "<bindings>", path: Pa
         if not isinstance(address, str) or not address.startswith("/") or " " in address:
             raise DreamwallError(f"{source}: osc.{address}: an OSC address starts with '/' and has no spaces")
         osc[address] = reader.binding(f"osc.{address}", raw, input_value=True, continuous=True)
-    return Bindings(keyboard, midi, osc, path)
+    return Bindings(keyboard, midi, osc, path, parse_lights(data.get("lights"), source))
 
 
 def _is_int(value: Any) -> bool:

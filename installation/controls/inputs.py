@@ -1,4 +1,4 @@
-"""The live inputs besides the window: bindings, OSC, MIDI (with learn) and the opening-hours schedule.
+"""The live inputs besides the window: bindings, OSC, MIDI (with learn and pad lights) and the opening-hours schedule.
 
 Everything here only posts Actions into the app's Dispatcher. Files are loaded before
 any thread starts, so a bad bindings or schedule file ends the start with exit 2; later
@@ -15,7 +15,9 @@ from pathlib import Path
 from installation.controls.actions import Action, Dispatcher
 from installation.controls.bindings import DEFAULT_BINDINGS, Bindings, Smoother, load_bindings
 from installation.controls.keys import KeyTable
+from installation.controls.lights import LightsTable, LitStatus, PadLights
 from installation.controls.midi import MidiInput
+from installation.controls.midi_out import MidiOutput
 from installation.controls.osc import OscServer, start_osc
 from installation.controls.schedule import Scheduler, load_schedule
 from installation.presets.hot_reload import HotReloader
@@ -45,6 +47,7 @@ class Controls:
         self.smoother = Smoother(dispatcher)
         self.osc: OscServer | None = None
         self.midi: MidiInput | None = None
+        self.lights: PadLights | None = None
         self.scheduler = Scheduler(schedule, dispatcher) if schedule is not None else None
         self._learn_armed = False
         self._config = config
@@ -57,6 +60,7 @@ class Controls:
         if self._config.midi:
             self.midi = MidiInput(self._dispatcher, self.bindings, self._config.midi_pattern, smoother=self.smoother,
                                   on_learned=self._learned).start()  # fmt: skip
+            self._set_lights(self.bindings.lights)
         return self
 
     def watch(self, reloader: HotReloader) -> None:
@@ -74,6 +78,23 @@ class Controls:
             self.osc.router.replace(bindings)
         if self.midi is not None:
             self.midi.replace(bindings)
+            self._set_lights(bindings.lights)
+
+    def _set_lights(self, table: LightsTable | None) -> None:
+        """Same port: the pads follow the new table; another port or no section: the old lights go dark."""
+        if self.lights is not None and table is not None and self.lights.table.port == table.port:
+            self.lights.replace(table)
+            return
+        if self.lights is not None:
+            self.lights.close()
+        self.lights = None
+        if table is not None:
+            self.lights = PadLights(table, MidiOutput(table.port or self._config.midi_pattern, self._notify))
+
+    def show(self, status: LitStatus) -> None:
+        """Called every tick with the show's status: the pads follow it, whichever control changed it."""
+        if self.lights is not None:
+            self.lights.show(status)
 
     @property
     def keyboard(self) -> KeyTable:
@@ -112,7 +133,7 @@ class Controls:
         return self.osc.port if self.osc is not None else None
 
     def close(self) -> None:
-        for part in (self.osc, self.midi, self.scheduler):
+        for part in (self.osc, self.midi, self.scheduler, self.lights):
             if part is not None:
                 part.close()
         self.smoother.close()

@@ -67,6 +67,17 @@ def compile_pattern(pattern: str | None) -> re.Pattern[str] | None:
         raise DreamwallError(f"MIDI device pattern '{pattern}' is not a valid regular expression: {error}") from None
 
 
+def choose_port(names: list[str], pattern: re.Pattern[str] | None) -> str | None:
+    """The first port whose name matches; without a pattern the first that is not ALSA's "Midi Through"."""
+    for name in names:
+        if pattern is not None:
+            if pattern.search(name):
+                return name
+        elif "through" not in name.lower():
+            return name
+    return None
+
+
 class MidiInput:
     """One MIDI input device feeding the dispatcher; survives the device coming and going."""
 
@@ -160,17 +171,8 @@ class MidiInput:
             if self._port is None:
                 self._connect(backend, names)
 
-    def _choose(self, names: list[str]) -> str | None:
-        for name in names:
-            if self._pattern is not None:
-                if self._pattern.search(name):
-                    return name
-            elif "through" not in name.lower():
-                return name
-        return None
-
     def _connect(self, backend: MidiBackend, names: list[str]) -> None:
-        name = self._choose(names)
+        name = choose_port(names, self._pattern)
         if name is None:
             if not self._warned_missing:
                 wanted = f"matching '{self._pattern_text}'" if self._pattern_text else "found"

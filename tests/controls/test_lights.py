@@ -226,3 +226,30 @@ def test_a_bad_section_is_refused_with_the_key_and_the_range(change, message):
     with pytest.raises(DreamwallError) as error:
         parse_lights({**SECTION, **change}, "b.yaml")
     assert str(error.value).startswith(f"b.yaml: {message}"), str(error.value)
+
+
+def test_controls_follow_a_reloaded_bindings_file(tmp_path, monkeypatch):
+    """Hot reload: a new section re-maps the pads; removing the section darkens them."""
+    from installation.controls.actions import Dispatcher
+    from installation.controls.inputs import Controls, ControlsConfig
+
+    backend = FakeOutBackend([APC])
+    monkeypatch.setattr("installation.controls.midi_out.mido_output_backend", lambda: backend)
+    path = tmp_path / "b.yaml"
+    data = {**load_bindings(DEFAULT_BINDINGS).to_data(), "lights": SECTION}
+    notices: list[str] = []
+    controls = Controls(ControlsConfig(bindings=parse_bindings(data, "t", path).save(), midi=True), Dispatcher(),
+                        notices.append)  # fmt: skip
+    controls.start()
+    try:
+        controls.show(Status(preset_number=2))
+        assert ("note_on", 1, 57, 1) in pads(backend.port)
+        moved = {**SECTION, "presets": {2: 40}}
+        controls.replace_bindings(parse_bindings({**data, "lights": moved}, "t", path))
+        controls.show(Status(preset_number=2))
+        assert sorted(pads(backend.port)) == [("note_on", 1, 40, 1), ("note_on", 1, 56, 0), ("note_on", 1, 57, 0),
+                                              ("note_on", 1, 58, 0)]  # fmt: skip
+        controls.replace_bindings(parse_bindings({k: v for k, v in data.items() if k != "lights"}, "t", path))
+        assert ("note_on", 1, 40, 0) in pads(backend.port) and controls.lights is None
+    finally:
+        controls.close()

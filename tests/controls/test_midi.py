@@ -253,3 +253,20 @@ def test_learn_keeps_working_when_the_file_cannot_be_written(table, tmp_path: Pa
     assert midi.bindings.midi.notes[30] == Binding("blackout")
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp file left behind
     assert not list(blocked.iterdir())
+
+
+def test_learn_keeps_the_lights_section_when_it_rewrites_the_file(tmp_path: Path):
+    data = load_bindings(DEFAULT_BINDINGS).to_data()
+    data["lights"] = {"port": "apc", "on": 1, "presets": {1: 56, "ghost": {"cc": 20, "on": 3}}, "freeze": 82}
+    path = tmp_path / "with-lights.yaml"
+    path.write_text(yaml.safe_dump(data))
+    table = load_bindings(path)
+    _dispatcher, backend, _smoother, midi = make_input(table, [NANO])
+    midi.start()
+    midi.learn(Action("blackout", source="keyboard"))
+    backend.port.feed(mido.Message("note_on", note=30, velocity=80))
+    midi.close()
+    reloaded = load_bindings(path)
+    assert reloaded.midi.notes[30] == Binding("blackout")
+    assert reloaded.lights == table.lights and reloaded.lights is not None
+    assert reloaded.lights.presets["ghost"].on == 3 and reloaded.lights.states["freeze"].address.number == 82

@@ -1,8 +1,9 @@
 """Pad lights: the controller shows the active preset and the freeze, blackout and record states.
 
 The `lights:` section of the bindings file names, per state, the pad's message (a note
-or a CC) and the velocity/value it gets when the state is on and when it is off (on
-Launchpad and APC mini pads the velocity is the colour). `PadLights.show(status)` maps
+or a CC) and the velocity/value it gets when the state is on (`lit`) and off (`dark`;
+not on/off, which YAML reads as true/false). On Launchpad and APC mini pads the
+velocity is the colour. `PadLights.show(status)` maps
 the show's one status value to the wanted light of every pad and sends only what
 changed since the last send, so a preset change from any control (keys, OSC, web,
 schedule, playlist timer) lights the right pad, and an idle show sends nothing.
@@ -10,11 +11,11 @@ schedule, playlist timer) lights the right pad, and an idle show sends nothing.
     lights:
       port: APC MINI          # regex on the output port name; default: the --midi pattern
       channel: 1              # default channel of every light (1-16)
-      on: 1                   # default velocity when lit; off: 0 unless said
-      presets: {1: 56, 2: 57, melt: {note: 58, on: 3}}   # preset number or name -> note (or a light)
-      freeze: {note: 82, on: 5}
-      blackout: {note: 83, on: 3}
-      record: {cc: 84, on: 127}
+      lit: 1                  # default velocity when lit (127 unless said); dark: 0 unless said
+      presets: {1: 56, 2: 57, melt: {note: 58, lit: 3}}   # preset number or name -> note (or a light)
+      freeze: {note: 82, lit: 5}
+      blackout: {note: 83, lit: 3}
+      record: {cc: 84, lit: 127}
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ from engine.errors import DreamwallError
 from installation.common.yamlfile import reject_unknown, show
 
 STATES = ("freeze", "blackout", "record")
-_SECTION_KEYS = ("port", "channel", "on", "off", "presets", *STATES)
-_LIGHT_KEYS = ("note", "cc", "on", "off", "channel")
+_SECTION_KEYS = ("port", "channel", "lit", "dark", "presets", *STATES)
+_LIGHT_KEYS = ("note", "cc", "lit", "dark", "channel")
 
 
 class Address(NamedTuple):
@@ -44,16 +45,16 @@ class Address(NamedTuple):
 @dataclass(frozen=True)
 class Light:
     address: Address
-    on: int
-    off: int
+    lit: int
+    dark: int
 
 
 @dataclass(frozen=True)
 class LightsTable:
     port: str | None = None  # regex on the output port name; None: the input's pattern
     channel: int = 1
-    on: int = 127
-    off: int = 0
+    lit: int = 127
+    dark: int = 0
     presets: dict[int | str, Light] = field(default_factory=dict)  # preset number (from 1) or name
     states: dict[str, Light] = field(default_factory=dict)  # "freeze", "blackout", "record"
 
@@ -63,17 +64,17 @@ class LightsTable:
     def to_data(self) -> dict[str, Any]:
         """The section as a file holds it (MIDI learn rewrites the bindings file and keeps it)."""
         data: dict[str, Any] = {} if self.port is None else {"port": self.port}
-        data.update(channel=self.channel, on=self.on, off=self.off)
+        data.update(channel=self.channel, lit=self.lit, dark=self.dark)
         data["presets"] = {key: self._light_data(light) for key, light in self.presets.items()}
         data.update({state: self._light_data(light) for state, light in self.states.items()})
         return data
 
     def _light_data(self, light: Light) -> dict[str, Any]:
         data: dict[str, Any] = {light.address.kind: light.address.number}
-        if light.on != self.on:
-            data["on"] = light.on
-        if light.off != self.off:
-            data["off"] = light.off
+        if light.lit != self.lit:
+            data["lit"] = light.lit
+        if light.dark != self.dark:
+            data["dark"] = light.dark
         if light.address.channel != self.channel:
             data["channel"] = light.address.channel
         return data
@@ -96,11 +97,11 @@ class LitStatus(Protocol):
 
 def wanted(table: LightsTable, status: LitStatus) -> dict[Address, int]:
     """Every declared light's value for this status (the loader makes sure no two share a pad)."""
-    result = {light.address: light.on if key in (status.preset_number, status.preset) else light.off
+    result = {light.address: light.lit if key in (status.preset_number, status.preset) else light.dark
               for key, light in table.presets.items()}  # fmt: skip
     lit = {"freeze": status.frozen, "blackout": status.blackout, "record": status.recording is not None}
     for state, light in table.states.items():
-        result[light.address] = light.on if lit[state] else light.off
+        result[light.address] = light.lit if lit[state] else light.dark
     return result
 
 
@@ -128,7 +129,7 @@ class PadLights:
 
     def replace(self, table: LightsTable) -> None:
         """Hot reload: pads the new table no longer uses are switched off, the rest follow the next show()."""
-        old = {light.address: light.off for light in self._table.lights()}
+        old = {light.address: light.dark for light in self._table.lights()}
         self._table = table
         kept = {light.address for light in table.lights()}
         for address in [a for a in self._sent if a not in kept]:
@@ -153,8 +154,8 @@ class PadLights:
     def close(self) -> None:
         """Switch every lit pad off (a quit show leaves no stale preset lit), then close the port."""
         for light in self._table.lights():
-            if self._sent.get(light.address, light.off) != light.off:
-                self._output.send(light.address, light.off)
+            if self._sent.get(light.address, light.dark) != light.dark:
+                self._output.send(light.address, light.dark)
         self._sent.clear()
         self._output.close()
 
@@ -168,7 +169,7 @@ def parse_lights(data: Any, source: str) -> LightsTable | None:
         return None
     if not isinstance(data, Mapping):
         raise DreamwallError(f"{source}: lights: expected a mapping, got {show(data)}")
-    reject_unknown(source, "lights", data, _SECTION_KEYS)
+    _reject_keys(source, "lights", data, _SECTION_KEYS)
     port = data.get("port")
     if port is not None and (not isinstance(port, str) or not port):
         raise DreamwallError(f"{source}: lights.port: expected a port name pattern, got {show(port)}")
@@ -179,9 +180,9 @@ def parse_lights(data: Any, source: str) -> LightsTable | None:
             raise DreamwallError(f"{source}: lights.port: '{port}' is not a valid regular expression: "
                                  f"{error}") from None  # fmt: skip
     channel = _number(source, "lights.channel", data.get("channel", 1), "midi_channel")
-    on = _number(source, "lights.on", data.get("on", 127), "midi_value")
-    off = _number(source, "lights.off", data.get("off", 0), "midi_value")
-    base = LightsTable(port, channel, on, off)
+    lit = _number(source, "lights.lit", data.get("lit", 127), "midi_value")
+    dark = _number(source, "lights.dark", data.get("dark", 0), "midi_value")
+    base = LightsTable(port, channel, lit, dark)
     presets_data = data.get("presets") or {}
     if not isinstance(presets_data, Mapping):
         raise DreamwallError(f"{source}: lights.presets: expected preset number or name -> note, "
@@ -190,9 +191,17 @@ def parse_lights(data: Any, source: str) -> LightsTable | None:
                for key, raw in presets_data.items()}  # fmt: skip
     states = {state: _light(source, f"lights.{state}", data[state], base) for state in STATES
               if data.get(state) is not None}  # fmt: skip
-    table = LightsTable(port, channel, on, off, presets, states)
+    table = LightsTable(port, channel, lit, dark, presets, states)
     _reject_shared_pads(source, table)
     return table
+
+
+def _reject_keys(source: str, where: str, data: Mapping[Any, Any], allowed: tuple[str, ...]) -> None:
+    for key in data:
+        if isinstance(key, bool):  # `on:` / `off:` / `yes:` reach here as true / false
+            raise DreamwallError(f"{source}: {where}: a key reads as {show(key)}: YAML takes on/off/yes/no for "
+                                 f"true/false; write lit and dark for a light's values")  # fmt: skip
+    reject_unknown(source, where, data, allowed)
 
 
 def _number(source: str, where: str, value: Any, bound: str) -> int:
@@ -215,20 +224,20 @@ def _preset_key(source: str, key: Any) -> int | str:
 
 
 def _light(source: str, where: str, raw: Any, base: LightsTable) -> Light:
-    """A light: a bare note number, or {note|cc: N, on: V, off: V, channel: C}."""
+    """A light: a bare note number, or {note|cc: N, lit: V, dark: V, channel: C}."""
     data = {"note": raw} if isinstance(raw, int) and not isinstance(raw, bool) else raw
     if not isinstance(data, Mapping):
-        raise DreamwallError(f"{source}: {where}: expected a note number or {{note: N, on: V}}, got {show(raw)}")
-    reject_unknown(source, where, data, _LIGHT_KEYS)
+        raise DreamwallError(f"{source}: {where}: expected a note number or {{note: N, lit: V}}, got {show(raw)}")
+    _reject_keys(source, where, data, _LIGHT_KEYS)
     kinds = [kind for kind in ("note", "cc") if kind in data]
     if len(kinds) != 1:
         raise DreamwallError(f"{source}: {where}: a light is either a note or a cc, e.g. {{note: 36}}")
     kind = kinds[0]
     number = _number(source, f"{where}.{kind}", data[kind], "midi_number")
     channel = _number(source, f"{where}.channel", data.get("channel", base.channel), "midi_channel")
-    on = _number(source, f"{where}.on", data.get("on", base.on), "midi_value")
-    off = _number(source, f"{where}.off", data.get("off", base.off), "midi_value")
-    return Light(Address(kind, channel, number), on, off)
+    lit = _number(source, f"{where}.lit", data.get("lit", base.lit), "midi_value")
+    dark = _number(source, f"{where}.dark", data.get("dark", base.dark), "midi_value")
+    return Light(Address(kind, channel, number), lit, dark)
 
 
 def _reject_shared_pads(source: str, table: LightsTable) -> None:

@@ -44,8 +44,8 @@ def test_every_control_lights_the_pad_of_the_active_preset(tmp_path, monkeypatch
     monkeypatch.setattr("installation.controls.midi_out.mido_output_backend", lambda: backend)
     bindings = tmp_path / "bindings.yaml"
     data = load_bindings(DEFAULT_BINDINGS).to_data()
-    data["lights"] = {"port": "launchpad", "on": 21, "presets": {n: 80 + n for n in range(1, 9)},
-                      "freeze": {"note": 89, "on": 5}}  # fmt: skip
+    data["lights"] = {"port": "launchpad", "lit": 21, "presets": {n: 80 + n for n in range(1, 9)},
+                      "freeze": {"note": 89, "lit": 5}}  # fmt: skip
     bindings.write_text(yaml.safe_dump(data))
     presets = tmp_path / "presets"
     shutil.copytree(ROOT / "presets", presets)

@@ -9,6 +9,7 @@ import logging
 
 import mido
 import pytest
+import yaml
 
 from engine.errors import DreamwallError
 from installation.controls.bindings import DEFAULT_BINDINGS, load_bindings, parse_bindings
@@ -18,11 +19,11 @@ from installation.controls.midi_out import MidiOutput
 APC = "APC MINI:APC MINI MIDI 1 28:0"
 THROUGH = "Midi Through:Midi Through Port-0 14:0"
 SECTION = {
-    "port": "apc", "on": 1, "off": 0,
-    "presets": {1: 56, 2: 57, "ghost": {"note": 58, "on": 3}},
-    "freeze": {"note": 82, "on": 5},
-    "blackout": {"note": 83, "on": 3, "channel": 2},
-    "record": {"cc": 84, "on": 127},
+    "port": "apc", "lit": 1, "dark": 0,
+    "presets": {1: 56, 2: 57, "ghost": {"note": 58, "lit": 3}},
+    "freeze": {"note": 82, "lit": 5},
+    "blackout": {"note": 83, "lit": 3, "channel": 2},
+    "record": {"cc": 84, "lit": 127},
 }  # fmt: skip
 
 
@@ -211,12 +212,12 @@ def test_the_shipped_bindings_have_the_lights_off_and_a_section_survives_a_rewri
         ({"prests": {}}, "lights.prests: unknown key 'prests' (did you mean 'presets'?)"),
         ({"freeze": {"nte": 3}}, "lights.freeze.nte: unknown key 'nte' (did you mean 'note'?)"),
         ({"freeze": {"note": 200}}, "lights.freeze.note: MIDI note/CC number must be between 0 and 127, got 200"),
-        ({"record": {"cc": 1, "on": 128}}, "lights.record.on: MIDI velocity/value must be between 0 and 127, got 128"),
+        ({"record": {"cc": 1, "lit": 128}}, "lights.record.lit: MIDI velocity/value must be between 0 and 127"),
         ({"channel": 17}, "lights.channel: MIDI channel must be between 1 and 16, got 17"),
         ({"blackout": {"note": 1, "channel": 0}}, "lights.blackout.channel: MIDI channel must be between 1 and 16"),
-        ({"on": "green"}, "lights.on: expected a whole number 0-127, got 'green'"),
+        ({"lit": "green"}, "lights.lit: expected a whole number 0-127, got 'green'"),
         ({"freeze": {"note": 1, "cc": 1}}, "lights.freeze: a light is either a note or a cc"),
-        ({"freeze": {"on": 3}}, "lights.freeze: a light is either a note or a cc"),
+        ({"freeze": {"lit": 3}}, "lights.freeze: a light is either a note or a cc"),
         ({"freeze": 56}, "lights.freeze: note 56 on channel 1 is already the light of lights.presets.1"),
         ({"presets": {0: 1}}, "lights.presets.0: expected a preset number from 1 or a preset name"),
         ({"port": "apc("}, "lights.port: 'apc(' is not a valid regular expression"),
@@ -253,3 +254,17 @@ def test_controls_follow_a_reloaded_bindings_file(tmp_path, monkeypatch):
         assert ("note_on", 1, 40, 0) in pads(backend.port) and controls.lights is None
     finally:
         controls.close()
+
+
+def test_the_commented_example_in_the_shipped_file_loads_as_written():
+    text = DEFAULT_BINDINGS.read_text()
+    example = "\n".join(line[2:] for line in text[text.index("# lights:"):].splitlines())
+    table = parse_lights(yaml.safe_load(example)["lights"], "example")
+    assert table is not None and table.presets[1].address == Address("note", 1, 56) and table.presets[1].lit == 1
+    assert set(table.states) == {"freeze", "blackout", "record"}
+
+
+def test_on_and_off_keys_get_a_hint_not_a_riddle():
+    """YAML 1.1 reads `on:` as the key true: say so instead of "unknown key 'True'"."""
+    with pytest.raises(DreamwallError, match=r"lights.freeze: a key reads as true: YAML takes on/off/yes/no"):
+        parse_lights(yaml.safe_load("freeze: {note: 82, on: 5}"), "b.yaml")

@@ -257,7 +257,7 @@ def test_learn_keeps_working_when_the_file_cannot_be_written(table, tmp_path: Pa
 
 def test_learn_keeps_the_lights_section_when_it_rewrites_the_file(tmp_path: Path):
     data = load_bindings(DEFAULT_BINDINGS).to_data()
-    data["lights"] = {"port": "apc", "on": 1, "presets": {1: 56, "ghost": {"cc": 20, "on": 3}}, "freeze": 82}
+    data["lights"] = {"port": "apc", "lit": 1, "presets": {1: 56, "ghost": {"cc": 20, "lit": 3}}, "freeze": 82}
     path = tmp_path / "with-lights.yaml"
     path.write_text(yaml.safe_dump(data))
     table = load_bindings(path)
@@ -269,4 +269,4 @@ def test_learn_keeps_the_lights_section_when_it_rewrites_the_file(tmp_path: Path
     reloaded = load_bindings(path)
     assert reloaded.midi.notes[30] == Binding("blackout")
     assert reloaded.lights == table.lights and reloaded.lights is not None
-    assert reloaded.lights.presets["ghost"].on == 3 and reloaded.lights.states["freeze"].address.number == 82
+    assert reloaded.lights.presets["ghost"].lit == 3 and reloaded.lights.states["freeze"].address.number == 82

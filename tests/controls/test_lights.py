@@ -264,6 +264,25 @@ def test_the_commented_example_in_the_shipped_file_loads_as_written():
     assert set(table.states) == {"freeze", "blackout", "record"}
 
 
+def test_the_readme_snippet_loads_as_written():
+    text = (DEFAULT_BINDINGS.parents[1] / "README.md").read_text()
+    part = text[text.index("**Pad lights.**"):]
+    snippet = part[part.index("```yaml") + 7:part.index("```", part.index("```yaml") + 7)]
+    table = parse_lights(yaml.safe_load(snippet)["lights"], "README")
+    assert table is not None and table.presets["ghost"].lit == 5 and table.port == "APC MINI"
+
+
+def test_the_real_backend_on_this_machine_fails_soft(caplog):
+    """python-rtmidi is installed, this machine may have no ALSA sequencer: one warning at most, no exception."""
+    caplog.set_level(logging.WARNING)
+    output = MidiOutput("no-such-pad-here", print)
+    lights = PadLights(parse_lights(SECTION, "test"), output)
+    for _ in range(3):
+        assert lights.show(Status()) == 0
+    lights.close()
+    assert len([r for r in caplog.records if r.levelno >= logging.WARNING]) == 1
+
+
 def test_on_and_off_keys_get_a_hint_not_a_riddle():
     """YAML 1.1 reads `on:` as the key true: say so instead of "unknown key 'True'"."""
     with pytest.raises(DreamwallError, match=r"lights.freeze: a key reads as true: YAML takes on/off/yes/no"):

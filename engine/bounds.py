@@ -82,6 +82,7 @@ BOUNDS = _table(
     run_frames=(1, 10_000_000, "frames", "headless: dreamed frames before stopping"),
     run_seconds=(1, 10_000_000, "seconds", "headless: seconds before stopping"),
     osc_port=(0, 65535, "OSC port", "UDP port"),
+    web_port=(0, 65535, "web port", "TCP port of the remote control panel (0: any free port)"),
 )
 """setting name -> its range; names are the preset keys where a preset has the setting."""
 

@@ -60,6 +60,7 @@ class ShowStatus:
     uptime_s: float
     osc: OscStatus | None
     demo_by_default: bool  # no camera answered, so the demo runs
+    blackout: bool = False  # the window is black (the panel shows it)
 
     @property
     def source_state(self) -> str:
@@ -100,6 +101,7 @@ class ShowStatus:
             "errors": self.errors, "last_error": self.last_error, "notices": list(self.notices),
             "recording": self.recording, "uptime_s": round(self.uptime_s, 1), "headless": self.headless,
             "osc": {"port": self.osc.port, "ignored": self.osc.ignored} if self.osc is not None else None,
+            "blackout": self.blackout,
         }  # fmt: skip
 
     def hud_info(self, fresh_notices: tuple[str, ...]) -> HudInfo:
@@ -144,4 +146,5 @@ def build_status(app: App) -> ShowStatus:
         recording_hud=app.outputs.record.hud_state(), uptime_s=app.clock() - app.started,
         osc=OscStatus(app.controls.osc_port, osc.router.ignored) if osc is not None else None,
         demo_by_default=app.source_spec == DEMO and app.config.source is None,
+        blackout=bool(app.renderer is not None and app.renderer.blackout),
     )  # fmt: skip

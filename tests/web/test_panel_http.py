@@ -81,7 +81,8 @@ def test_bad_actions_get_400_with_a_one_line_reason(remote, show, body, reason):
 
 
 def test_good_values_are_posted_as_actions(remote, show):
-    for body in ({"kind": "intensity", "value": 0.7}, {"kind": "select", "value": "melt"}, {"kind": "select", "value": 2}):
+    bodies = ({"kind": "intensity", "value": 0.7}, {"kind": "select", "value": "melt"}, {"kind": "select", "value": 2})
+    for body in bodies:
         assert remote.post("/api/action", json=body, headers=H).status_code == 200
     assert [(a.kind, a.value) for a in show.posted] == [("intensity", 0.7), ("select", "melt"), ("select", 2)]
 

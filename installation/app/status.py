@@ -61,6 +61,7 @@ class ShowStatus:
     osc: OscStatus | None
     demo_by_default: bool  # no camera answered, so the demo runs
     blackout: bool = False  # the window is black (the panel shows it)
+    web_qr: tuple[str, ...] = ()  # the web panel's address + token as QR rows, for the HUD
 
     @property
     def source_state(self) -> str:
@@ -120,7 +121,7 @@ class ShowStatus:
             intensity=round(self.intensity, 4), frozen=self.frozen,
             recording=recording[0] if recording else None, recording_s=recording[1] if recording else 0.0,
             recording_dropped=recording[2] if recording else 0,
-            notices=fresh_notices + worker_notice, last_error=self.last_error or "", badge=self.badge,
+            notices=fresh_notices + worker_notice, last_error=self.last_error or "", badge=self.badge, qr=self.web_qr,
         )  # fmt: skip
 
     def systemd_line(self) -> str:
@@ -147,4 +148,5 @@ def build_status(app: App) -> ShowStatus:
         osc=OscStatus(app.controls.osc_port, osc.router.ignored) if osc is not None else None,
         demo_by_default=app.source_spec == DEMO and app.config.source is None,
         blackout=bool(app.renderer is not None and app.renderer.blackout),
+        web_qr=getattr(getattr(app, "web", None), "qr", ()),
     )  # fmt: skip

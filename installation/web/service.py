@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import sys
 import threading
 from pathlib import Path
@@ -25,9 +26,31 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def lan_address() -> str:
+    """This machine's address on the network a phone would use (a UDP connect sends no packet)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("10.255.255.255", 1))
+            return str(probe.getsockname()[0])
+        except OSError:
+            return "127.0.0.1"
+
+
 def panel_url(host: str, port: int, token: str | None) -> str:
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    """The address to open: for a wildcard bind, this machine's network address (the phone's view)."""
+    shown = lan_address() if host in ("0.0.0.0", "::") else host
     return f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
+
+
+def qr_rows(url: str) -> tuple[str, ...]:
+    """The URL as QR modules, rows of "1"/"0" for the HUD; () without `qrcode`."""
+    try:
+        import qrcode
+    except ImportError:
+        return ()
+    code = qrcode.QRCode(border=0)
+    code.add_data(url)
+    return tuple("".join("1" if bit else "0" for bit in row) for row in code.get_matrix())
 
 
 def print_qr(url: str, out: TextIO) -> bool:
@@ -54,6 +77,7 @@ class WebServer:
                                 lifespan="off", timeout_graceful_shutdown=1)  # fmt: skip
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="web-panel", daemon=True)
+        self.qr: tuple[str, ...] = ()  # set when a token is needed: the HUD shows it to the technician
 
     @property
     def port(self) -> int:
@@ -123,4 +147,5 @@ def open_panel(source: PanelSource, host: str, port: int, *, state: Path | None 
     log.info("web panel on %s", panel_url(host, server.port, None))
     if token:
         print_qr(url, out or sys.stderr)
+        server.qr = qr_rows(url)
     return server

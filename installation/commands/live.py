@@ -52,17 +52,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
                          help="audio-reactive: input level and onsets push the intensity (needs sounddevice)")
     outputs.add_argument("--audio-device", help="sounddevice input name or index (default: system default)")
     web = parser.add_argument_group("remote control panel")
-    web.add_argument("--web-port", type=whole_arg("web_port"), default=_env_port(),
+    # the kiosk environment file may turn it on; argparse checks a string default like the option itself
+    web.add_argument("--web-port", type=whole_arg("web_port"), default=os.environ.get("DREAMWALL_WEB_PORT") or None,
                      help="serve the control panel on this TCP port (default: $DREAMWALL_WEB_PORT, else off)")
     web.add_argument("--web-host", default=os.environ.get("DREAMWALL_WEB_HOST", "127.0.0.1"),
                      help="address the panel binds to (default 127.0.0.1; any other needs the token)")
     outputs.add_argument("--virtual-camera-device", help="e.g. /dev/video10 when there are several loopbacks")
-
-
-def _env_port() -> int | None:
-    """The kiosk environment file may turn the panel on (DREAMWALL_WEB_PORT=8080)."""
-    value = os.environ.get("DREAMWALL_WEB_PORT", "").strip()
-    return whole_arg("web_port")(value) if value else None
 
 
 def config_from_args(args: argparse.Namespace) -> LiveConfig:

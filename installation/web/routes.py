@@ -23,6 +23,7 @@ from starlette.routing import Route
 from installation.web import server as web
 from installation.web.auth import TOKEN_HEADER, RateLimit, token_matches
 from installation.web.server import BadRequest, LogRing, PanelSource, parse_action, preview_jpeg
+from installation.web.thumbs import Thumbnails
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ class Panel:
         self.source, self.token, self.logs = source, token, logs
         self.limiter = limiter or RateLimit()
         self.stopping = threading.Event()
+        self.thumbs = Thumbnails(source.thumbnails, source.preset_file)
         self.files = {p.name: p for p in static.iterdir() if p.suffix in web.CONTENT_TYPES}  # names only: no traversal
 
     def refuse(self, request: Request, *, state_change: bool) -> Response | None:
@@ -90,7 +92,14 @@ class Panel:
         return JSONResponse({"posted": action.kind, "value": action.value})
 
     def snapshot(self) -> dict[str, object]:
-        return {"status": self.source.status(), "presets": self.source.presets(), "log": list(self.logs.lines)}
+        status, presets = self.source.status(), self.source.presets()
+        return {"status": status, "presets": presets, "log": list(self.logs.lines),
+                "thumbs": self.thumbs.versions(presets)}  # fmt: skip
+
+    def followed(self) -> dict[str, object]:
+        """The snapshot, after the showing preset's thumbnail was taken if it is due (off the event loop)."""
+        self.thumbs.follow(self.source.status(), self.source.frame())
+        return self.snapshot()
 
     async def state(self, request: Request) -> Response:
         return JSONResponse(self.snapshot())
@@ -99,7 +108,7 @@ class Panel:
         async def stream() -> AsyncIterator[str]:
             last = ""
             while not self.stopping.is_set():
-                text = json.dumps(self.snapshot())
+                text = json.dumps(await asyncio.to_thread(self.followed))
                 if text != last:
                     last = text
                     yield f"data: {text}\n\n"
@@ -127,6 +136,13 @@ class Panel:
 
         return StreamingResponse(stream(), media_type="multipart/x-mixed-replace; boundary=frame")
 
+    async def thumbnail(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        jpeg = self.thumbs.get(name) if name in self.source.presets() else None  # only playlist names: no paths
+        if jpeg is None:
+            return PlainTextResponse("no thumbnail yet\n", status_code=404)
+        return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-cache"})
+
     async def screenshot(self, request: Request) -> Response:
         """The newest screenshot, to download on the phone."""
         folder = self.source.screenshots
@@ -144,5 +160,6 @@ class Panel:
             Route("/api/events", g(self.events)),
             Route("/api/preview.mjpg", g(self.preview)),
             Route("/api/screenshot", g(self.screenshot)),
+            Route("/api/thumb/{name}", g(self.thumbnail)),
             Route("/api/action", g(self.action, state_change=True), methods=["POST"]),
         ])  # fmt: skip

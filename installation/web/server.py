@@ -62,6 +62,8 @@ class PanelSource:
     frame: Callable[[], tuple[int, np.ndarray] | None]  # (seq, RGB uint8)
     presets: Callable[[], list[str]]
     screenshots: Path
+    preset_file: Callable[[str], Path | None] = lambda name: None  # a newer file: its thumbnail is retaken
+    thumbnails: Path | None = None  # the thumbnails' disk cache; None: memory only
 
 
 class BadRequest(ValueError):

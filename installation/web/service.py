@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from engine.errors import DreamwallError
-from installation.web.auth import load_token, needs_token
+from installation.web.auth import load_token, needs_token, state_dir
 from installation.web.routes import Panel
 from installation.web.server import LogRing, PanelSource
 
@@ -127,9 +127,16 @@ def panel_source_for(app: App) -> PanelSource:
         dream = app.worker.latest()
         return (dream.seq, dream.image) if dream is not None else None
 
+    def preset_file(name: str) -> Path | None:
+        try:
+            return app.library.path(name)
+        except DreamwallError:  # removed while the show runs: keep the thumbnail it had
+            return None
+
     names = app.programme.playlist.names()
     return PanelSource(post=app.dispatcher.post, status=status, frame=frame, presets=lambda: list(names),
-                       screenshots=app.config.screenshots_dir)  # fmt: skip
+                       screenshots=app.config.screenshots_dir, preset_file=preset_file,
+                       thumbnails=state_dir() / "thumbnails")  # fmt: skip
 
 
 def open_panel(source: PanelSource, host: str, port: int, *, state: Path | None = None,

@@ -104,6 +104,8 @@ def browser():
         driver.quit()
 
 
+THUMB = """const b = document.querySelector(`#presets button[data-preset="${arguments[0]}"] img`);
+return !!b && !b.hidden && b.complete && b.naturalWidth === 160;"""
 PIXELS = """const img = document.getElementById('preview'); if (!img.naturalWidth) return null;
 const c = document.createElement('canvas'); c.width = 32; c.height = 18;
 const g = c.getContext('2d'); g.drawImage(img, 0, 0, 32, 18);
@@ -120,6 +122,8 @@ def test_a_technician_watches_switches_slides_and_blacks_out(running_show, brows
     wait_for(lambda: browser.execute_script(PIXELS) not in (None, first), "the preview to change")
 
     buttons = wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "#presets button"), "the preset grid")
+    showing = read_status(status)["preset"]
+    wait_for(lambda: browser.execute_script(THUMB, showing), f"a thumbnail of {showing} once it settled")
     target = next(b for b in buttons if b.text != read_status(status)["preset"])
     name = target.text
     target.click()
@@ -134,6 +138,9 @@ def test_a_technician_watches_switches_slides_and_blacks_out(running_show, brows
     shot = os.environ.get("PANEL_SCREENSHOT")
     if shot:
         browser.save_screenshot(str(ROOT / shot))
+        browser.set_window_size(375, 900)  # a phone: one column, nothing cut off
+        browser.save_screenshot(str(ROOT / shot).replace(".png", "-phone.png"))
+        browser.set_window_size(1100, 1000)
 
     browser.find_element(By.ID, "blackout").click()
     wait_for(lambda: read_status(status).get("blackout") is True, "blackout in the status file")

@@ -45,22 +45,31 @@ function show(data) {
     const dd = document.createElement("dd"); dd.textContent = v == null ? "–" : String(v);
     return [dt, dd];
   }));
-  presets(data.presets, s.preset);
+  presets(data.presets, s.preset, data.thumbs || {});
   $("log").textContent = (data.log || []).join("\n");
 }
 
-function presets(names, active) {
+function presets(names, active, thumbs) {
   const grid = $("presets");
   if (grid.dataset.names !== names.join("\n")) {
     grid.dataset.names = names.join("\n");
     grid.replaceChildren(...names.map((name) => {
       const b = document.createElement("button");
-      b.textContent = name; b.dataset.preset = name;
+      const img = document.createElement("img"); img.alt = ""; img.hidden = true;
+      const label = document.createElement("span"); label.textContent = name;
+      b.append(img, label); b.dataset.preset = name;
       b.addEventListener("click", () => post("select", name));
       return b;
     }));
   }
-  for (const b of grid.children) b.classList.toggle("on", b.dataset.preset === active);
+  for (const b of grid.children) {
+    const name = b.dataset.preset, img = b.querySelector("img"), version = String(thumbs[name] || "");
+    b.classList.toggle("on", name === active);
+    if (version && img.dataset.version !== version) {
+      img.dataset.version = version; img.hidden = false;
+      img.src = "api/thumb/" + encodeURIComponent(name) + (q ? q + "&" : "?") + "v=" + version;
+    }
+  }
 }
 
 document.querySelectorAll("button[data-action]").forEach((b) =>

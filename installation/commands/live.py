@@ -98,14 +98,19 @@ def config_from_args(args: argparse.Namespace) -> LiveConfig:
 
 
 def check_arguments(args: argparse.Namespace) -> None:
-    """Fail in one line before any thread starts: the output-path rule for --out, a --source file probed."""
+    """Fail in one line before any thread starts: the output-path rule for --out, a --source file probed,
+    the web panel's port free."""
     from installation.outputs.video_io import check_video_output
     from installation.sources.openers import open_source
 
     if args.out is not None:
         check_video_output(args.out)
     if args.source is not None:
-        open_source(args.source)  # files are read once here; cameras and streams are not opened
+        open_source(args.source)
+    if args.web_port:
+        from installation.web.service import check_port
+
+        check_port(args.web_host, args.web_port)  # files are read once here; cameras and streams are not opened
 
 
 def run(args: argparse.Namespace) -> int:

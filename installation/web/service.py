@@ -66,6 +66,17 @@ def print_qr(url: str, out: TextIO) -> bool:
     return True
 
 
+def check_port(host: str, port: int) -> None:
+    """Fail in one line before any thread starts when the panel's address cannot be listened on."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        with socket.socket(infos[0][0], socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+            probe.bind(infos[0][4])
+    except OSError as error:
+        raise DreamwallError(f"web panel cannot listen on {host}:{port}: {error.strerror or error}") from None
+
+
 class WebServer:
     """One uvicorn server on its own thread; `close` is safe to call more than once."""
 

@@ -44,3 +44,21 @@ def test_a_bad_port_in_the_environment_exits_2_too(monkeypatch, capsys):
     with pytest.raises(SystemExit) as stop:
         parse([])
     assert stop.value.code == 2 and "--web-port" in capsys.readouterr().err
+
+
+def test_a_port_in_use_is_one_line_before_any_thread():
+    import re
+    import socket
+
+    from engine.errors import DreamwallError
+    from installation.web.service import check_port
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(DreamwallError, match=re.escape(f"web panel cannot listen on 127.0.0.1:{port}: ")):
+            check_port("127.0.0.1", port)
+    check_port("127.0.0.1", port)  # free again
+    with pytest.raises(DreamwallError, match=re.escape("cannot listen on no-such-host.invalid")):
+        check_port("no-such-host.invalid", 8080)

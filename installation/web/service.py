@@ -132,7 +132,11 @@ def panel_source_for(app: App) -> PanelSource:
 
     def status() -> dict[str, Any] | None:
         shown = app.latest_status.get()
-        return None if shown is None else {**shown.as_json(), "memory_mb": memory_mb()}
+        if shown is None:
+            return None
+        override = app.director.overrides.feedback  # the slider shows what the dream uses
+        feedback = override if override is not None else app.programme.current.feedback
+        return {**shown.as_json(), "memory_mb": memory_mb(), "feedback": round(feedback, 3)}
 
     def frame() -> tuple[int, Any] | None:
         dream = app.worker.latest()

@@ -36,6 +36,7 @@ function show(data) {
   $("mode").className = "badge" + (mode === "camera" || mode === "attract" ? "" : " alert");
   if (document.activeElement !== $("intensity")) $("intensity").value = s.intensity;
   $("intensity-out").textContent = s.intensity.toFixed(2);
+  if (s.feedback != null && document.activeElement !== $("feedback")) $("feedback").value = s.feedback;
   $("freeze").classList.toggle("on", s.frozen);
   $("blackout").classList.toggle("on", !!s.blackout);
   $("record").classList.toggle("on", !!s.recording);

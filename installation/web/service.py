@@ -136,7 +136,9 @@ def panel_source_for(app: App) -> PanelSource:
             return None
         override = app.director.overrides.feedback  # the slider shows what the dream uses
         feedback = override if override is not None else app.programme.current.feedback
-        return {**shown.as_json(), "memory_mb": memory_mb(), "feedback": round(feedback, 3)}
+        midi = app.controls.midi
+        midi_state = "off" if midi is None else (midi.connected or "waiting for a device")
+        return {**shown.as_json(), "memory_mb": memory_mb(), "feedback": round(feedback, 3), "midi": midi_state}
 
     def frame() -> tuple[int, Any] | None:
         dream = app.worker.latest()

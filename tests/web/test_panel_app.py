@@ -52,7 +52,8 @@ def app(tmp_path, monkeypatch):
 
 def test_panel_requests_are_actions_and_keys_show_on_the_panel(app):
     base = f"http://127.0.0.1:{app.web.port}"
-    wait_for(lambda: get_state(base)["status"], "the first status")
+    first = wait_for(lambda: get_state(base)["status"], "the first status")
+    assert first["midi"] == "off" and first["feedback"] == 0.95 and first["memory_mb"] > 0  # the panel's extras
     assert post(base, {"kind": "select", "value": "melt"}) == 200
     wait_for(lambda: get_state(base)["status"]["preset"] == "melt", "melt on the panel")
     assert post(base, {"kind": "intensity", "value": 0.9}) == 200

@@ -20,7 +20,7 @@ function health(s) {
     ["preset", s.preset], ["mode", s.worker && s.worker.mode], ["source", s.source && s.source.state],
     ["device", `${s.device} ${s.backend}${s.precision ? " " + s.precision : ""}`],
     ["dream fps", fps.dream], ["display fps", fps.display], ["latency", s.latency_ms == null ? "–" : s.latency_ms + " ms"],
-    ["osc", s.osc ? `port ${s.osc.port}` : "off"], ["uptime", Math.round(s.uptime_s) + " s"],
+    ["midi", s.midi], ["osc", s.osc ? `port ${s.osc.port}` : "off"], ["uptime", Math.round(s.uptime_s) + " s"],
     ["memory", s.memory_mb == null ? "–" : s.memory_mb + " MB"], ["errors", s.errors],
     ["last error", s.last_error || "–"], ["notices", (s.notices || []).join(" · ") || "–"],
   ];

@@ -7,7 +7,8 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint bench venv clean system
 
-# Debian packages the tests use: Xvfb (+ xwininfo) for the real-window test on a bare X server.
+# Debian packages the tests use: Xvfb (+ xwininfo) for the real-window test on a bare X server,
+# chromium + chromium-driver for the web panel's browser tests (Selenium).
 # Idempotent (checked every time, installed only when missing); where apt cannot install them
 # (no root, offline) that test is skipped and says so.
 
@@ -28,6 +29,11 @@ system:
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xvfb x11-utils >/dev/null) \
 		|| echo "warning: could not install xvfb/x11-utils; the bare-X-server window test will be skipped"; \
 	else echo "warning: xvfb/x11-utils missing and not root; the bare-X-server window test will be skipped"; fi
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+		|| echo "warning: could not install chromium/chromium-driver; the web panel's browser tests will be skipped"; \
+	else echo "warning: chromium/chromium-driver missing and not root; the web panel's browser tests will be skipped"; fi
 
 test: $(STAMP) system
 	$(PY) -m ruff check .

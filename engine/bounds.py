@@ -82,6 +82,7 @@ BOUNDS = _table(
     run_frames=(1, 10_000_000, "frames", "headless: dreamed frames before stopping"),
     run_seconds=(1, 10_000_000, "seconds", "headless: seconds before stopping"),
     osc_port=(0, 65535, "OSC port", "UDP port"),
+    web_port=(0, 65535, "web port", "TCP port of the remote control panel (0: any free port)"),
     # controller lights (installation.controls.lights)
     midi_number=(0, 127, "MIDI note/CC number", "the note or controller number of a pad's light"),
     midi_value=(0, 127, "MIDI velocity/value", "a light's velocity or CC value (its colour on most pads)"),

@@ -123,6 +123,7 @@ class App:
         Handlers(self).register(self.dispatcher)
         self.controls.start()
         self.audio = self._open_audio()
+        self.web = self._open_web()
 
     def _watch_files(self) -> HotReloader:
         """Presets, bindings and schedule, checked on the housekeeping thread and applied on this one."""
@@ -152,6 +153,14 @@ class App:
         if audio is None:
             self.notify("audio-reactive off: no audio input (see the log)")
         return audio
+
+    def _open_web(self) -> Any:
+        """The remote control panel (one more control: it only posts Actions and reads the status)."""
+        if self.config.web_port is None:
+            return None
+        from installation.web.service import open_panel, panel_source_for
+
+        return open_panel(panel_source_for(self), self.config.web_host, self.config.web_port, out=self.stderr)
 
     def _announce(self, preset: Preset) -> None:
         if self.headless:
@@ -236,6 +245,8 @@ class App:
     def close(self) -> None:
         """Stop everything; safe to call more than once."""
         self.housekeeping.close()
+        if self.web is not None:
+            self.web.close()
         self.outputs.close()
         self.controls.close()
         if self.audio is not None:

@@ -43,6 +43,8 @@ class LiveConfig:
     virtual_camera_device: str | None = None
     audio: bool = False                  # audio-reactive intensity (optional: sounddevice)
     audio_device: str | None = None
+    web_port: int | None = None          # the remote control panel (installation.web); None: off
+    web_host: str = "127.0.0.1"          # anything else needs the token
 
 
 def display_available() -> bool:

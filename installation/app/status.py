@@ -60,7 +60,8 @@ class ShowStatus:
     uptime_s: float
     osc: OscStatus | None
     demo_by_default: bool  # no camera answered, so the demo runs
-    blackout: bool = False  # the screen is black (B, or asleep); the pad lights show it
+    blackout: bool = False  # the screen is black (B, or asleep): the pad lights and the panel show it
+    web_qr: tuple[str, ...] = ()  # the web panel's address + token as QR rows, for the HUD
 
     @property
     def source_state(self) -> str:
@@ -101,6 +102,7 @@ class ShowStatus:
             "errors": self.errors, "last_error": self.last_error, "notices": list(self.notices),
             "recording": self.recording, "uptime_s": round(self.uptime_s, 1), "headless": self.headless,
             "osc": {"port": self.osc.port, "ignored": self.osc.ignored} if self.osc is not None else None,
+            "blackout": self.blackout,
         }  # fmt: skip
 
     def hud_info(self, fresh_notices: tuple[str, ...]) -> HudInfo:
@@ -119,7 +121,7 @@ class ShowStatus:
             intensity=round(self.intensity, 4), frozen=self.frozen,
             recording=recording[0] if recording else None, recording_s=recording[1] if recording else 0.0,
             recording_dropped=recording[2] if recording else 0,
-            notices=fresh_notices + worker_notice, last_error=self.last_error or "", badge=self.badge,
+            notices=fresh_notices + worker_notice, last_error=self.last_error or "", badge=self.badge, qr=self.web_qr,
         )  # fmt: skip
 
     def systemd_line(self) -> str:
@@ -146,4 +148,5 @@ def build_status(app: App) -> ShowStatus:
         osc=OscStatus(app.controls.osc_port, osc.router.ignored) if osc is not None else None,
         demo_by_default=app.source_spec == DEMO and app.config.source is None,
         blackout=bool(app.renderer is not None and app.renderer.blackout),
+        web_qr=getattr(getattr(app, "web", None), "qr", ()),
     )  # fmt: skip

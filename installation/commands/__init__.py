@@ -16,4 +16,5 @@ COMMANDS = (
     "soak",
     "export",
     "fetch-weights",
+    "web-token",
 )

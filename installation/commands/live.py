@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from installation.app.config import LiveConfig
@@ -50,6 +51,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     outputs.add_argument("--audio", action="store_true",
                          help="audio-reactive: input level and onsets push the intensity (needs sounddevice)")
     outputs.add_argument("--audio-device", help="sounddevice input name or index (default: system default)")
+    web = parser.add_argument_group("remote control panel")
+    # the kiosk environment file may turn it on; argparse checks a string default like the option itself
+    web.add_argument("--web-port", type=whole_arg("web_port"), default=os.environ.get("DREAMWALL_WEB_PORT") or None,
+                     help="serve the control panel on this TCP port (default: $DREAMWALL_WEB_PORT, else off)")
+    web.add_argument("--web-host", default=os.environ.get("DREAMWALL_WEB_HOST", "127.0.0.1"),
+                     help="address the panel binds to (default 127.0.0.1; any other needs the token)")
     outputs.add_argument("--virtual-camera-device", help="e.g. /dev/video10 when there are several loopbacks")
 
 
@@ -85,18 +92,25 @@ def config_from_args(args: argparse.Namespace) -> LiveConfig:
         virtual_camera_device=args.virtual_camera_device,
         audio=args.audio,
         audio_device=args.audio_device,
+        web_port=args.web_port,
+        web_host=args.web_host,
     )
 
 
 def check_arguments(args: argparse.Namespace) -> None:
-    """Fail in one line before any thread starts: the output-path rule for --out, a --source file probed."""
+    """Fail in one line before any thread starts: the output-path rule for --out, a --source file probed,
+    the web panel's port free."""
     from installation.outputs.video_io import check_video_output
     from installation.sources.openers import open_source
 
     if args.out is not None:
         check_video_output(args.out)
     if args.source is not None:
-        open_source(args.source)  # files are read once here; cameras and streams are not opened
+        open_source(args.source)
+    if args.web_port:
+        from installation.web.service import check_port
+
+        check_port(args.web_host, args.web_port)  # files are read once here; cameras and streams are not opened
 
 
 def run(args: argparse.Namespace) -> int:

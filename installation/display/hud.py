@@ -66,6 +66,7 @@ class HudInfo:
     notices: tuple[str, ...] = ()  # the fresh ones, e.g. "reloaded preset melt"
     last_error: str = ""  # e.g. "preset melt.yaml broken: ... (kept last good)"
     badge: str | None = None  # a state the screen must show even with the HUD off, e.g. "no camera"
+    qr: tuple[str, ...] = ()  # the web panel's address + token as QR rows of "1"/"0" (only with the HUD on)
 
 
 HUD_FIELDS = tuple(f.name for f in dataclasses.fields(HudInfo))
@@ -190,6 +191,8 @@ class Hud:
     def update(self, info: HudInfo, screen_size: tuple[int, int]) -> None:
         """Render `info` into the cached panel for a screen of `screen_size`."""
         self._panel = self._render(hud_lines(info), screen_size)
+        if info.qr:
+            self._panel = with_qr(self._panel, info.qr, max(3, self.font_size // 4))
 
     def invalidate(self) -> None:
         self._panel = None
@@ -232,6 +235,20 @@ class Hud:
             panel.blit(label, (pad, y))
             panel.blit(text, (pad + label_width, y))
         return panel
+
+
+def with_qr(panel: pygame.Surface, rows: tuple[str, ...], module: int) -> pygame.Surface:
+    """The panel with a QR code under its lines: black modules on white, a quiet zone of 2 modules."""
+    side = (len(rows) + 4) * module
+    out = pygame.Surface((max(panel.get_width(), side), panel.get_height() + side), pygame.SRCALPHA)
+    out.blit(panel, (0, 0))
+    top = panel.get_height()
+    out.fill((255, 255, 255, 255), pygame.Rect(0, top, side, side))
+    for y, row in enumerate(rows):
+        for x, bit in enumerate(row):
+            if bit == "1":
+                out.fill((0, 0, 0, 255), pygame.Rect((x + 2) * module, top + (y + 2) * module, module, module))
+    return out
 
 
 class Badge:

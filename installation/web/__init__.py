@@ -1,0 +1,1 @@
+"""The remote control panel: a small web server inside the running installation (one more control)."""

@@ -60,6 +60,7 @@ class ShowStatus:
     uptime_s: float
     osc: OscStatus | None
     demo_by_default: bool  # no camera answered, so the demo runs
+    precision_reason: str = ""  # why this precision, e.g. "auto bf16: 20.8 vs 39.6 ms/step (avx512_bf16)"
 
     @property
     def source_state(self) -> str:
@@ -81,6 +82,7 @@ class ShowStatus:
             "preset": self.preset, "network": self.network, "objective": self.objective,
             "backend": self.backend, "backend_reason": self.backend_reason,
             "device": self.device, "device_reason": self.device_reason, "precision": self.precision,
+            "precision_reason": self.precision_reason,
             "intensity": round(self.intensity, 4),
             "audio_gain": round(self.audio_gain, 3) if self.audio_gain is not None else None,
             "frozen": self.frozen, "asleep": self.asleep,
@@ -144,4 +146,5 @@ def build_status(app: App) -> ShowStatus:
         recording_hud=app.outputs.record.hud_state(), uptime_s=app.clock() - app.started,
         osc=OscStatus(app.controls.osc_port, osc.router.ignored) if osc is not None else None,
         demo_by_default=app.source_spec == DEMO and app.config.source is None,
+        precision_reason=director.placement_now.precision_reason if director.placement_now is not None else "",
     )  # fmt: skip

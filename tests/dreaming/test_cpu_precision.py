@@ -115,3 +115,11 @@ def test_auto_ranks_backends_per_network_and_bf16_runs_on_torch(net) -> None:
     assert ranking("cpu", "efficientnet-lite2", "bf16") == ("torch",)
     backend, reason = select_backend("auto", net, LayerEnergy("fire7"), (64, 64), "cpu", compute="bf16")
     assert backend.name == "torch" and reason.startswith("auto chose torch (cpu bf16, any objective)")
+
+
+def test_auto_keeps_fp32_on_a_network_whose_bf16_gradient_bends(tmp_path: Path) -> None:
+    timings = Timings(87.6, 40.0)
+    probe = Bf16Probe(tmp_path / "probe.json", native=lambda: "avx512_bf16", measure=timings)
+    choice = probe.choose(load_network("efficientnet-lite0"), (640, 360))
+    assert choice.compute == "fp32" and "bends efficientnet-lite0's gradient" in choice.reason
+    assert timings.calls == 0

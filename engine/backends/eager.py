@@ -2,8 +2,10 @@
 
 It takes any objective (class logits and guides too). On the CPU it keeps its own
 copy of the network in channels_last, which oneDNN runs about twice as fast as NCHW
-here; on CUDA it runs under fp16 autocast. The gradient comes back in the image's
-dtype and layout.
+here; on CUDA it runs under fp16 autocast. `bf16` runs the network's convolutions
+under CPU bfloat16 autocast (oneDNN's AVX-512 BF16 / AMX kernels) while the weights,
+the normalisation and the objective stay fp32 (every objective calls .float() on its
+activations). The gradient comes back in the image's dtype and layout.
 """
 
 from __future__ import annotations
@@ -29,17 +31,24 @@ class TorchBackend:
         device: torch.device | str = "cpu",
         half: bool | None = None,
         channels_last: bool | None = None,
+        bf16: bool = False,
     ) -> None:
         self.device = as_device(device)
         on_cuda = self.device.type == "cuda"
         self.half = on_cuda if half is None else half
         self.channels_last = (not on_cuda) if channels_last is None else channels_last
         if self.half and not on_cuda:
-            raise ValueError("fp16 autocast is for CUDA; the CPU runs fp32")
+            raise ValueError("fp16 autocast is for CUDA; the CPU runs fp32 or bf16")
+        if bf16 and (on_cuda or self.half):
+            raise ValueError("bf16 autocast is the CPU's half precision; CUDA runs fp16")
+        self.bf16 = bf16
         memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
         self.net = copy.deepcopy(net).to(device=self.device, memory_format=memory_format)
-        self.capabilities = Capabilities(self.device.type, "fp16" if self.half else "fp32", True, False)
+        self.capabilities = Capabilities(self.device.type, self._precision(), True, False)
         self.set_objective(objective)
+
+    def _precision(self) -> str:
+        return "fp16" if self.half else "bf16" if self.bf16 else "fp32"
 
     @property
     def note(self) -> str:
@@ -53,8 +62,8 @@ class TorchBackend:
         x = image.to(self.device)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        if self.half:
-            with torch.autocast("cuda", dtype=torch.float16):
+        if self.half or self.bf16:
+            with torch.autocast(self.device.type, dtype=torch.float16 if self.half else torch.bfloat16):
                 grad = self._autograd(x)
         else:
             grad = self._autograd(x)

@@ -17,8 +17,11 @@ from engine.networks import DreamNet
 from engine.objectives import Objective
 from installation.app.messages import Messages
 from installation.dreaming.backend_choice import BackendChooser
+from installation.dreaming.cpu_precision import Bf16Probe
+from installation.dreaming.export_cache import DEFAULT_CACHE
 from installation.dreaming.looks import NetworkCache, Overrides, dream_settings
 from installation.dreaming.placement import Placement, resolve_precision
+from installation.dreaming.size_governor import auto_process_size
 from installation.dreaming.worker import DreamSettings, DreamWorker
 from installation.presets.loader import Preset
 from installation.presets.playlist import PlaylistPlayer
@@ -36,8 +39,10 @@ class LookDirector:
         device: tuple[torch.device, str],
         process_size: tuple[int, int] | None,
         messages: Messages,
+        bf16: Bf16Probe | None = None,
     ) -> None:
         self.programme = programme
+        self.bf16 = bf16 if bf16 is not None else Bf16Probe(DEFAULT_CACHE / "precision" / "bf16_probe.json")
         self.networks = NetworkCache()
         self.backends = backends
         self.device, self.device_reason = device
@@ -52,7 +57,8 @@ class LookDirector:
         self._objective_of: tuple[Preset, Objective, DreamNet] | None = None
 
     def prepare(self, presets: list[Preset]) -> None:
-        """fp16 asked on a CPU: exit 2 now, while someone is looking; networks load before the show starts."""
+        """fp16 (or bf16 without it) asked on a CPU: exit 2 now, while someone is looking; networks load
+        and the bf16 probe runs before the show starts."""
         for preset in presets:
             placement = self.placement(preset, strict=True)
             self.networks.get(preset.network, placement.device, placement.dtype)
@@ -62,12 +68,26 @@ class LookDirector:
         cached = self._placements.get(id(preset))
         if cached is not None and cached[0] is preset:
             return cached[1]
-        dtype, notice = resolve_precision(preset.precision, self.device, f"preset {preset.name}", strict)
+        on_cpu = self.device.type == "cpu"
+        native = self.bf16.available() if on_cpu and preset.precision == "bf16" else None
+        dtype, notice = resolve_precision(preset.precision, self.device, f"preset {preset.name}", strict, native)
         if notice is not None:
             self.messages.notify(notice)
-        placement = Placement(self.device, dtype, self.device_reason)
+        compute, why = self._compute(preset, notice is None and native is not None, on_cpu)
+        placement = Placement(self.device, dtype, self.device_reason, compute, why)
+        log.info("preset %s dreams in %s (%s)", preset.name, placement.precision, why)
         self._placements[id(preset)] = (preset, placement)
         return placement
+
+    def _compute(self, preset: Preset, bf16_granted: bool, on_cpu: bool) -> tuple[str | None, str]:
+        """The arithmetic beside the dtype (bf16 or None) and why, for the log, the HUD and the status."""
+        if bf16_granted:
+            return "bf16", f"bf16 as asked ({self.bf16.available()})"
+        if preset.precision != "auto" or not on_cpu:
+            return None, f"{preset.precision} as asked" if preset.precision != "auto" else "auto: fp16 on CUDA"
+        size = self.process_size or preset.process_size or auto_process_size(self.device)
+        choice = self.bf16.choose(self.networks.get(preset.network, self.device, torch.float32), size)
+        return (choice.compute if choice.compute == "bf16" else None), f"auto {choice.reason}"
 
     def _net(self, preset: Preset) -> DreamNet:
         placement = self.placement(preset)
@@ -79,6 +99,7 @@ class LookDirector:
         net = self._net(preset)
         self.placement_now = placement
         self.backends.wanted = preset.backend
+        self.backends.compute = placement.compute
         if self._objective_of is None or self._objective_of[0] is not preset or self._objective_of[2] is not net:
             objective = preset.build_objective(net)  # once per preset version, not per knob move
             self._objective_of = (preset, objective, net)

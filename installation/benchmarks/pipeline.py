@@ -48,6 +48,7 @@ class PipelineSpec:
     camera_fps: float = 30.0
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     dtype: torch.dtype = torch.float32
+    compute: str | None = None  # "bf16": the network's arithmetic under CPU bf16 autocast, frames fp32
     steps: int = 2
     display_hz: int = 60
     window_s: float = 10.0
@@ -145,12 +146,12 @@ def measure_pipeline(preset: Preset, spec: PipelineSpec) -> PipelineFigures:
         os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # no screen here: SDL draws into memory
     from installation.display.renderer import Renderer
 
-    placement = Placement(spec.device, spec.dtype, "benchmark")
+    placement = Placement(spec.device, spec.dtype, "benchmark", spec.compute)
     net = NetworkCache().get(preset.network, spec.device, spec.dtype)
     settings = dataclasses.replace(dream_settings(preset, net, Overrides(), spec.process_size, placement=placement),
                                    steps=spec.steps)  # fmt: skip
     chooser = BackendChooser()  # no export store: the live app's choice, without writing a cache
-    chooser.wanted = preset.backend
+    chooser.wanted, chooser.compute = preset.backend, spec.compute
     if spec.device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(spec.device)
     capture = Capture(DemoSource(size=spec.camera_size, fps=spec.camera_fps)).start()

@@ -16,6 +16,8 @@ from engine.objectives import parse_objective
 from engine.step import OctaveParams, StepParams, dream_octaves
 from installation.common.cli import number_arg, size_arg, start_done, whole_arg
 from installation.dreaming.backend_choice import check_backend_here
+from installation.dreaming.cpu_precision import native_bf16
+from installation.dreaming.placement import resolve_precision
 from installation.ops.progress import ProgressBar
 from installation.outputs.images import check_writable_image_path, dreamable_size, read_image, write_image
 
@@ -40,6 +42,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=whole_arg("seed"), default=0)
     parser.add_argument("--size", type=size_arg, help="resize the input to WxH first")
     parser.add_argument("--backend", default=AUTO, help="auto | torch | compile | onnx | tensorrt (default: auto)")
+    parser.add_argument("--precision", default="fp32",
+                        help="fp32 | bf16 (the network's arithmetic on a CPU with native bf16; default fp32)")
     parser.add_argument("--overwrite", action="store_true", help="allow -o to be the input file")
 
 
@@ -57,9 +61,19 @@ def layers_spec(text: str | None) -> object:
     return spec
 
 
+def _compute(precision: str) -> str | None:
+    """--precision for a still on the CPU: bf16 only where the processor has it (else exit 2)."""
+    if precision == "auto":
+        raise DreamwallError("--precision auto is for the live show (it probes); for a still choose fp32 or bf16")
+    native = native_bf16() if precision == "bf16" else None
+    resolve_precision(precision, torch.device("cpu"), "--precision", strict=True, bf16_native=native)
+    return "bf16" if precision == "bf16" else None
+
+
 def run(args: argparse.Namespace) -> int:
     check_network_name(args.network)
     check_backend_here(args.backend, "cpu")
+    compute = _compute(args.precision)
     check_writable_image_path(args.output, inputs=(args.input,), overwrite=args.overwrite)
     image = to_tensor(read_image(args.input))
     if args.size:
@@ -76,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     octaves = OctaveParams(octaves=args.octaves, scale=args.octave_scale, steps=args.steps)
     generator = torch.Generator().manual_seed(args.seed)
     progress = ProgressBar(f"dream {objective.description}")
-    backend, reason = select_backend(args.backend, net, objective, (dream_width, dream_height))
+    backend, reason = select_backend(args.backend, net, objective, (dream_width, dream_height), compute=compute)
     log.info("backend: %s", reason)
     start_done()
     start = resize(image, dream_height, dream_width)

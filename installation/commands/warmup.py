@@ -23,6 +23,7 @@ from engine.networks import DreamNet
 from engine.objectives import Objective
 from installation.common.cli import size_arg
 from installation.dreaming.backend_choice import BackendChooser, check_backend_here
+from installation.dreaming.cpu_precision import native_bf16
 from installation.dreaming.export_cache import DEFAULT_CACHE, DiskStore
 from installation.dreaming.looks import NetworkCache
 from installation.dreaming.placement import Placement, resolve_device, resolve_precision
@@ -85,11 +86,13 @@ def run(args: argparse.Namespace) -> int:
     networks = NetworkCache()
     jobs = _jobs(args, device)
     for job in jobs:
-        dtype, _ = resolve_precision(job.precision, device, f"preset {job.label}", strict=True)  # as live decides
-        placement = Placement(device, dtype, reason)
+        native = native_bf16() if job.precision == "bf16" else None
+        dtype, _ = resolve_precision(job.precision, device, f"preset {job.label}", strict=True, bf16_native=native)
+        compute = "bf16" if job.precision == "bf16" else None  # auto's bf16 probe runs at the show's start
+        placement = Placement(device, dtype, reason, compute)
         net = networks.get(job.network, device, dtype)
         objective = job.objective(net)
-        chooser.wanted = job.backend
+        chooser.wanted, chooser.compute = job.backend, compute
         for width, height in job.sizes:
             start = time.perf_counter()
             chooser(net, objective, (width, height))

@@ -45,9 +45,11 @@ class BackendChooser:
     ) -> None:
         self.override = override
         self.wanted = AUTO  # the current preset's choice; the app sets it before new settings
+        self.compute: str | None = None  # the current placement's arithmetic (bf16 keeps fp32 weights)
         self._store = store
         self._notify = notify
-        self._backends: dict[tuple[str, str, torch.device, torch.dtype, tuple[int, int]], tuple[Backend, str]] = {}
+        self._backends: dict[tuple[str, str, torch.device, torch.dtype, str | None, tuple[int, int]],
+                             tuple[Backend, str]] = {}  # fmt: skip
         self._lock = threading.Lock()
         self.name = "torch"
         self.reason = "not chosen yet"
@@ -56,11 +58,12 @@ class BackendChooser:
         wanted = self.override or self.wanted
         parameter = next(net.parameters())  # the network lives where the show runs
         device = parameter.device
-        key = (wanted, net.name, device, parameter.dtype, size)
+        compute = self.compute
+        key = (wanted, net.name, device, parameter.dtype, compute, size)
         with self._lock:
             cached = self._backends.get(key)
         if cached is None:
-            cached = self._select(wanted, net, objective, size, device)
+            cached = self._select(wanted, net, objective, size, device, compute)
             with self._lock:
                 self._backends[key] = cached
         else:
@@ -71,12 +74,12 @@ class BackendChooser:
         return backend.gradient
 
     def _select(self, wanted: str, net: DreamNet, objective: Objective, size: tuple[int, int],
-                device: torch.device) -> tuple[Backend, str]:  # fmt: skip
+                device: torch.device, compute: str | None) -> tuple[Backend, str]:  # fmt: skip
         try:
-            return select_backend(wanted, net, objective, size, device, self._store)  # type: ignore[arg-type]
+            return select_backend(wanted, net, objective, size, device, self._store, compute)  # type: ignore[arg-type]
         except DreamwallError as error:
             message = f"backend {wanted} unavailable ({error}); using torch"
             log.warning("%s", message)
             if self._notify is not None:
                 self._notify(message)
-            return select_backend("torch", net, objective, size, device)
+            return select_backend("torch", net, objective, size, device, compute=compute)

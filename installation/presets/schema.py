@@ -29,7 +29,7 @@ from installation.common.yamlfile import show
 from installation.presets.objectives import build_objective
 
 BACKENDS = ("auto", "torch", "compile", "onnx", "tensorrt")
-PRECISIONS = ("auto", "fp32", "fp16")
+PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 MOTION_MODES = ("off", "grow-when-still", "grow-when-moving")
 MOTION_MEASURES = ("difference", "flow")
 
@@ -223,7 +223,7 @@ class Preset:
     transition: float = number("transition", "crossfade seconds into this preset")
     seed: int = whole("seed", "seed of the jitter generator")
     backend: str = one_of(BACKENDS, "which engine backend runs the step")
-    precision: str = one_of(PRECISIONS, "arithmetic precision: auto = fp16 on CUDA, fp32 on the CPU")
+    precision: str = one_of(PRECISIONS, "arithmetic: auto = fp16 on CUDA; on the CPU bf16 if native and faster")
     compose: str = one_of(COMPOSE_MODES, "shown frame: camera at output size + dream detail, or the dream upscaled")
     post: Post = field(metadata={"section": Post})
     motion: Motion = field(metadata={"section": Motion})

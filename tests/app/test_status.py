@@ -31,6 +31,7 @@ def test_the_status_file_keeps_its_keys_and_rounding():
     assert data == {
         "preset": "melt", "network": "squeezenet1_1", "objective": "fire7", "backend": "torch",
         "backend_reason": "auto: cpu", "device": "cpu", "device_reason": "auto: no CUDA GPU", "precision": "fp32",
+        "precision_reason": "",
         "intensity": 0.1235, "audio_gain": None, "frozen": False, "asleep": False,
         "fps": {"capture": 29.99, "dream": 7.46, "display": 59.94},
         "frames": {"captured": 400, "capture_dropped": 12, "dreamed": 120, "shown": 100},

@@ -54,7 +54,7 @@ def parse_channels(text: str, layer: str, channels: int) -> list[int]:
 
 
 def atlas_tiles(net: DreamNet, layer: str | None, channels: str | None, classes: Sequence[str]) -> list[Tile]:
-    """The tiles asked for: a layer's channels (default: its first 64; none when only classes are asked), then classes."""
+    """A layer's channels (default: its first 64; none when only classes are asked), then classes."""
     tiles: list[Tile] = []
     if layer is not None or channels is not None or not classes:
         info = net.check_layer(layer or net.default_layer)

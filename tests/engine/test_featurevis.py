@@ -45,5 +45,5 @@ def test_octaves_start_small_and_never_below_the_network_minimum() -> None:
 def test_out_of_range_settings_name_the_range() -> None:
     with pytest.raises(DreamwallError, match="atlas size must be between 32 and 512, got 8"):
         VisParams(size=8)
-    with pytest.raises(DreamwallError, match="decay must be between 0 and 0.5, got 0.9"):
+    with pytest.raises(DreamwallError, match=r"decay must be between 0 and 0\.5, got 0\.9"):
         VisParams(decay=0.9)

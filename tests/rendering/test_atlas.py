@@ -84,3 +84,19 @@ def test_misuse_exits_2_with_one_line_and_no_file(tmp_path: Path, capsys, args, 
     err = capsys.readouterr().err
     assert code == 2 and message in err and err.count("\n") == 1
     assert not out.exists() and not (tmp_path / "cache").exists()
+
+
+def test_progress_counts_every_picture_step_up_to_the_total(squeezenet, one_torch_thread) -> None:
+    calls: list[tuple[int, int]] = []
+    tiles = atlas_tiles(squeezenet, "fire7", "0-9", [])  # two batches: 8 + 2
+    dream_tiles(squeezenet, tiles, FAST, seed=0, store=None, progress=lambda d, t: calls.append((d, t)))
+    done = [d for d, _ in calls]
+    assert done == sorted(done) and calls[-1] == (10 * FAST.steps, 10 * FAST.steps)
+
+
+def test_the_command_writes_the_sheet_and_fills_the_cache(tmp_path: Path, one_torch_thread) -> None:
+    out, cache = tmp_path / "atlas.jpg", tmp_path / "cache"
+    argv = ["atlas", "--channels", "0-1", "--class", "tabby", "--size", "40", "--steps", "1", "--octaves", "1",
+            "--cache", str(cache), "-o", str(out)]  # fmt: skip
+    assert run.main(argv) == 0
+    assert out.is_file() and len(list((cache / "atlas").glob("*.png"))) == 3

@@ -46,6 +46,11 @@ BOUNDS = _table(
     octaves=(1, 12, "octaves", "number of scales"),
     octave_scale=(1.0, 4.0, "octave scale", "size ratio between octaves"),
     render_steps=(1, 1000, "steps", "steps per octave"),
+    # the channel atlas (engine.featurevis)
+    atlas_size=(32, 512, "atlas size", "side of one atlas picture in pixels"),
+    scale_jitter=(0.0, 0.5, "scale jitter", "largest random rescale per step, as a share"),
+    decay=(0.0, 0.5, "decay", "share of the distance to grey removed per step (L2 decay)"),
+    blur_every=(0, 1000, "blur every", "steps between two blurs of the image; 0 = never"),
     # feedback between frames (engine.temporal)
     feedback=(0.0, 1.0, "feedback", "share of the previous dream detail carried into the next frame"),
     occlusion=(0.0, 1.0, "occlusion threshold", "mean RGB difference above which a pixel restarts"),

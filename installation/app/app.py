@@ -38,6 +38,7 @@ from installation.ops.status import StatusFile
 from installation.presets.hot_reload import HotReloader, watch_presets
 from installation.presets.loader import Preset, PresetLibrary, check_process_size, environment_presets_dir
 from installation.presets.playlist import Playlist, PlaylistPlayer, load_named_playlist
+from installation.presets.snapshot import live_preset, preset_values, settings_record
 from installation.sources.capture import Capture
 from installation.sources.feed import SwitchableFeed
 from installation.sources.openers import DEMO, FrameSource, camera_available, open_source
@@ -227,7 +228,13 @@ class App:
             dream = self.worker.latest()
             return dream.image if dream is not None else None
 
-        return self.outputs.screenshot(self.renderer, newest)
+        return self.outputs.screenshot(self.renderer, newest, self.settings_record())
+
+    def settings_record(self) -> dict[str, Any]:
+        """What a screenshot carries: the current preset with the knobs' overrides (presets --from-image)."""
+        director = self.director
+        preset = live_preset(director.programme.current, director.overrides.intensity, director.overrides.feedback)
+        return settings_record(preset.name, preset_values(preset), source="live")
 
     def run(self) -> int:
         """Until quit, SIGTERM (systemd stop) or a fatal worker; everything is closed on the way out."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,20 +38,22 @@ class Outputs:
                 return
         self.virtual_camera.send(frame)
 
-    def screenshot(self, renderer: Any, dream_image: Callable[[], np.ndarray | None]) -> Path | None:
-        """The shown frame (no HUD) in a window, else the newest dream: what visitors see."""
+    def screenshot(
+        self, renderer: Any, dream_image: Callable[[], np.ndarray | None], settings: Mapping[str, Any] | None = None
+    ) -> Path | None:
+        """The shown frame (no HUD) in a window, else the newest dream: what visitors see, with its settings."""
         folder = self._config.screenshots_dir
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / recording_name(prefix="screenshot", suffix=".png")
         if renderer is not None:
-            renderer.screenshot(path)
+            renderer.screenshot(path, settings)
             return path
         image = dream_image()
         if image is None:
             return None
         from installation.outputs.images import write_image
 
-        write_image(path, image)
+        write_image(path, image, settings)
         self._notify(f"screenshot {path}")
         return path
 

@@ -13,6 +13,7 @@ COMMANDS = (
     "warmup",
     "render",
     "presets",
+    "atlas",
     "soak",
     "export",
     "fetch-weights",

@@ -8,18 +8,19 @@ from pathlib import Path
 
 import torch
 
-from engine.backends import AUTO, select_backend
+from engine.backends import select_backend
 from engine.errors import DreamwallError
 from engine.imageops import resize, to_tensor, to_uint8
-from engine.networks import DEFAULT_NETWORK, check_network_name, load_network
+from engine.networks import DEFAULT_NETWORK, load_network
 from engine.objectives import parse_objective
-from engine.step import OctaveParams, StepParams, dream_octaves
+from engine.step import dream_octaves
 from installation.common.cli import number_arg, size_arg, start_done, whole_arg
 from installation.dreaming.backend_choice import check_backend_here
 from installation.dreaming.cpu_precision import native_bf16
 from installation.dreaming.placement import resolve_precision
 from installation.ops.progress import ProgressBar
 from installation.outputs.images import check_writable_image_path, dreamable_size, read_image, write_image
+from installation.rendering.still_look import still_look
 
 HELP = "dream a still image (multi-octave)"
 QUIET_START = True  # start logs are held until the checks pass (installation.common.cli.StartLog)
@@ -29,19 +30,20 @@ log = logging.getLogger(__name__)
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", type=Path, help="image to dream on")
     parser.add_argument("-o", "--output", type=Path, required=True, help="where to write the dream (.png, .jpg)")
-    parser.add_argument("--network", default=DEFAULT_NETWORK)
+    parser.add_argument("--preset", help="start from this preset (a name in presets/ or a .yaml file); flags override")
+    parser.add_argument("--network", help=f"default: the preset's, else {DEFAULT_NETWORK}")
     parser.add_argument("--weights", type=Path, help="state dict for the network's architecture")
     parser.add_argument("--layers", help="objective: 'fire7', 'fire7:42', 'fire6=0.5,fire8:12=1', 'class:tabby'")
-    parser.add_argument("--steps", type=whole_arg("render_steps"), default=10, help="steps per octave")
-    parser.add_argument("--octaves", type=whole_arg("octaves"), default=4)
-    parser.add_argument("--octave-scale", type=number_arg("octave_scale"), default=1.4)
-    parser.add_argument("--lr", type=number_arg("lr"), default=0.01)
-    parser.add_argument("--jitter", type=whole_arg("jitter"), default=16)
-    parser.add_argument("--smooth", type=number_arg("smooth"), default=0.5)
-    parser.add_argument("--tv", type=number_arg("tv"), default=0.0)
-    parser.add_argument("--seed", type=whole_arg("seed"), default=0)
+    parser.add_argument("--steps", type=whole_arg("render_steps"), help="steps per octave (default 10)")
+    parser.add_argument("--octaves", type=whole_arg("octaves"), help="default 4")
+    parser.add_argument("--octave-scale", type=number_arg("octave_scale"), help="default 1.4")
+    parser.add_argument("--lr", type=number_arg("lr"), help="default 0.01")
+    parser.add_argument("--jitter", type=whole_arg("jitter"), help="default 16")
+    parser.add_argument("--smooth", type=number_arg("smooth"), help="default 0.5")
+    parser.add_argument("--tv", type=number_arg("tv"), help="default 0")
+    parser.add_argument("--seed", type=whole_arg("seed"), help="default 0")
     parser.add_argument("--size", type=size_arg, help="resize the input to WxH first")
-    parser.add_argument("--backend", default=AUTO, help="auto | torch | compile | onnx | tensorrt (default: auto)")
+    parser.add_argument("--backend", help="auto | torch | compile | onnx | tensorrt (default: auto)")
     parser.add_argument("--precision", default="fp32",
                         help="fp32 | bf16 (the network's arithmetic on a CPU with native bf16; default fp32)")
     parser.add_argument("--overwrite", action="store_true", help="allow -o to be the input file")
@@ -71,31 +73,30 @@ def _compute(precision: str) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    check_network_name(args.network)
-    check_backend_here(args.backend, "cpu")
+    look = still_look(args, layers_spec(args.layers))
+    check_backend_here(look.backend, "cpu")
     compute = _compute(args.precision)
     check_writable_image_path(args.output, inputs=(args.input,), overwrite=args.overwrite)
     image = to_tensor(read_image(args.input))
     if args.size:
         image = resize(image, args.size[1], args.size[0])
     height, width = image.shape[-2:]
-    dream_width, dream_height = dreamable_size((width, height), args.network)
+    dream_width, dream_height = dreamable_size((width, height), look.network)
     if (dream_width, dream_height) != (width, height):
         log.info("dreaming the %dx%d image at %dx%d, the smallest %s handles", width, height, dream_width,
-                 dream_height, args.network)  # fmt: skip
-    net = load_network(args.network, args.weights)
-    spec = layers_spec(args.layers) or net.default_layer
-    objective = parse_objective(spec, net, load_guide=lambda path: to_tensor(read_image(Path(path))))
-    params = StepParams(lr=args.lr, jitter=args.jitter, smooth=args.smooth, tv=args.tv)
-    octaves = OctaveParams(octaves=args.octaves, scale=args.octave_scale, steps=args.steps)
-    generator = torch.Generator().manual_seed(args.seed)
+                 dream_height, look.network)  # fmt: skip
+    net = load_network(look.network, args.weights)
+    objective = parse_objective(look.objective or net.default_layer, net,
+                                load_guide=lambda path: to_tensor(read_image(Path(path))))  # fmt: skip
+    generator = torch.Generator().manual_seed(look.seed)
     progress = ProgressBar(f"dream {objective.description}")
-    backend, reason = select_backend(args.backend, net, objective, (dream_width, dream_height), compute=compute)
+    backend, reason = select_backend(look.backend, net, objective, (dream_width, dream_height), compute=compute)
     log.info("backend: %s", reason)
     start_done()
     start = resize(image, dream_height, dream_width)
-    dreamed = dream_octaves(net, start, objective, params, octaves, generator, backend.gradient, progress)
+    dreamed = dream_octaves(net, start, objective, look.step_params(), look.octave_params(), generator,
+                            backend.gradient, progress)  # fmt: skip
     dreamed = resize(dreamed, height, width)
-    write_image(args.output, to_uint8(dreamed))
+    write_image(args.output, to_uint8(dreamed), look.record(objective_spec=look.objective or net.default_layer))
     print(args.output)
     return 0

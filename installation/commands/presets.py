@@ -7,7 +7,9 @@ import sys
 from pathlib import Path
 
 from engine.errors import DreamwallError
+from installation.common.atomic import check_output_path
 from installation.common.cli import EXIT_USAGE
+from installation.outputs.png_settings import read_settings
 from installation.presets.loader import (
     SCHEMA,
     Preset,
@@ -17,8 +19,9 @@ from installation.presets.loader import (
     load_preset,
 )
 from installation.presets.playlist import Playlist, load_playlist, playlist_names, playlists_dir
+from installation.presets.snapshot import recover_preset
 
-HELP = "list and validate presets and playlists (--check FILE: one file, exit 2 if broken)"
+HELP = "list and validate presets and playlists (--check FILE: one file; --from-image PNG -o FILE: recover one)"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -27,6 +30,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--dir", type=Path, default=None, help="presets folder (default: presets/, or $DREAMWALL_PRESETS)"
     )
     parser.add_argument("--schema", action="store_true", help="print every key with its type, range and meaning")
+    parser.add_argument("--from-image", type=Path, metavar="PNG",
+                        help="turn a screenshot's or still's settings back into a preset file (with -o)")  # fmt: skip
+    parser.add_argument("-o", "--output", type=Path, help="with --from-image: the preset file to write (.yaml)")
 
 
 KEYS = 9  # number keys 1-9 select the playlist's entries as listed
@@ -64,8 +70,22 @@ def _check_file(path: Path, directory: Path) -> int:
     return 0
 
 
+def _from_image(image: Path, output: Path | None) -> int:
+    """Settings inside a PNG -> a preset file, written only when the loader accepts it."""
+    if output is None:
+        raise DreamwallError("--from-image needs -o FILE.yaml: where to write the recovered preset")
+    check_output_path(output, (".yaml",), "a preset", inputs=(image,))
+    preset = recover_preset(read_settings(image), output, display_path(image))
+    print(f"{display_path(output)}: ok, {preset.summary()}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     directory = args.dir if args.dir is not None else environment_presets_dir()
+    if args.from_image is not None:
+        return _from_image(args.from_image, args.output)
+    if args.output is not None:
+        raise DreamwallError("-o is for --from-image only")
     if args.schema:
         width = max(map(len, SCHEMA))
         for key, rule in SCHEMA.items():

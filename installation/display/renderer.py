@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -68,8 +69,8 @@ def action_for_event(event: pygame.event.Event, keys: Mapping[str, Action]) -> A
     return None
 
 
-def _write_screenshot(path: Path, rgb: np.ndarray) -> Path:
-    write_image(path, rgb)
+def _write_screenshot(path: Path, rgb: np.ndarray, settings: Mapping[str, Any] | None = None) -> Path:
+    write_image(path, rgb, settings)
     log.info("screenshot %s", path)
     return path
 
@@ -346,15 +347,15 @@ class Renderer:
         """What the audience sees now (dream at screen resolution, bars, fade; no HUD), RGB uint8."""
         return self.grab()()
 
-    def screenshot(self, path: Path) -> Future[Path]:
+    def screenshot(self, path: Path, settings: Mapping[str, Any] | None = None) -> Future[Path]:
         """Save the displayed frame (no HUD) to an image file, atomically, off the display thread.
 
         The pixels are taken now (a few ms); encoding a 1080p PNG takes ~100 ms on the dev
         machine, a visible stutter, so a background thread writes it. The future gives the
-        path or the error (also logged), e.g. for a HUD notice.
+        path or the error (also logged), e.g. for a HUD notice. `settings` go inside the PNG.
         """
         rgb = self.displayed_frame()
-        future = self._writer.submit(_write_screenshot, Path(path), rgb)
+        future = self._writer.submit(_write_screenshot, Path(path), rgb, settings)
         future.add_done_callback(_log_failure)
         return future
 

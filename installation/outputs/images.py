@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -72,15 +74,25 @@ def check_writable_image_path(path: Path, inputs: tuple[Path, ...] = (), overwri
     return check_output_path(path, WRITABLE_SUFFIXES, "an image", inputs=inputs, overwrite=overwrite)
 
 
-def write_image(path: Path, rgb: np.ndarray) -> None:
-    """Write RGB uint8 atomically; the format comes from the extension; a full disk is a DreamwallError."""
+def write_image(path: Path, rgb: np.ndarray, settings: Mapping[str, Any] | None = None) -> None:
+    """Write RGB uint8 atomically; the format comes from the extension; a full disk is a DreamwallError.
+
+    settings: how the picture was dreamt, kept inside a PNG as a text chunk
+    (installation.outputs.png_settings); other formats have no place for it.
+    """
     path = Path(path)
-    ok, encoded = cv2.imencode(path.suffix.lower(), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-    if not ok:
-        raise DreamwallError(f"cannot encode image as {path.suffix}")
+    if settings is not None and path.suffix.lower() == ".png":
+        from installation.outputs.png_settings import encode_png
+
+        data = encode_png(rgb, settings)
+    else:
+        ok, encoded = cv2.imencode(path.suffix.lower(), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        if not ok:
+            raise DreamwallError(f"cannot encode image as {path.suffix}")
+        data = encoded.tobytes()
     try:
         with atomic_path(path) as temp:
-            temp.write_bytes(encoded.tobytes())
+            temp.write_bytes(data)
     except OSError as error:  # ENOSPC, EFBIG, EIO: the temp file is gone, the target untouched
         raise DreamwallError(f"cannot write {path}: {error.strerror or error}") from None
 

@@ -414,3 +414,27 @@ def test_status_says_where_and_how_the_dream_runs(presets_dir, tmp_path):
     assert status["device"] == "cpu" and status["precision"] == "fp32"
     assert status["device_reason"] == "auto: no CUDA GPU, dreaming on the CPU"
     assert count_frames(tmp_path / "c.mp4") == 2
+
+
+def test_a_screenshot_carries_the_look_on_screen_with_the_knobs(presets_dir, tmp_path):
+    """What the show dreams now (preset and knob moves) goes into the PNG and comes back as a preset."""
+    import numpy as np
+
+    from installation.outputs.png_settings import read_settings
+    from installation.presets.snapshot import recover_preset
+
+    app = make_app(presets_dir, tmp_path)
+    try:
+        app.dispatcher.post(Action("select", "melt", source="test"))
+        app.dispatcher.post(Action("intensity", 0.5))
+        app.dispatcher.post(Action("feedback", 0.3))
+        app.dispatcher.drain()
+        path = app.outputs.screenshot(None, lambda: np.zeros((36, 64, 3), np.uint8), app.settings_record())
+        record = read_settings(path)
+        assert record["preset_name"] == "melt" and record["source"] == "live"
+        recovered = recover_preset(record, presets_dir / "found.yaml", path.name)
+        assert recovered.lr == pytest.approx(app.worker.settings.step.lr)
+        assert recovered.feedback == pytest.approx(0.3)
+        assert recovered.objective == app.programme.current.objective
+    finally:
+        app.close()

@@ -20,6 +20,7 @@ from installation.display.hud import HudInfo, as_hud_info, hud_lines
 from installation.display.layout import fit
 from installation.display.renderer import Renderer, action_for_event
 from installation.outputs.images import read_image
+from installation.outputs.png_settings import read_settings
 from installation.presets.hot_reload import HotReloader
 
 WINDOW = (160, 90)
@@ -354,6 +355,9 @@ def test_screenshot_is_the_dream_at_screen_size_without_hud(make_renderer, tmp_p
     assert image.shape == (WINDOW[1], WINDOW[0], 3)
     assert np.all(image == GREEN)  # the HUD is on screen but not in the file
     assert [p.name for p in tmp_path.iterdir()] == ["shot.png"]  # no temp files left behind
+    with_settings = renderer.screenshot(tmp_path / "shot.png", {"preset_name": "x"}).result(timeout=10)
+    assert read_settings(with_settings) == {"preset_name": "x"}  # the look goes inside the PNG
+    assert np.all(read_image(with_settings) == GREEN)
     failed = renderer.screenshot(tmp_path / "no-such-folder" / "x.png")
     error = failed.exception(timeout=10)  # reported through the future, as the one line a person reads
     assert isinstance(error, DreamwallError) and str(error).startswith("cannot write ")

@@ -50,6 +50,9 @@ BOUNDS = _table(
     feedback=(0.0, 1.0, "feedback", "share of the previous dream detail carried into the next frame"),
     occlusion=(0.0, 1.0, "occlusion threshold", "mean RGB difference above which a pixel restarts"),
     max_detail=(0.0, 1.0, "max detail", "cap on the RMS of the carried detail"),
+    # who dreams (engine.masks)
+    mask_strength=(0.0, 1.0, "mask strength", "0 = the mask changes nothing, 1 = masked-out pixels show the camera"),
+    mask_feather=(0.0, 50.0, "mask feather", "Gaussian sigma of the mask's edge in processing pixels"),
     # colour grading (engine.post)
     saturation=(0.0, 3.0, "saturation", "colour saturation factor; 1 = unchanged"),
     contrast=(0.0, 3.0, "contrast", "contrast factor around mid-grey; 1 = unchanged"),

@@ -146,14 +146,20 @@ def dream_step(
     params: StepParams,
     generator: torch.Generator,
     gradient: GradientFn | None = None,
+    mask: Tensor | None = None,
 ) -> Tensor:
-    """One step: roll by a random jitter (or `params.shift`), ascend the objective, roll back, keep pixels in [0, 1]."""
+    """One step: roll by a random jitter (or `params.shift`), ascend the objective, roll back, keep pixels in [0, 1].
+
+    `mask` (1, 1, H, W) in [0, 1] scales the direction per pixel (engine.masks): where it is 0 the image stays.
+    """
     gradient_fn = gradient if gradient is not None else autograd_gradient(net, objective)
     dy, dx = params.shift if params.shift is not None else random_shift(params.jitter, generator)
     rolled = image.roll((dy, dx), dims=(2, 3)) if (dy or dx) else image
     direction = ascent_direction(rolled, gradient_fn(rolled), params)
     if dy or dx:
         direction = direction.roll((-dy, -dx), dims=(2, 3))
+    if mask is not None:
+        direction = direction * mask.to(direction.dtype)
     return (image.detach() + params.lr * direction).clamp(0.0, 1.0)
 
 
@@ -182,10 +188,12 @@ def dream_octaves(
     progress: ProgressFn | None = None,
     walk: JitterWalk | None = None,
     first_step: int = 0,
+    mask: Tensor | None = None,
 ) -> Tensor:
     """Dream from the smallest scale up, carrying the dream detail (not the image) upwards.
 
     `walk`: roll offsets from a JitterWalk, this call's steps numbered from `first_step`.
+    `mask`: (1, 1, H, W) at the image's size, scaling every step (engine.masks); resized per octave.
 
     As in the original notebook: each octave starts from the source at that scale
     plus the detail dreamt at the smaller scale, so the picture stays sharp. No octave
@@ -211,9 +219,10 @@ def dream_octaves(
     for base in reversed(bases):
         detail = resize(detail, base.shape[-2], base.shape[-1])
         dreamed = (base + detail).clamp(0.0, 1.0)
+        octave_mask = resize(mask, base.shape[-2], base.shape[-1]) if mask is not None else None
         for _ in range(octave_params.steps):
             step_params = walk.params(params, first_step + done) if walk is not None else params
-            dreamed = dream_step(net, dreamed, objective, step_params, generator, gradient_fn)
+            dreamed = dream_step(net, dreamed, objective, step_params, generator, gradient_fn, octave_mask)
             done += 1
             if progress is not None:
                 progress(done, total)

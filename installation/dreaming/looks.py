@@ -78,4 +78,5 @@ def dream_settings(
         dtype=placement.dtype if placement is not None else torch.float32,
         compose=preset.compose,
         seed=preset.seed,
+        mask=preset.mask_params(),
     )

@@ -50,6 +50,7 @@ def dream_settings(
     lr_gain: float = 1.0,
     objective: Objective | None = None,
     placement: Placement | None = None,
+    mask: str | None = None,
 ) -> DreamSettings:
     """The worker's settings for `preset` (objective built against the real network).
 
@@ -57,6 +58,7 @@ def dream_settings(
     `objective`: the preset's objective already built (knobs change settings many times a
     second; a guide objective costs a forward pass to build).
     `placement`: the device and dtype `net` lives on (default: the CPU in fp32).
+    `mask`: who dreams, instead of the preset's mask (the --mask flag); None = the preset's.
     """
     if overrides.intensity is not None:
         preset = preset.with_intensity(overrides.intensity)
@@ -78,5 +80,5 @@ def dream_settings(
         dtype=placement.dtype if placement is not None else torch.float32,
         compose=preset.compose,
         seed=preset.seed,
-        mask=preset.mask_params(),
+        mask=preset.mask_params() if mask is None else dataclasses.replace(preset.mask_params(), mode=mask),
     )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import cv2
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -13,24 +14,17 @@ from engine.objectives import parse_objective
 from engine.post import PostParams
 from engine.step import StepParams, dream_step
 from engine.temporal import FeedbackParams
+from installation.commands.live import configure
+from installation.common.cli import OneLineParser
 from installation.dreaming.dreamer import FrameDreamer, autograd_factory
+from installation.dreaming.looks import dream_settings
 from installation.dreaming.settings import DreamSettings
+from installation.presets.loader import DEFAULT_NAME, PresetLibrary
 from installation.sources.capture import Frame
+from installation.testing.scenes import disc_scene
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 SIZE = (128, 72)
-
-
-def disc_frames(count: int) -> list[np.ndarray]:
-    """A textured still room, then a bright disc crossing it left to right."""
-    rng = np.random.default_rng(5)
-    room = cv2.GaussianBlur(rng.integers(40, 200, (SIZE[1], SIZE[0], 3)).astype(np.uint8), (7, 7), 2.5)
-    frames = [room.copy() for _ in range(3)]
-    for i in range(count):
-        frame = room.copy()
-        cv2.circle(frame, (30 + 6 * i, 36), 14, (240, 200, 90), -1)
-        frames.append(frame)
-    return frames
 
 
 def dream(net: DreamNet, mode: str) -> tuple[FrameDreamer, np.ndarray, np.ndarray]:
@@ -45,7 +39,7 @@ def dream(net: DreamNet, mode: str) -> tuple[FrameDreamer, np.ndarray, np.ndarra
     clock = iter(range(1000))
     dreamer = FrameDreamer(autograd_factory, dream_step, None, 0, lambda: next(clock) / 10,
                            lambda image, *_: shown.append(image), None)  # fmt: skip
-    frames = disc_frames(6)
+    frames = disc_scene(6, SIZE)
     for seq, image in enumerate(frames, 1):
         dreamer.camera(Frame(image, seq, seq / 10), settings, 1, None)
     return dreamer, frames[-1], shown[-1]
@@ -55,7 +49,7 @@ def test_only_the_visitor_dreams_and_the_room_is_the_camera_exactly(squeezenet: 
     dreamer, camera, shown = dream(squeezenet, "visitors")
     difference = np.abs(shown.astype(int) - camera.astype(int)).sum(axis=2)
     assert difference[:, :30].max() == 0 and difference[:12].max() == 0  # far from the disc: the camera itself
-    assert difference[30:42, 54:66].mean() > 5  # the disc (centred at x=60) dreams
+    assert difference[30:42, 58:70].mean() > 5  # the disc (centred at x=64) dreams
     assert dreamer.mask is not None
     mask = dreamer.mask[0, 0].numpy()
     assert np.abs(np.diff(mask, axis=1)).max() < 0.25 and np.abs(np.diff(mask, axis=0)).max() < 0.25  # no hard edge
@@ -64,10 +58,20 @@ def test_only_the_visitor_dreams_and_the_room_is_the_camera_exactly(squeezenet: 
 def test_room_mode_is_the_opposite(squeezenet: DreamNet) -> None:
     _, camera, shown = dream(squeezenet, "room")
     difference = np.abs(shown.astype(int) - camera.astype(int)).sum(axis=2)
-    assert difference[32:40, 56:64].max() == 0 and difference[:, :30].mean() > 5
+    assert difference[32:40, 60:68].max() == 0 and difference[:, :30].mean() > 5
 
 
 def test_without_a_mask_everything_dreams(squeezenet: DreamNet) -> None:
     dreamer, camera, shown = dream(squeezenet, "none")
     assert dreamer.mask is None
     assert np.abs(shown.astype(int) - camera.astype(int)).sum(axis=2)[:, :30].mean() > 5
+
+
+def test_the_preset_keys_and_the_live_flag_reach_the_settings(squeezenet: DreamNet) -> None:
+    preset = PresetLibrary(Path("presets")).load(DEFAULT_NAME)
+    assert dream_settings(preset, squeezenet).mask == MaskParams(preset.mask, preset.mask_strength,
+                                                                 preset.mask_feather)  # fmt: skip
+    assert dream_settings(preset, squeezenet, mask="room").mask.mode == "room"
+    parser = OneLineParser()
+    configure(parser)
+    assert parser.parse_args(["--mask", "visitors"]).mask == "visitors"

@@ -30,7 +30,15 @@ import torch
 
 from engine.networks import load_network
 from engine.post import LUMA
-from installation.benchmarks.frame_costs import ComposeCost, FlowCost, measure_compose, measure_flow, print_costs
+from installation.benchmarks.frame_costs import (
+    ComposeCost,
+    FlowCost,
+    MaskCost,
+    measure_compose,
+    measure_flow,
+    measure_mask,
+    print_costs,
+)
 from installation.benchmarks.pipeline import PipelineFigures, PipelineSpec, measure_pipeline
 from installation.dreaming.backend_choice import BackendChooser
 from installation.dreaming.looks import Overrides, dream_settings
@@ -225,7 +233,7 @@ def _ms(value: float | None) -> str:
 
 
 def print_table(pipeline: PipelineFigures, change: StabilityFigures, drift: DriftFigures, repeats: int,
-                costs: tuple[list[ComposeCost], list[FlowCost]]) -> None:  # fmt: skip
+                costs: tuple[list[ComposeCost], list[FlowCost], list[MaskCost]]) -> None:  # fmt: skip
     print(f"live pipeline: demo camera -> {PRESET} preset ({STEPS} steps, {PROCESS_SIZE[0]}x{PROCESS_SIZE[1]}, "
           f"backend {pipeline.backend}, composed at {WINDOW_SIZE[0]}x{WINDOW_SIZE[1]}) -> Renderer "
           f"{WINDOW_SIZE[0]}x{WINDOW_SIZE[1]} @ {DISPLAY_HZ} Hz pacing; "
@@ -262,7 +270,7 @@ def run_live_bench(json_output: bool, repeats: int) -> int:
                                                      window_s=WINDOW_S, warmup_s=WARMUP_S, repeats=repeats))
     change = measure_change(preset)
     drift = measure_drift(preset)
-    costs = (measure_compose(repeats), measure_flow(repeats))
+    costs = (measure_compose(repeats), measure_flow(repeats), measure_mask(repeats))
     if json_output:
         print(json.dumps({
             "preset": PRESET, "process_size": list(PROCESS_SIZE), "steps": STEPS, "window": list(WINDOW_SIZE),
@@ -275,6 +283,7 @@ def run_live_bench(json_output: bool, repeats: int) -> int:
                       "saturation_drift": drift.saturation_drift, "block": DRIFT_BLOCK},
             "compose_ms": [asdict(cost) for cost in costs[0]],
             "flow_ms": [{**asdict(flow), "ratio": flow.ratio} for flow in costs[1]],
+            "mask_ms": [asdict(mask) for mask in costs[2]],
         }, indent=2))  # fmt: skip
         return 0
     print_table(pipeline, change, drift, repeats, costs)

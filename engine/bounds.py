@@ -42,6 +42,7 @@ BOUNDS = _table(
     smooth=(0.0, 20.0, "smooth", "Gaussian sigma of gradient smoothing in pixels"),
     tv=(0.0, 10.0, "tv", "total-variation penalty weight"),
     steps=(1, 50, "steps", "live dream steps per camera frame"),
+    panorama_pad=(0, 4096, "panorama pad", "circular padding in pixels each side of a 360-degree panorama"),
     # stills and offline renders (engine.step.OctaveParams)
     octaves=(1, 12, "octaves", "number of scales"),
     octave_scale=(1.0, 4.0, "octave scale", "size ratio between octaves"),

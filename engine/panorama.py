@@ -19,12 +19,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from engine.networks import DreamNet
+
+if TYPE_CHECKING:  # engine.step uses this module
+    from engine.step import StepParams
+    from engine.temporal import FeedbackParams
 
 
 def _pair(value: int | tuple[int, ...]) -> int:
@@ -66,6 +72,18 @@ def panorama_pad(net: DreamNet, layers: Iterable[str]) -> int:
     """
     field, stride = field_and_stride(net, layers)
     return math.ceil((field - 1) / stride) * stride
+
+
+def seen_size(size: tuple[int, int], pad: int) -> tuple[int, int]:
+    """(width, height) the network sees for a `size` image padded by `pad` each side (backends built per size)."""
+    width, height = size
+    return width + 2 * min(pad, width), height
+
+
+def panorama_settings(step: StepParams, feedback: FeedbackParams, net: DreamNet,
+                      layers: Iterable[str]) -> tuple[StepParams, FeedbackParams]:  # fmt: skip
+    """`step` and `feedback` for an equirectangular panorama dreamt by `net` at `layers`."""
+    return replace(step, panorama_pad=panorama_pad(net, layers)), replace(feedback, wrap=True)
 
 
 def wrap_pad(image: Tensor, pad: int) -> Tensor:

@@ -48,6 +48,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=whole_arg("seed"), help="jitter seed (preset: seed)")
     parser.add_argument("--mask", type=choice_arg("mask", MASK_MODES),
                         help="who dreams: visitors (what moves), room (all but that), none (preset: mask)")  # fmt: skip
+    parser.add_argument("--panorama", action="store_true", help="the input is 360-degree equirectangular (2:1): "
+                        "dream it without a seam (spherical metadata is not kept; see the README)")  # fmt: skip
     parser.add_argument("--resume", action="store_true", help="continue an interrupted render from its last frame")
     parser.add_argument("--keep-frames", action="store_true", help="keep the PNG work folder after encoding")
     parser.add_argument("--overwrite", action="store_true", help="allow -o to be the input file")

@@ -24,6 +24,7 @@ from engine.attract import AttractParams, attract_frame
 from engine.masks import BackgroundMask, masked
 from engine.networks import DreamNet
 from engine.objectives import Objective
+from engine.panorama import seen_size
 from engine.post import apply_post
 from engine.reactive import Modulation, MotionParams, MotionTracker, SharedFlow
 from engine.step import GradientFn, JitterWalk, StepParams, autograd_gradient
@@ -134,7 +135,8 @@ class FrameDreamer:
         size = self.sizes.follow(settings.process_size, device)
         self._reseed(settings)
         if self._gradient is None or self._gradient_key != (version, size):
-            self._gradient = self._gradient_factory(settings.net, settings.objective, size)
+            seen = seen_size(size, settings.step.panorama_pad)  # a panorama is padded before the network sees it
+            self._gradient = self._gradient_factory(settings.net, settings.objective, seen)
             self._gradient_key = (version, size)
         return link, size, self._gradient
 

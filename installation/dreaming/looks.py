@@ -11,6 +11,7 @@ import torch
 
 from engine.networks import DreamNet, load_network
 from engine.objectives import Objective
+from engine.panorama import panorama_settings
 from installation.dreaming.placement import Placement
 from installation.dreaming.settings import DreamSettings
 from installation.presets.loader import Preset
@@ -65,12 +66,16 @@ def dream_settings(
     if lr_gain != 1.0:
         preset = preset.with_intensity(min(1.0, preset.intensity * lr_gain))
     feedback = overrides.feedback if overrides.feedback is not None else preset.feedback
+    objective = objective if objective is not None else preset.build_objective(net)
+    step, feedback_params = preset.step_params(), dataclasses.replace(preset.feedback_params(), feedback=feedback)
+    if preset.panorama:
+        step, feedback_params = panorama_settings(step, feedback_params, net, objective.layers)
     return DreamSettings(
         net=net,
-        objective=objective if objective is not None else preset.build_objective(net),
-        step=preset.step_params(),
+        objective=objective,
+        step=step,
         steps=preset.steps,
-        feedback=dataclasses.replace(preset.feedback_params(), feedback=feedback),
+        feedback=feedback_params,
         post=preset.post_params(),
         process_size=process_size or preset.process_size,
         label=preset.name,

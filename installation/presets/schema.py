@@ -230,6 +230,7 @@ class Preset:
                        f"but that (a visitor standing still fades into the room over about {STILL_FADE_S:g} s)")
     mask_strength: float = number("mask_strength", "0 = the mask changes nothing, 1 = the rest shows the camera")
     mask_feather: float = number("mask_feather", "softness of the mask's edge in processing pixels")
+    panorama: bool = flag("the input is a 360-degree equirectangular (2:1) panorama: dream it without a seam")
     post: Post = field(metadata={"section": Post})
     motion: Motion = field(metadata={"section": Motion})
     attract: Attract = field(metadata={"section": Attract})

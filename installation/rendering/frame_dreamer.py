@@ -25,6 +25,7 @@ from engine.imageops import resize, to_tensor, to_uint8
 from engine.masks import BackgroundMask, MaskParams, masked
 from engine.networks import DreamNet
 from engine.objectives import Objective
+from engine.panorama import panorama_settings
 from engine.post import PostParams, apply_post
 from engine.step import JitterWalk, OctaveParams, StepParams, dream_octaves
 from engine.temporal import FeedbackParams, FlowFn, TemporalFeedback, flow_size, host_grey
@@ -119,7 +120,7 @@ def render_settings(preset: Preset, args: object, net: DreamNet, objective: Obje
     """The preset's own step, octave and feedback values with the overrides `args` carries.
 
     `args`: the command line (or any object) with attributes lr, octaves, steps, feedback, no_flow,
-    seed, mask; a missing or None attribute keeps the preset's value.
+    seed, mask, panorama; a missing or None attribute keeps the preset's value.
     """
 
     def pick(name: str, preset_value: object) -> object:
@@ -127,11 +128,14 @@ def render_settings(preset: Preset, args: object, net: DreamNet, objective: Obje
         return preset_value if value is None else value
 
     octaves, feedback = preset.octave_params(), preset.feedback_params()
+    step = dataclasses.replace(preset.step_params(), lr=float(pick("lr", preset.lr)))
+    if preset.panorama or getattr(args, "panorama", False):
+        step, feedback = panorama_settings(step, feedback, net, objective.layers)
     return RenderSettings(
         network=net.name,
         objective=objective.description,
         size=size,
-        step=dataclasses.replace(preset.step_params(), lr=float(pick("lr", preset.lr))),
+        step=step,
         octaves=dataclasses.replace(
             octaves, octaves=int(pick("octaves", octaves.octaves)), steps=int(pick("steps", octaves.steps))
         ),

@@ -8,7 +8,7 @@ the network sees it, by the receptive field of the deepest layer the objective r
 gradient depends on input up to a whole field away), and the gradient is cropped back:
 every column is dreamt with its true neighbours, and a panorama rolled by a multiple of
 the network's stride dreams into the same panorama rolled (tested). The cost is the
-wider image: for fire7 (field 143 px) a 320-pixel-wide dream works on 604 columns. The jitter is a
+wider image: for fire7 (field 143 px) a 320-pixel-wide dream works on 608 columns (pad 144). The jitter is a
 roll, which wraps anyway; the feedback warp wraps too (engine.temporal.warp).
 
 Near the poles one row of pixels covers ever less of the sphere, so an equal step there is

@@ -68,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
         net = net.cuda()
     objective = preset.objective_on(net, layers_spec(args.layers) if args.layers else None)
     settings = render_settings(preset, args, net, objective, args.size or info.size)
+    if settings.step.panorama_pad:
+        log.warning("panorama: the output does not keep the input's spherical (360) metadata; re-inject it")
     dreamer = FrameDreamer(net, objective, settings, fps=info.fps)
     work = WorkFolder(output)
     done = work.done(info.frame_count) if args.resume else 0

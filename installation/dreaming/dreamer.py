@@ -218,6 +218,8 @@ class FrameDreamer:
         if not settings.mask.active:
             self._mask_at = None
             return None
+        if self._mask_at is None:
+            self._background.reset()  # the mask was off: the room it knew may have changed since
         dt = now - self._mask_at if self._mask_at is not None else 0.0
         self._mask_at = now
         return link.upload_mask(self._background(grey, dt, settings.mask, size[0]), size)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from engine.attract import AttractParams
 from engine.masks import MaskParams
@@ -50,7 +51,10 @@ def test_only_the_visitor_dreams_and_the_room_is_the_camera_exactly(squeezenet: 
     difference = np.abs(shown.astype(int) - camera.astype(int)).sum(axis=2)
     assert difference[:, :30].max() == 0 and difference[:12].max() == 0  # far from the disc: the camera itself
     assert difference[30:42, 58:70].mean() > 5  # the disc (centred at x=64) dreams
-    assert dreamer.mask is not None
+    assert dreamer.mask is not None and dreamer.last_output is not None
+    source = torch.from_numpy(camera).permute(2, 0, 1).float().div_(255.0)
+    dreamt = dreamer.last_output[0]  # what the next frame builds on: no detail carried or grown in the room
+    assert torch.equal(dreamt[..., :30], source[..., :30]) and not torch.equal(dreamt[..., 58:70], source[..., 58:70])
     mask = dreamer.mask[0, 0].numpy()
     assert np.abs(np.diff(mask, axis=1)).max() < 0.25 and np.abs(np.diff(mask, axis=0)).max() < 0.25  # no hard edge
 

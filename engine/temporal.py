@@ -77,6 +77,18 @@ def dis_flow(preset: int = cv2.DISOPTICAL_FLOW_PRESET_FAST) -> FlowFn:
     return flow
 
 
+def wrapping(flow_fn: FlowFn) -> FlowFn:
+    """`flow_fn` for panoramas: estimated on grey frames padded circularly by an eighth of their width, cropped,
+    so motion across the 0/360 seam is seen as the motion it is."""
+
+    def flow(new_grey: np.ndarray, prev_grey: np.ndarray) -> np.ndarray:
+        pad = max(2, new_grey.shape[1] // 8)
+        widen = ((0, 0), (pad, pad))
+        return flow_fn(np.pad(new_grey, widen, mode="wrap"), np.pad(prev_grey, widen, mode="wrap"))[:, pad:-pad]
+
+    return flow
+
+
 def grey_uint8(image: Tensor) -> np.ndarray:
     """(1, 3, H, W) [0, 1] -> HxW uint8 luma on the CPU, what flow estimators want."""
     return luma(image.detach().float())[0, 0].mul(255).round().clamp(0, 255).byte().cpu().numpy()
@@ -176,7 +188,8 @@ def carried_start(
         if flow is None:
             if flow_fn is None:
                 raise ValueError("flow feedback needs a flow estimator (flow_fn) or the flow field")
-            flow = torch.from_numpy(flow_fn(grey_uint8(source), grey_uint8(prev_source)))
+            estimate = wrapping(flow_fn) if params.wrap else flow_fn
+            flow = torch.from_numpy(np.ascontiguousarray(estimate(grey_uint8(source), grey_uint8(prev_source))))
         both = warp(torch.cat((detail, prev_source), dim=1), flow, params.wrap)
         detail, aligned_prev = both[:, :3], both[:, 3:]
     # zero-mean before masking so restarted pixels get exactly the raw frame

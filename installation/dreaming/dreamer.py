@@ -28,7 +28,7 @@ from engine.panorama import seen_size
 from engine.post import apply_post
 from engine.reactive import Modulation, MotionParams, MotionTracker, SharedFlow
 from engine.step import GradientFn, JitterWalk, StepParams, autograd_gradient
-from engine.temporal import FeedbackParams, FlowFn, TemporalFeedback, flow_size, host_grey, upscale_flow
+from engine.temporal import FeedbackParams, FlowFn, TemporalFeedback, flow_size, host_grey, upscale_flow, wrapping
 from installation.common.rates import Clock
 from installation.dreaming.host_link import Camera, HostLink
 from installation.dreaming.modes import ModeMachine
@@ -210,7 +210,8 @@ class FrameDreamer:
             return None
         if previous is None or previous.shape != grey.shape:
             return None
-        return upscale_flow(self._flow(grey, previous), size, link.device, link.dtype)
+        estimate = wrapping(self._flow) if feedback.wrap else self._flow  # a panorama's flow crosses its seam
+        return upscale_flow(estimate(grey, previous), size, link.device, link.dtype)
 
     def _mask_for(self, grey: np.ndarray, settings: DreamSettings, size: tuple[int, int], link: HostLink,
                   now: float) -> Tensor | None:  # fmt: skip

@@ -11,7 +11,7 @@ from engine.networks import DreamNet
 from engine.objectives import parse_objective
 from engine.panorama import latitude_weight, panorama_pad, receptive_field
 from engine.step import OctaveParams, StepParams, dream_octaves
-from engine.temporal import warp
+from engine.temporal import dis_flow, warp, wrapping
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -82,3 +82,14 @@ def test_the_feedback_warp_wraps_round_the_seam() -> None:
     wrapped = warp(image, flow, wrap=True)
     assert torch.allclose(wrapped, image.roll(-3, dims=3), atol=1e-5)  # the right edge comes from the left
     assert not torch.allclose(warp(image, flow), image.roll(-3, dims=3), atol=1e-2)  # border-clamped
+
+
+def test_the_flow_sees_motion_across_the_seam() -> None:
+    grey = (periodic_picture(160, 80)[0, 0].numpy() * 255).astype(np.uint8)
+    moved = np.ascontiguousarray(np.roll(grey, -4, axis=1))  # moved(x) = grey(x + 4)
+    edge = np.r_[0:6, 154:160]
+    errors = {}
+    for name, estimate in (("flat", dis_flow()), ("wrapped", wrapping(dis_flow()))):
+        flow = estimate(moved, grey)
+        errors[name] = float(np.abs(flow[10:70, edge, 0] - 4).mean())
+    assert errors["wrapped"] < errors["flat"] / 2, errors

@@ -42,6 +42,7 @@ BOUNDS = _table(
     smooth=(0.0, 20.0, "smooth", "Gaussian sigma of gradient smoothing in pixels"),
     tv=(0.0, 10.0, "tv", "total-variation penalty weight"),
     steps=(1, 50, "steps", "live dream steps per camera frame"),
+    panorama_pad=(0, 4096, "panorama pad", "circular padding in pixels each side of a 360-degree panorama"),
     # stills and offline renders (engine.step.OctaveParams)
     octaves=(1, 12, "octaves", "number of scales"),
     octave_scale=(1.0, 4.0, "octave scale", "size ratio between octaves"),
@@ -55,6 +56,9 @@ BOUNDS = _table(
     feedback=(0.0, 1.0, "feedback", "share of the previous dream detail carried into the next frame"),
     occlusion=(0.0, 1.0, "occlusion threshold", "mean RGB difference above which a pixel restarts"),
     max_detail=(0.0, 1.0, "max detail", "cap on the RMS of the carried detail"),
+    # who dreams (engine.masks)
+    mask_strength=(0.0, 1.0, "mask strength", "0 = the mask changes nothing, 1 = masked-out pixels show the camera"),
+    mask_feather=(0.0, 50.0, "mask feather", "Gaussian sigma of the mask's edge in processing pixels"),
     # colour grading (engine.post)
     saturation=(0.0, 3.0, "saturation", "colour saturation factor; 1 = unchanged"),
     contrast=(0.0, 3.0, "contrast", "contrast factor around mid-grey; 1 = unchanged"),

@@ -18,6 +18,7 @@ from engine.errors import DreamwallError
 from engine.imageops import gaussian_blur, resize
 from engine.networks import DreamNet
 from engine.objectives import Objective
+from engine.panorama import crop_pad, latitude_weight, wrap_pad
 from engine.sizes import min_dream_side
 
 GradientFn = Callable[[Tensor], Tensor]
@@ -36,6 +37,9 @@ class StepParams:
     jitter_walk: steps over which the roll drifts from one random offset to the next
         (a JitterWalk; 0 = a fresh random roll every step).
     shift: this step's roll (dy, dx), set by a JitterWalk; None = drawn from the generator.
+    panorama_pad: 0 = a flat picture; > 0 = an equirectangular panorama, padded circularly by
+        this many pixels each side for the network and its step scaled by cos(latitude)
+        (engine.panorama; engine.panorama.panorama_pad gives the width a network needs).
     """
 
     lr: float = 0.01
@@ -44,9 +48,10 @@ class StepParams:
     tv: float = 0.0
     jitter_walk: int = 0
     shift: tuple[int, int] | None = None
+    panorama_pad: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("lr", "jitter", "smooth", "tv", "jitter_walk"):
+        for name in ("lr", "jitter", "smooth", "tv", "jitter_walk", "panorama_pad"):
             check_bound(name, getattr(self, name))
         if self.shift is not None and max(abs(self.shift[0]), abs(self.shift[1])) > self.jitter:
             raise DreamwallError(f"shift must be within the jitter of {self.jitter} px, got {self.shift}")
@@ -146,14 +151,24 @@ def dream_step(
     params: StepParams,
     generator: torch.Generator,
     gradient: GradientFn | None = None,
+    mask: Tensor | None = None,
 ) -> Tensor:
-    """One step: roll by a random jitter (or `params.shift`), ascend the objective, roll back, keep pixels in [0, 1]."""
+    """One step: roll by a random jitter (or `params.shift`), ascend the objective, roll back, keep pixels in [0, 1].
+
+    `mask` (1, 1, H, W) in [0, 1] scales the direction per pixel (engine.masks): where it is 0 the image stays.
+    """
     gradient_fn = gradient if gradient is not None else autograd_gradient(net, objective)
     dy, dx = params.shift if params.shift is not None else random_shift(params.jitter, generator)
     rolled = image.roll((dy, dx), dims=(2, 3)) if (dy or dx) else image
-    direction = ascent_direction(rolled, gradient_fn(rolled), params)
+    pad = params.panorama_pad
+    seen = wrap_pad(rolled, pad)
+    direction = ascent_direction(rolled, crop_pad(gradient_fn(seen), pad, image.shape[-1]), params)
     if dy or dx:
         direction = direction.roll((-dy, -dx), dims=(2, 3))
+    if pad > 0:
+        direction = direction * latitude_weight(image.shape[-2], direction.device, direction.dtype)
+    if mask is not None:
+        direction = direction * mask.to(direction.dtype)
     return (image.detach() + params.lr * direction).clamp(0.0, 1.0)
 
 
@@ -182,10 +197,12 @@ def dream_octaves(
     progress: ProgressFn | None = None,
     walk: JitterWalk | None = None,
     first_step: int = 0,
+    mask: Tensor | None = None,
 ) -> Tensor:
     """Dream from the smallest scale up, carrying the dream detail (not the image) upwards.
 
     `walk`: roll offsets from a JitterWalk, this call's steps numbered from `first_step`.
+    `mask`: (1, 1, H, W) at the image's size, scaling every step (engine.masks); resized per octave.
 
     As in the original notebook: each octave starts from the source at that scale
     plus the detail dreamt at the smaller scale, so the picture stays sharp. No octave
@@ -211,9 +228,10 @@ def dream_octaves(
     for base in reversed(bases):
         detail = resize(detail, base.shape[-2], base.shape[-1])
         dreamed = (base + detail).clamp(0.0, 1.0)
+        octave_mask = resize(mask, base.shape[-2], base.shape[-1]) if mask is not None else None
         for _ in range(octave_params.steps):
             step_params = walk.params(params, first_step + done) if walk is not None else params
-            dreamed = dream_step(net, dreamed, objective, step_params, generator, gradient_fn)
+            dreamed = dream_step(net, dreamed, objective, step_params, generator, gradient_fn, octave_mask)
             done += 1
             if progress is not None:
                 progress(done, total)

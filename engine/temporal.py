@@ -50,12 +50,14 @@ class FeedbackParams:
     occlusion: mean absolute RGB difference in [0, 1] between the aligned previous
         frame and the new one above which a pixel restarts from the raw frame.
     max_detail: cap on the RMS of the carried detail, in [0, 1] pixel units.
+    wrap: the image is a 360-degree panorama: the warp wraps at the left and right edges.
     """
 
     feedback: float = 0.7
     flow: bool = True
     occlusion: float = 0.1
     max_detail: float = 0.2
+    wrap: bool = False
 
     def __post_init__(self) -> None:
         for name in ("feedback", "occlusion", "max_detail"):
@@ -71,6 +73,18 @@ def dis_flow(preset: int = cv2.DISOPTICAL_FLOW_PRESET_FAST) -> FlowFn:
 
     def flow(new_grey: np.ndarray, prev_grey: np.ndarray) -> np.ndarray:
         return estimator.calc(new_grey, prev_grey, None)
+
+    return flow
+
+
+def wrapping(flow_fn: FlowFn) -> FlowFn:
+    """`flow_fn` for panoramas: estimated on grey frames padded circularly by an eighth of their width, cropped,
+    so motion across the 0/360 seam is seen as the motion it is."""
+
+    def flow(new_grey: np.ndarray, prev_grey: np.ndarray) -> np.ndarray:
+        pad = max(2, new_grey.shape[1] // 8)
+        widen = ((0, 0), (pad, pad))
+        return flow_fn(np.pad(new_grey, widen, mode="wrap"), np.pad(prev_grey, widen, mode="wrap"))[:, pad:-pad]
 
     return flow
 
@@ -108,8 +122,17 @@ def upscale_flow(flow: np.ndarray, size: tuple[int, int], device: torch.device, 
     return (field[0].permute(1, 2, 0) * scale).to(dtype)
 
 
-def warp(image: Tensor, flow: Tensor) -> Tensor:
-    """Sample `image` at x + flow(x) (bilinear, border-clamped); flow is (H, W, 2) in pixels."""
+def warp(image: Tensor, flow: Tensor, wrap: bool = False) -> Tensor:
+    """Sample `image` at x + flow(x) (bilinear, border-clamped); flow is (H, W, 2) in pixels.
+
+    wrap: a panorama; the image is padded circularly by an eighth of its width first (flow
+    further than that across the seam clamps), so what leaves at one edge comes in at the other.
+    """
+    if wrap:
+        pad = max(2, image.shape[-1] // 8)
+        padded = F.pad(image, (pad, pad, 0, 0), mode="circular")
+        widened = F.pad(flow.to(image.device).permute(2, 0, 1), (pad, pad)).permute(1, 2, 0)  # cropped away after
+        return warp(padded, widened)[..., pad:-pad]
     _, _, height, width = image.shape
     ys, xs = torch.meshgrid(
         torch.arange(height, device=image.device, dtype=image.dtype),
@@ -165,8 +188,9 @@ def carried_start(
         if flow is None:
             if flow_fn is None:
                 raise ValueError("flow feedback needs a flow estimator (flow_fn) or the flow field")
-            flow = torch.from_numpy(flow_fn(grey_uint8(source), grey_uint8(prev_source)))
-        both = warp(torch.cat((detail, prev_source), dim=1), flow)
+            estimate = wrapping(flow_fn) if params.wrap else flow_fn
+            flow = torch.from_numpy(np.ascontiguousarray(estimate(grey_uint8(source), grey_uint8(prev_source))))
+        both = warp(torch.cat((detail, prev_source), dim=1), flow, params.wrap)
         detail, aligned_prev = both[:, :3], both[:, 3:]
     # zero-mean before masking so restarted pixels get exactly the raw frame
     detail = cap_energy(zero_mean(detail) * trust_mask(aligned_prev, source, params.occlusion), params.max_detail)

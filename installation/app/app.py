@@ -99,6 +99,7 @@ class App:
         self.backends = BackendChooser(config.backend, store=DiskStore(), notify=self.notify)
         self.director = LookDirector(self.programme, self.backends, (self.device, self.device_reason),
                                      config.process_size, self.messages)  # fmt: skip
+        self.director.mask = config.mask
         self.director.prepare(presets)
         self.director.announce = self._announce
         self.dispatcher = Dispatcher()

@@ -34,6 +34,7 @@ class LiveConfig:
     backend: str | None = None           # None: the preset's choice
     device: str = "auto"                 # auto (CUDA when present) | cpu | cuda | cuda:N
     seed: int | None = None              # overrides every preset's seed; None: each preset's own
+    mask: str | None = None              # overrides every preset's mask (none | visitors | room); None: its own
     scale_mode: str = "fill"
     hud: bool = False
     screenshots_dir: Path = OUT_DIR

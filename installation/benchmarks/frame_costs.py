@@ -11,6 +11,10 @@ Flow: a 1920x1080 camera frame, for the 320x180 CPU processing size and the 1920
 GPU one: the host grey copy, DIS at the flow size (at most 480 px wide) and the field
 scaled to the processing size, against DIS on the full-size grey frame (what computing
 the flow at the processing size would cost at 1080p).
+
+Mask (engine.masks, `mask: visitors | room`): from the same host grey copy, the background
+model, its morphology and feather, and the small mask sent up and scaled to the processing
+size; the grey copy itself is the flow's and not counted again.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import cv2
 import numpy as np
 import torch
 
+from engine.masks import BackgroundMask, MaskParams
 from engine.temporal import FlowFn, dis_flow, flow_size, host_grey, upscale_flow
 from installation.benchmarks.timing import median_ms
 from installation.dreaming.host_link import HostLink
@@ -100,7 +105,33 @@ def measure_flow(repeats: int) -> list[FlowCost]:
     return costs
 
 
-def print_costs(composed: list[ComposeCost], flows: list[FlowCost]) -> None:
+@dataclass
+class MaskCost:
+    process: str
+    mask_at: str
+    ms: float  # background model + morphology + feather + upload and resize to the processing size
+
+
+def _mask(model: BackgroundMask, link: HostLink, greys: list[np.ndarray], process: tuple[int, int]) -> None:
+    greys.reverse()  # alternate the two frames so the model always sees motion
+    link.upload_mask(model(greys[0], 0.04, MaskParams("visitors"), process[0]), process)
+
+
+def measure_mask(repeats: int) -> list[MaskCost]:
+    frames = _camera_frames()
+    link = HostLink(torch.device("cpu"), torch.float32)
+    costs = []
+    for process in FLOW_PROCESS_SIZES:
+        small = flow_size(process)
+        greys = [host_grey(frame, small) for frame in frames]
+        model = BackgroundMask()
+        model(greys[1], 0.04, MaskParams("visitors"), process[0])  # the first frame only learns the room
+        ms = median_ms(partial(_mask, model, link, greys, process), repeats * 4)
+        costs.append(MaskCost(f"{process[0]}x{process[1]}", f"{small[0]}x{small[1]}", ms))
+    return costs
+
+
+def print_costs(composed: list[ComposeCost], flows: list[FlowCost], masks: list[MaskCost] | None = None) -> None:
     print(f"shown frame from a {PROCESS[0]}x{PROCESS[1]} dream (camera resize + compose + uint8 + host copy), "
           f"median ms per frame:")
     for cost in composed:
@@ -110,3 +141,7 @@ def print_costs(composed: list[ComposeCost], flows: list[FlowCost]) -> None:
     for flow in flows:
         print(f"  processing {flow.process:<10} small grey copy at {flow.flow_at:<8} {flow.small_ms:6.1f} ms   "
               f"full size {flow.full_ms:6.1f} ms   ({flow.ratio:.1f}x cheaper)")
+    if masks:
+        print("mask (visitors/room) from the same grey copy, median ms per frame:")
+    for mask in masks or []:
+        print(f"  processing {mask.process:<10} mask at {mask.mask_at:<8} {mask.ms:6.1f} ms")

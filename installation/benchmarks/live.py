@@ -31,7 +31,15 @@ import torch
 
 from engine.networks import load_network
 from engine.post import LUMA
-from installation.benchmarks.frame_costs import ComposeCost, FlowCost, measure_compose, measure_flow, print_costs
+from installation.benchmarks.frame_costs import (
+    ComposeCost,
+    FlowCost,
+    MaskCost,
+    measure_compose,
+    measure_flow,
+    measure_mask,
+    print_costs,
+)
 from installation.benchmarks.pipeline import PipelineFigures, PipelineSpec, measure_pipeline
 from installation.dreaming.backend_choice import BackendChooser
 from installation.dreaming.cpu_precision import Bf16Probe
@@ -246,7 +254,8 @@ def print_pipeline(pipeline: PipelineFigures, size: tuple[int, int], why: str, r
     print(f"  worker ms per frame by stage    {stages}; display work {_ms(pipeline.display_work_ms)} per tick")
 
 
-def print_table(change: StabilityFigures, drift: DriftFigures, costs: tuple[list[ComposeCost], list[FlowCost]]) -> None:
+def print_table(change: StabilityFigures, drift: DriftFigures,
+                costs: tuple[list[ComposeCost], list[FlowCost], list[MaskCost]]) -> None:  # fmt: skip
     print(f"static scene ({STILL_PHOTO}, {change.size}, {change.frames} consecutive frames after {CHANGE_SKIP}):")
     print(f"  mean |frame change| feedback {change.feedback:g} + flow  {change.change_with_feedback:.4f}")
     print(f"  mean |frame change| feedback off        {change.change_without_feedback:.4f}")
@@ -280,7 +289,7 @@ def run_live_bench(json_output: bool, repeats: int) -> int:
     pipelines = measure_live(preset, repeats)
     change = measure_change(preset)
     drift = measure_drift(preset)
-    costs = (measure_compose(repeats), measure_flow(repeats))
+    costs = (measure_compose(repeats), measure_flow(repeats), measure_mask(repeats))
     if json_output:
         print(json.dumps({
             "preset": PRESET, "steps": STEPS, "window": list(WINDOW_SIZE),
@@ -295,6 +304,7 @@ def run_live_bench(json_output: bool, repeats: int) -> int:
                       "saturation_drift": drift.saturation_drift, "block": DRIFT_BLOCK},
             "compose_ms": [asdict(cost) for cost in costs[0]],
             "flow_ms": [{**asdict(flow), "ratio": flow.ratio} for flow in costs[1]],
+            "mask_ms": [asdict(mask) for mask in costs[2]],
         }, indent=2))  # fmt: skip
         return 0
     for size, why, figures in pipelines:

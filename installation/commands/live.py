@@ -6,8 +6,9 @@ import argparse
 import os
 from pathlib import Path
 
+from engine.masks import MASK_MODES
 from installation.app.config import LiveConfig
-from installation.common.cli import size_arg, start_done, whole_arg
+from installation.common.cli import choice_arg, size_arg, start_done, whole_arg
 from installation.controls.inputs import ControlsConfig
 
 HELP = "run the installation (the default command): camera -> dream -> fullscreen, or headless to a video"
@@ -37,6 +38,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="auto (CUDA when present, else CPU) | cpu | cuda | cuda:N")  # fmt: skip
     parser.add_argument("--seed", type=whole_arg("seed"),
                         help="jitter seed for every preset (default: each preset's own seed)")  # fmt: skip
+    parser.add_argument("--mask", type=choice_arg("mask", MASK_MODES), help="who dreams in every preset: visitors "
+                        "(only what moves), room (all but what moves) or none (default: the preset's)")  # fmt: skip
     controls = parser.add_argument_group("controls")
     controls.add_argument("--bindings", type=Path, help="keyboard/MIDI/OSC bindings (default: bindings/default.yaml)")
     controls.add_argument("--osc-port", type=whole_arg("osc_port"), help="listen for OSC on this UDP port")
@@ -76,6 +79,7 @@ def config_from_args(args: argparse.Namespace) -> LiveConfig:
         status_file=args.status_file,
         presets_dir=args.presets_dir,
         seed=args.seed,
+        mask=args.mask,
         backend=args.backend,
         device=args.device,
         scale_mode="letterbox" if args.letterbox else "fill",

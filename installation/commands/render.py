@@ -14,9 +14,10 @@ from pathlib import Path
 
 import torch
 
+from engine.masks import MASK_MODES
 from engine.networks import check_network_name, load_network
 from installation.commands.dream import layers_spec
-from installation.common.cli import number_arg, size_arg, whole_arg
+from installation.common.cli import choice_arg, number_arg, size_arg, whole_arg
 from installation.ops.progress import ProgressBar
 from installation.outputs.video_io import DEFAULT_FOLDER_FPS, check_video_output, open_source
 from installation.presets.loader import DEFAULT_NAME, PresetLibrary, environment_presets_dir
@@ -45,6 +46,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fps", type=number_arg("fps"), help=f"frame rate of an image folder "
                         f"(default {DEFAULT_FOLDER_FPS:g}); videos and GIFs keep theirs")  # fmt: skip
     parser.add_argument("--seed", type=whole_arg("seed"), help="jitter seed (preset: seed)")
+    parser.add_argument("--mask", type=choice_arg("mask", MASK_MODES),
+                        help="who dreams: visitors (what moves), room (all but that), none (preset: mask)")  # fmt: skip
+    parser.add_argument("--panorama", action="store_true", help="the input is 360-degree equirectangular (2:1): "
+                        "dream it without a seam (spherical metadata is not kept; see the README)")  # fmt: skip
     parser.add_argument("--resume", action="store_true", help="continue an interrupted render from its last frame")
     parser.add_argument("--keep-frames", action="store_true", help="keep the PNG work folder after encoding")
     parser.add_argument("--overwrite", action="store_true", help="allow -o to be the input file")
@@ -62,7 +67,10 @@ def run(args: argparse.Namespace) -> int:
     if torch.cuda.is_available():
         net = net.cuda()
     objective = preset.objective_on(net, layers_spec(args.layers) if args.layers else None)
-    dreamer = FrameDreamer(net, objective, render_settings(preset, args, net, objective, args.size or info.size))
+    settings = render_settings(preset, args, net, objective, args.size or info.size)
+    if settings.step.panorama_pad:
+        log.warning("panorama: the output does not keep the input's spherical (360) metadata; re-inject it")
+    dreamer = FrameDreamer(net, objective, settings, fps=info.fps)
     work = WorkFolder(output)
     done = work.done(info.frame_count) if args.resume else 0
     bar = ProgressBar(f"render {objective.description}", unit="frames", start=done)

@@ -12,12 +12,12 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import NoReturn, TypeVar
 
 from engine.bounds import BOUNDS
-from engine.errors import DreamwallError, check_range
+from engine.errors import DreamwallError, check_range, unknown_name
 
 EXIT_USAGE = 2
 LARGEST = (int(BOUNDS["width"].high), int(BOUNDS["height"].high))  # 8K UHD (an 8000x8000 dream needed 23.5 GB)
@@ -95,6 +95,18 @@ def number_arg(name: str) -> Callable[[str], float]:
 
 
 size_arg = _argument_type(parse_size)
+
+
+def choice_arg(kind: str, choices: Sequence[str]) -> Callable[[str], str]:
+    """An option that takes one of `choices`; another word gets a "did you mean" in the one-line error."""
+
+    def choice(text: str) -> str:
+        if text not in choices:
+            raise unknown_name(kind, text, choices)
+        return text
+
+    choice.__name__ = kind
+    return _argument_type(choice)
 
 
 # -- what a command prints on stderr ---------------------------------------------------------

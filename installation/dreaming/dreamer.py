@@ -7,7 +7,8 @@ plus the dream's detail) and converted to uint8 there; the shown frame comes dow
 Optical flow and motion are measured on a small grey copy made on the host from the
 camera frame the host already has, so they cost no transfer. The mode machine decides
 between dreaming the camera and evolving the last dream; the size governor decides the
-processing size.
+processing size. A mask (engine.masks: who dreams) is made on the host from the same grey
+copy and goes up once, small; it scales the carried detail, every step and the shown detail.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ import torch
 from torch import Tensor
 
 from engine.attract import AttractParams, attract_frame
+from engine.masks import BackgroundMask, masked
 from engine.networks import DreamNet
 from engine.objectives import Objective
+from engine.panorama import seen_size
 from engine.post import apply_post
 from engine.reactive import Modulation, MotionParams, MotionTracker, SharedFlow
 from engine.step import GradientFn, JitterWalk, StepParams, autograd_gradient
-from engine.temporal import FeedbackParams, FlowFn, TemporalFeedback, flow_size, host_grey, upscale_flow
+from engine.temporal import FeedbackParams, FlowFn, TemporalFeedback, flow_size, host_grey, upscale_flow, wrapping
 from installation.common.rates import Clock
 from installation.dreaming.host_link import Camera, HostLink
 from installation.dreaming.modes import ModeMachine
@@ -36,8 +39,9 @@ from installation.sources.capture import Frame
 
 GradientFactory = Callable[[DreamNet, Objective, tuple[int, int]], GradientFn]
 """(net, objective, process size (width, height)) -> gradient function; size for backends that build per size."""
-StepFn = Callable[[DreamNet, Tensor, Objective, StepParams, torch.Generator, GradientFn | None], Tensor]
-"""engine.step.dream_step's signature; injectable so tests can see the parameters each step got."""
+StepFn = Callable[..., Tensor]
+"""engine.step.dream_step's signature (net, image, objective, params, generator, gradient, mask= only when
+masking); injectable so tests can see the parameters each step got."""
 Publish = Callable[[np.ndarray, Frame | None, str, DreamMode, float], None]
 """(shown image, camera frame behind it or None, preset label, mode, when the frame began) -> None."""
 
@@ -89,6 +93,9 @@ class FrameDreamer:
         self._last_source: Tensor | None = None
         self.last_output: Tensor | None = None  # ungraded, what attract mode evolves
         self._shown_at: float | None = None
+        self._background = BackgroundMask()
+        self._mask_at: float | None = None
+        self.mask: Tensor | None = None  # this frame's mask at processing size, or None (everything dreams)
 
     def restart_timers(self) -> None:
         """After a freeze (or sleep): neither the pause nor the camera's return counts as stillness or motion."""
@@ -128,7 +135,8 @@ class FrameDreamer:
         size = self.sizes.follow(settings.process_size, device)
         self._reseed(settings)
         if self._gradient is None or self._gradient_key != (version, size):
-            self._gradient = self._gradient_factory(settings.net, settings.objective, size)
+            seen = seen_size(size, settings.step.panorama_pad)  # a panorama is padded before the network sees it
+            self._gradient = self._gradient_factory(settings.net, settings.objective, seen)
             self._gradient_key = (version, size)
         return link, size, self._gradient
 
@@ -158,6 +166,7 @@ class FrameDreamer:
         source, camera = link.upload(frame.image, size, out_size if wants_camera else None)
         self._mark("upload")
         grey = host_grey(frame.image, flow_size(size))
+        self.mask = self._mask_for(grey, settings, size, link, started)
         if self.modes.camera_returns():
             self._motion.forget()
         level = self._measure(grey, started)
@@ -166,7 +175,7 @@ class FrameDreamer:
         if mode == "attract":
             self._mark("flow")
             dreamed = self._evolve(settings, gradient, size, started)
-            camera = None  # the evolving dream is not of this camera frame
+            camera = self.mask = None  # the evolving dream is not of this camera frame
         else:
             if previous != "camera":
                 self._temporal.reset()
@@ -187,6 +196,7 @@ class FrameDreamer:
             return
         self.modes.lost_frame(settings.attract, started)
         _, size, gradient = self._setup(settings, version)
+        self.mask = None
         dreamed = self._evolve(settings, gradient, size, started)
         source = self._last_source if self._last_source is not None else dreamed
         self._show(dreamed, fit(source, size), None, self._output_for(self._last_frame, output), settings,
@@ -200,7 +210,20 @@ class FrameDreamer:
             return None
         if previous is None or previous.shape != grey.shape:
             return None
-        return upscale_flow(self._flow(grey, previous), size, link.device, link.dtype)
+        estimate = wrapping(self._flow) if feedback.wrap else self._flow  # a panorama's flow crosses its seam
+        return upscale_flow(estimate(grey, previous), size, link.device, link.dtype)
+
+    def _mask_for(self, grey: np.ndarray, settings: DreamSettings, size: tuple[int, int], link: HostLink,
+                  now: float) -> Tensor | None:  # fmt: skip
+        """The mask at processing size on the device (built on the host, one small upload); None when off."""
+        if not settings.mask.active:
+            self._mask_at = None
+            return None
+        if self._mask_at is None:
+            self._background.reset()  # the mask was off: the room it knew may have changed since
+        dt = now - self._mask_at if self._mask_at is not None else 0.0
+        self._mask_at = now
+        return link.upload_mask(self._background(grey, dt, settings.mask, size[0]), size)
 
     def _measure(self, grey: np.ndarray, now: float) -> float:
         """Motion from the host's small grey copy: a host tensor view, so no device work or sync."""
@@ -222,13 +245,17 @@ class FrameDreamer:
             step = dataclasses.replace(step, lr=step.lr * modulation.intensity)
         if modulation.feedback != 1.0:
             feedback = dataclasses.replace(feedback, feedback=feedback.feedback * modulation.feedback)
-        return self._steps(self._temporal.start(source, feedback, flow), settings, step, gradient)
+        start = masked(self._temporal.start(source, feedback, flow), source, self.mask)
+        return self._steps(start, settings, step, gradient, self.mask)
 
-    def _steps(self, image: Tensor, settings: DreamSettings, step: StepParams, gradient: GradientFn) -> Tensor:
+    def _steps(self, image: Tensor, settings: DreamSettings, step: StepParams, gradient: GradientFn,
+               mask: Tensor | None = None) -> Tensor:  # fmt: skip
+        extra = {"mask": mask} if mask is not None else {}  # injected step functions need not know masks
         for _ in range(settings.steps):
             params = self._walk.params(step, self._walk_step)
             self._walk_step += 1
-            image = self._step_fn(settings.net, image, settings.objective, params, self._generator, gradient)
+            image = self._step_fn(settings.net, image, settings.objective, params, self._generator, gradient,
+                                  **extra)  # fmt: skip
         return image
 
     def _evolve(self, settings: DreamSettings, gradient: GradientFn, size: tuple[int, int], now: float) -> Tensor:
@@ -244,7 +271,7 @@ class FrameDreamer:
               settings: DreamSettings, mode: DreamMode, started: float) -> None:  # fmt: skip
         """Grade and compose (display only: `dreamed` is what the next frame builds on), bring down once, publish."""
         self.last_output = dreamed
-        graded = apply_post(self.modes.faded(dreamed, started), settings.post, source)
+        graded = masked(apply_post(self.modes.faded(dreamed, started), settings.post, source), source, self.mask)
         self._mark("post")
         link = self.link
         assert link is not None  # _setup made it

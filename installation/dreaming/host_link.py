@@ -53,6 +53,11 @@ class HostLink:
         camera_tensor = resize(raw, output[1], output[0]) if output is not None else None
         return resize(raw, process[1], process[0]), camera_tensor
 
+    def upload_mask(self, mask: np.ndarray, process: tuple[int, int]) -> Tensor:
+        """HxW float32 mask (small, from the host grey copy) -> (1, 1, H, W) at processing size on the device."""
+        small = torch.from_numpy(np.ascontiguousarray(mask)).to(self.device, self.dtype)[None, None]
+        return resize(small, process[1], process[0])
+
     def show(self, graded: Tensor, source: Tensor, camera: Camera | None, size: tuple[int, int],
              mode: str) -> np.ndarray:  # fmt: skip
         """The composed frame at `size` (width, height) as HWC uint8 RGB on the host."""

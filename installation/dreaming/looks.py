@@ -11,6 +11,7 @@ import torch
 
 from engine.networks import DreamNet, load_network
 from engine.objectives import Objective
+from engine.panorama import panorama_settings
 from installation.dreaming.placement import Placement
 from installation.dreaming.settings import DreamSettings
 from installation.presets.loader import Preset
@@ -50,6 +51,7 @@ def dream_settings(
     lr_gain: float = 1.0,
     objective: Objective | None = None,
     placement: Placement | None = None,
+    mask: str | None = None,
 ) -> DreamSettings:
     """The worker's settings for `preset` (objective built against the real network).
 
@@ -57,18 +59,23 @@ def dream_settings(
     `objective`: the preset's objective already built (knobs change settings many times a
     second; a guide objective costs a forward pass to build).
     `placement`: the device and dtype `net` lives on (default: the CPU in fp32).
+    `mask`: who dreams, instead of the preset's mask (the --mask flag); None = the preset's.
     """
     if overrides.intensity is not None:
         preset = preset.with_intensity(overrides.intensity)
     if lr_gain != 1.0:
         preset = preset.with_intensity(min(1.0, preset.intensity * lr_gain))
     feedback = overrides.feedback if overrides.feedback is not None else preset.feedback
+    objective = objective if objective is not None else preset.build_objective(net)
+    step, feedback_params = preset.step_params(), dataclasses.replace(preset.feedback_params(), feedback=feedback)
+    if preset.panorama:
+        step, feedback_params = panorama_settings(step, feedback_params, net, objective.layers)
     return DreamSettings(
         net=net,
-        objective=objective if objective is not None else preset.build_objective(net),
-        step=preset.step_params(),
+        objective=objective,
+        step=step,
         steps=preset.steps,
-        feedback=dataclasses.replace(preset.feedback_params(), feedback=feedback),
+        feedback=feedback_params,
         post=preset.post_params(),
         process_size=process_size or preset.process_size,
         label=preset.name,
@@ -78,4 +85,5 @@ def dream_settings(
         dtype=placement.dtype if placement is not None else torch.float32,
         compose=preset.compose,
         seed=preset.seed,
+        mask=preset.mask_params() if mask is None else dataclasses.replace(preset.mask_params(), mode=mask),
     )

@@ -17,6 +17,7 @@ from engine.attract import AttractParams
 from engine.bounds import check_bound
 from engine.compose import COMPOSE_MODES
 from engine.errors import check_range, unknown_name
+from engine.masks import MaskParams
 from engine.networks import DreamNet
 from engine.objectives import Objective
 from engine.post import PostParams
@@ -40,6 +41,7 @@ class DreamSettings:
         network must already live there (installation.dreaming.looks.NetworkCache).
     compose: "detail" (camera at output size + the dream's detail) or "upscale".
     seed: the jitter generator's and jitter walk's seed (the preset's); a new seed re-seeds both.
+    mask: who dreams (engine.masks): none, only the visitors, or only the room.
     """
 
     net: DreamNet
@@ -56,6 +58,7 @@ class DreamSettings:
     dtype: torch.dtype = torch.float32
     compose: str = "detail"
     seed: int = 0
+    mask: MaskParams = field(default_factory=MaskParams)
 
     def __post_init__(self) -> None:
         check_bound("steps", self.steps)

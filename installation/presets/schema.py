@@ -19,6 +19,7 @@ from engine.attract import AttractParams
 from engine.bounds import BOUNDS, check_bound
 from engine.compose import COMPOSE_MODES
 from engine.errors import DreamwallError, check_range, did_you_mean
+from engine.masks import MASK_MODES, STILL_FADE_S, MaskParams
 from engine.networks import NETWORKS, DreamNet
 from engine.objectives import GuideLoader, Objective
 from engine.post import PostParams
@@ -225,6 +226,11 @@ class Preset:
     backend: str = one_of(BACKENDS, "which engine backend runs the step")
     precision: str = one_of(PRECISIONS, "arithmetic: auto = fp16 on CUDA; on the CPU bf16 if native and faster")
     compose: str = one_of(COMPOSE_MODES, "shown frame: camera at output size + dream detail, or the dream upscaled")
+    mask: str = one_of(MASK_MODES, "who dreams: visitors = only what moves in front of a still camera, room = all "
+                       f"but that (a visitor standing still fades into the room over about {STILL_FADE_S:g} s)")
+    mask_strength: float = number("mask_strength", "0 = the mask changes nothing, 1 = the rest shows the camera")
+    mask_feather: float = number("mask_feather", "softness of the mask's edge in processing pixels")
+    panorama: bool = flag("the input is a 360-degree equirectangular (2:1) panorama: dream it without a seam")
     post: Post = field(metadata={"section": Post})
     motion: Motion = field(metadata={"section": Motion})
     attract: Attract = field(metadata={"section": Attract})
@@ -233,6 +239,9 @@ class Preset:
     def step_params(self) -> StepParams:
         return StepParams(lr=self.lr, jitter=self.jitter, smooth=self.smooth, tv=self.tv,
                           jitter_walk=self.jitter_walk)  # fmt: skip
+
+    def mask_params(self) -> MaskParams:
+        return MaskParams(mode=self.mask, strength=self.mask_strength, feather=self.mask_feather)
 
     def feedback_params(self) -> FeedbackParams:
         return FeedbackParams(feedback=self.feedback, flow=self.flow)

@@ -4,25 +4,31 @@ The same temporal feedback as live (the previous dream detail, warped along the 
 flow, seeds the next frame) at full quality: several octaves per frame. Each frame's
 jitter comes from (seed, index) alone and the fed-back dream is the 8-bit frame, so a
 resumed render equals an uninterrupted one.
+
+A mask (engine.masks) is made from each frame as live, at the frame interval `fps` gives;
+a resumed render relearns the room from the frame before the resume point, so its mask
+(not its look) can differ from an uninterrupted render's for the first seconds.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import cv2
 import numpy as np
 import torch
 from torch import Tensor
 
-from engine.imageops import to_tensor, to_uint8
+from engine.imageops import resize, to_tensor, to_uint8
+from engine.masks import BackgroundMask, MaskParams, masked
 from engine.networks import DreamNet
 from engine.objectives import Objective
+from engine.panorama import panorama_settings
 from engine.post import PostParams, apply_post
 from engine.step import JitterWalk, OctaveParams, StepParams, dream_octaves
-from engine.temporal import FeedbackParams, FlowFn, TemporalFeedback
+from engine.temporal import FeedbackParams, FlowFn, TemporalFeedback, flow_size, host_grey
 from installation.outputs.images import dreamable_size
 from installation.presets.schema import Preset
 
@@ -39,6 +45,7 @@ class RenderSettings:
     feedback: FeedbackParams
     post: PostParams
     seed: int
+    mask: MaskParams = field(default_factory=MaskParams)
 
     def manifest(self) -> dict[str, object]:
         return json.loads(json.dumps(asdict(self)))  # tuples become lists, as when read back
@@ -61,7 +68,7 @@ class FrameDreamer:
     """One frame of the offline render: feedback start image -> octaves -> 8-bit frame."""
 
     def __init__(self, net: DreamNet, objective: Objective, settings: RenderSettings,
-                 flow_fn: FlowFn | None = None) -> None:  # fmt: skip
+                 flow_fn: FlowFn | None = None, fps: float = 25.0) -> None:  # fmt: skip
         self.net = net
         self.objective = objective
         self.settings = settings
@@ -70,25 +77,41 @@ class FrameDreamer:
         self.dream_size = dreamable_size(settings.size, net.name)  # upscaled when the output is too small
         parameter = next(net.parameters())
         self.device, self.dtype = parameter.device, parameter.dtype
+        self.frame_interval = 1.0 / fps
+        self._background = BackgroundMask()
 
     def tensor(self, rgb: np.ndarray) -> Tensor:
         return to_tensor(rgb, device=self.device, dtype=self.dtype)
 
     def continue_from(self, source: np.ndarray, dreamed: np.ndarray) -> None:
-        self.temporal.remember(self.tensor(fit(source, self.dream_size)), self.tensor(dreamed))
+        rgb = fit(source, self.dream_size)
+        self.temporal.remember(self.tensor(rgb), self.tensor(dreamed))
+        self.mask(rgb)  # the room the mask compares the next frame with
+
+    def mask(self, rgb: np.ndarray) -> Tensor | None:
+        """This frame's mask at the dream size (None when the settings have none); the model learns the frame."""
+        params = self.settings.mask
+        if not params.active:
+            return None
+        width, height = self.dream_size
+        grey = host_grey(rgb, flow_size(self.dream_size))
+        small = self._background(grey, self.frame_interval, params, width)
+        return resize(torch.from_numpy(small).to(self.device, self.dtype)[None, None], height, width)
 
     def __call__(self, index: int, source_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(graded frame to show at the output size, ungraded dream to feed back at the dream size), both uint8."""
         s = self.settings
-        source = self.tensor(fit(source_rgb, self.dream_size))
-        start = self.temporal.start(source, s.feedback)
+        rgb = fit(source_rgb, self.dream_size)
+        source, mask = self.tensor(rgb), self.mask(rgb)
+        start = masked(self.temporal.start(source, s.feedback), source, mask)
         steps = s.octaves.octaves * s.octaves.steps  # the walk's step numbers from the frame index: resumable
         dreamed = dream_octaves(self.net, start, self.objective, s.step, s.octaves, frame_generator(s.seed, index),
-                                walk=self.walk, first_step=index * steps)  # fmt: skip
+                                walk=self.walk, first_step=index * steps, mask=mask)  # fmt: skip
         dreamed_u8 = to_uint8(dreamed)
         # feed back the 8-bit frame, as a resumed render must (it reads it from a PNG)
         self.temporal.remember(source, self.tensor(dreamed_u8))
-        shown = dreamed_u8 if s.post.identity else to_uint8(apply_post(dreamed, s.post, raw=source))
+        shown = dreamed_u8 if s.post.identity else to_uint8(masked(apply_post(dreamed, s.post, raw=source),
+                                                                   source, mask))  # fmt: skip
         return fit(shown, s.size), dreamed_u8
 
 
@@ -97,7 +120,7 @@ def render_settings(preset: Preset, args: object, net: DreamNet, objective: Obje
     """The preset's own step, octave and feedback values with the overrides `args` carries.
 
     `args`: the command line (or any object) with attributes lr, octaves, steps, feedback, no_flow,
-    seed; a missing or None attribute keeps the preset's value.
+    seed, mask, panorama; a missing or None attribute keeps the preset's value.
     """
 
     def pick(name: str, preset_value: object) -> object:
@@ -105,11 +128,14 @@ def render_settings(preset: Preset, args: object, net: DreamNet, objective: Obje
         return preset_value if value is None else value
 
     octaves, feedback = preset.octave_params(), preset.feedback_params()
+    step = dataclasses.replace(preset.step_params(), lr=float(pick("lr", preset.lr)))
+    if preset.panorama or getattr(args, "panorama", False):
+        step, feedback = panorama_settings(step, feedback, net, objective.layers)
     return RenderSettings(
         network=net.name,
         objective=objective.description,
         size=size,
-        step=dataclasses.replace(preset.step_params(), lr=float(pick("lr", preset.lr))),
+        step=step,
         octaves=dataclasses.replace(
             octaves, octaves=int(pick("octaves", octaves.octaves)), steps=int(pick("steps", octaves.steps))
         ),
@@ -120,4 +146,5 @@ def render_settings(preset: Preset, args: object, net: DreamNet, objective: Obje
         ),
         post=preset.post_params(),
         seed=int(pick("seed", preset.seed)),
+        mask=dataclasses.replace(preset.mask_params(), mode=str(pick("mask", preset.mask))),
     )

@@ -18,6 +18,7 @@ import pytest
 import torch
 
 from engine.attract import AttractParams
+from engine.masks import MaskParams
 from engine.networks import DreamNet, load_network
 from engine.objectives import parse_objective
 from engine.step import StepParams
@@ -156,3 +157,8 @@ def test_the_cpu_path_shows_what_the_device_path_shows(squeezenet: DreamNet) -> 
     assert shown[True].shape == shown[False].shape == (144, 256, 3)
     difference = np.abs(shown[True] - shown[False])
     assert difference.mean() < 1.0  # OpenCV's area/bilinear resizes against torch's antialiased bilinear
+
+
+def test_a_mask_costs_no_host_read(squeezenet: DreamNet, device_uploads: list[str]) -> None:
+    run_frames(flow_settings(squeezenet, mask=MaskParams("visitors")), moving_frames(5), output=(256, 144))
+    assert device_uploads == ["cpu"] * 5, device_uploads  # built on the host from the grey copy, sent up small

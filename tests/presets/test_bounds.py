@@ -24,6 +24,7 @@ SCHEMA_BOUNDS = {  # preset key path -> its setting in the table
     "motion.smoothing": "motion_smoothing", "motion.floor": "motion_floor", "attract.after": "attract_after",
     "attract.zoom": "attract_zoom", "attract.rotate": "attract_rotate", "attract.fade": "attract_fade",
     "render.octaves": "octaves", "render.octave_scale": "octave_scale", "render.steps": "render_steps",
+    "mask_strength": "mask_strength", "mask_feather": "mask_feather",
 }  # fmt: skip
 
 

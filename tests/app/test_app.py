@@ -13,6 +13,7 @@ from installation.app.config import LiveConfig
 from installation.controls.actions import Action
 from installation.ops.status import read_status
 from installation.outputs.video_io import count_frames
+from installation.testing.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = (64, 36)
@@ -236,17 +237,6 @@ class PluggableCamera:
         self.inner.close()
 
 
-def wait_for(predicate, timeout, what):
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return time.monotonic()
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_camera_unplugged_mid_show_keeps_the_dream_alive_and_resumes_when_it_is_back(presets_dir, tmp_path):
     """Events, not a stopwatch: the first reconnect attempt after the replug opens the camera (so the
     return takes at most one backoff delay, whose cap test_capture checks), the worker's mode goes back
@@ -263,22 +253,22 @@ def test_camera_unplugged_mid_show_keeps_the_dream_alive_and_resumes_when_it_is_
     runner = threading.Thread(target=lambda: codes.append(app.run()))
     runner.start()
     try:
-        wait_for(lambda: app.worker.health().frames > 3, 30, "first dreams")
+        wait_for(lambda: app.worker.health().frames > 3, "first dreams", timeout=30)
         camera.plug(False)
-        wait_for(lambda: app.worker.health().mode == "source-lost", 15, "the source-lost loop")
+        wait_for(lambda: app.worker.health().mode == "source-lost", "the source-lost loop", timeout=15)
         assert app.capture.health().state == "reconnecting"
         seq = app.worker.health().frames
-        wait_for(lambda: app.worker.health().frames > seq + 3, 10, "dreams while the camera is gone")
+        wait_for(lambda: app.worker.health().frames > seq + 3, "dreams while the camera is gone", timeout=10)
         refused = camera.plug(True)
         assert camera.reopened.wait(30), "the camera was never opened again"
         assert camera.refused_opens == refused  # back on the first attempt after the replug
         assert Backoff().cap < 5.0  # so back within 5 s of the replug
         wait_for(lambda: app.capture.health().state == "ok" and app.worker.health().mode == "camera",
-                 30, "the worker to dream the camera again")
+                 "the worker to dream the camera again", timeout=30)
         assert app.capture.health().reconnects >= 1
         source_seq = app.worker.latest().source_seq
         wait_for(lambda: app.worker.latest().source_seq > source_seq + 3 and app.worker.latest().mode == "camera",
-                 30, "camera frames to flow into the dream")
+                 "camera frames to flow into the dream", timeout=30)
     finally:
         app.stop()
         runner.join(30)

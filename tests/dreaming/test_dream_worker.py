@@ -32,6 +32,7 @@ from installation.dreaming.worker import DreamWorker
 from installation.presets.loader import PresetLibrary
 from installation.sources.capture import Capture, Frame, NewestSlot
 from installation.testing.feeds import ListFeed
+from installation.testing.waiting import wait_until
 
 SIZE = (64, 48)
 
@@ -77,15 +78,6 @@ class PhotoCamera:
 
     def close(self) -> None:
         pass
-
-
-def wait_until(condition: object, timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return True
-        time.sleep(0.01)
-    return False
 
 
 def collect(worker: DreamWorker, count: int, timeout: float = 20.0) -> list:

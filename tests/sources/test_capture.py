@@ -16,6 +16,7 @@ from installation.common.rates import Pacer, RateMeter
 from installation.sources.capture import Backoff, Capture, NewestSlot
 from installation.sources.demo import DemoSource
 from installation.sources.openers import FrameSource, OpenCVSource, camera_available, open_source
+from installation.testing.waiting import wait_until
 
 FAST = Backoff(first=0.001, cap=0.01)
 
@@ -54,15 +55,6 @@ class SyntheticCamera:
 
 def _raise(error: Exception) -> np.ndarray:
     raise error
-
-
-def wait_until(condition: object, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return True
-        time.sleep(0.005)
-    return False
 
 
 def test_synthetic_camera_satisfies_the_read_hook() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import threading
-import time
 import urllib.request
 
 import pytest
@@ -14,6 +13,7 @@ from installation.app.app import App
 from installation.app.config import LiveConfig
 from installation.controls.actions import Action
 from installation.controls.inputs import ControlsConfig
+from installation.testing.waiting import wait_for
 
 
 def get_state(base: str) -> dict:
@@ -26,16 +26,6 @@ def post(base: str, body: dict) -> int:
                                      headers={"X-Dreamwall-Token": "local", "Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=5) as answer:
         return answer.status
-
-
-def wait_for(check, what: str, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture

@@ -134,8 +134,11 @@ class ShowLoop:
         return 0
 
     def _follow_screen(self, renderer: Any) -> None:
-        """Compose at the size the screen shows the dream at (it changes with fullscreen and the process size)."""
-        process = self.app.worker.health().process_size
+        """Compose at the size the screen shows the dream at (it changes with fullscreen and the process size).
+
+        The process size comes from the last tick's status, which read the worker's health already.
+        """
+        process = self.status.worker.process_size if self.status is not None else None
         if process is None:
             return
         size = cover_size(process, renderer.screen_size, letterbox=renderer.scale_mode == "letterbox")

@@ -1,39 +1,21 @@
 """The installation end to end on the CPU: demo source, real squeezenet, tiny process size."""
 
 import re
-import shutil
 from pathlib import Path
 
 import pygame
 import pytest
 import torch
 
-from installation.app.app import App
-from installation.app.config import LiveConfig
 from installation.controls.actions import Action
 from installation.ops.status import read_status
 from installation.outputs.video_io import count_frames
-from installation.testing.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = (64, 36)
 
 
-@pytest.fixture
-def presets_dir(tmp_path):
-    target = tmp_path / "presets"
-    shutil.copytree(ROOT / "presets", target)
-    return target
-
-
-def make_app(presets_dir, tmp_path, **changes):
-    config = dict(source="demo", headless=True, process_size=TINY, presets_dir=presets_dir,
-                  status_file=tmp_path / "status.json", recordings_dir=tmp_path, screenshots_dir=tmp_path)
-    config.update(changes)
-    return App(LiveConfig(**config))
-
-
-def test_headless_run_writes_the_requested_frames_and_status(presets_dir, tmp_path, capsys):
+def test_headless_run_writes_the_requested_frames_and_status(presets_dir, tmp_path, capsys, make_app):
     out = tmp_path / "clip.mp4"
     app = make_app(presets_dir, tmp_path, frames=6, out=out)
     assert app.run() == 0
@@ -50,7 +32,7 @@ def test_headless_run_writes_the_requested_frames_and_status(presets_dir, tmp_pa
     assert not list(tmp_path.glob(".*.mp4*")), "no temporary video left behind"
 
 
-def test_actions_change_the_preset_and_headless_prints_it(presets_dir, tmp_path, capsys):
+def test_actions_change_the_preset_and_headless_prints_it(presets_dir, tmp_path, capsys, make_app):
     app = make_app(presets_dir, tmp_path, frames=3, out=tmp_path / "a.mp4")
     app.dispatcher.post(Action("next", source="test"))
     app.dispatcher.post(Action("select", "ghost", source="test"))
@@ -60,7 +42,7 @@ def test_actions_change_the_preset_and_headless_prints_it(presets_dir, tmp_path,
     assert app.programme.current.name == "ghost"
 
 
-def test_intensity_controls_reach_the_worker(presets_dir, tmp_path):
+def test_intensity_controls_reach_the_worker(presets_dir, tmp_path, make_app):
     app = make_app(presets_dir, tmp_path)
     try:
         lr_max = app.programme.current.lr_max
@@ -76,7 +58,7 @@ def test_intensity_controls_reach_the_worker(presets_dir, tmp_path):
         app.close()
 
 
-def test_broken_preset_edit_is_reported_and_last_good_kept(presets_dir, tmp_path):
+def test_broken_preset_edit_is_reported_and_last_good_kept(presets_dir, tmp_path, make_app):
     app = make_app(presets_dir, tmp_path)
     clock = [100.0]
     app.reloader.clock = lambda: clock[0]
@@ -102,7 +84,7 @@ def test_broken_preset_edit_is_reported_and_last_good_kept(presets_dir, tmp_path
         app.close()
 
 
-def test_sleep_releases_the_camera_and_wake_brings_it_back(presets_dir, tmp_path):
+def test_sleep_releases_the_camera_and_wake_brings_it_back(presets_dir, tmp_path, make_app):
     app = make_app(presets_dir, tmp_path)
     try:
         capture = app.capture
@@ -119,7 +101,7 @@ def test_sleep_releases_the_camera_and_wake_brings_it_back(presets_dir, tmp_path
         app.close()
 
 
-def test_keyboard_in_a_window_drives_the_show(presets_dir, tmp_path):
+def test_keyboard_in_a_window_drives_the_show(presets_dir, tmp_path, make_app):
     app = make_app(presets_dir, tmp_path, headless=False, windowed=True, size=(160, 90))
     try:
         pygame.display.init()  # the renderer opens its window on this same (dummy) video system
@@ -180,7 +162,7 @@ def test_osc_messages_reach_a_running_headless_instance(tmp_path):
     assert (tmp_path / "osc.mp4").exists()
 
 
-def test_explicit_backend_that_cannot_run_is_refused_before_any_work(presets_dir, tmp_path):
+def test_explicit_backend_that_cannot_run_is_refused_before_any_work(presets_dir, tmp_path, make_app):
     from engine.errors import DreamwallError
 
     with pytest.raises(DreamwallError) as error:
@@ -188,7 +170,7 @@ def test_explicit_backend_that_cannot_run_is_refused_before_any_work(presets_dir
     assert str(error.value).startswith("backend 'tensorrt' cannot run here: tensorrt needs CUDA")
 
 
-def test_preset_backend_that_cannot_run_falls_back_to_torch_with_a_notice(presets_dir, tmp_path):
+def test_preset_backend_that_cannot_run_falls_back_to_torch_with_a_notice(presets_dir, tmp_path, make_app):
     default = presets_dir / "default.yaml"
     default.write_text(default.read_text().replace("backend: auto ", "backend: tensorrt "))
     app = make_app(presets_dir, tmp_path, frames=2, out=tmp_path / "b.mp4")
@@ -198,118 +180,7 @@ def test_preset_backend_that_cannot_run_falls_back_to_torch_with_a_notice(preset
     assert any(n.startswith("backend tensorrt unavailable") for n in status["notices"])
 
 
-class PluggableCamera:
-    """The demo camera with a cable that the test can pull out and put back."""
-
-    def __init__(self):
-        import threading
-
-        from installation.sources.demo import DemoSource
-
-        self.inner = DemoSource(size=(160, 90), fps=30.0)
-        self.description = "pluggable test camera"
-        self.plugged = True
-        self.refused_opens = 0  # open() calls while unplugged
-        self.reopened = threading.Event()  # set by the first open() after a replug
-        self._cable = threading.Lock()
-
-    def plug(self, plugged):
-        """Returns how many opens were refused so far (none can be in flight while the cable moves)."""
-        with self._cable:
-            self.plugged = plugged
-            return self.refused_opens
-
-    def open(self):
-        with self._cable:
-            if not self.plugged:
-                self.refused_opens += 1
-                raise ConnectionError("no such device")
-        self.inner.open()
-        if self.refused_opens:
-            self.reopened.set()
-
-    def read(self):
-        if not self.plugged:
-            raise ConnectionError("device unplugged")
-        return self.inner.read()
-
-    def close(self):
-        self.inner.close()
-
-
-def test_camera_unplugged_mid_show_keeps_the_dream_alive_and_resumes_when_it_is_back(presets_dir, tmp_path):
-    """Events, not a stopwatch: the first reconnect attempt after the replug opens the camera (so the
-    return takes at most one backoff delay, whose cap test_capture checks), the worker's mode goes back
-    to camera and camera frames flow again. Timeouts here only guard against a hang."""
-    import threading
-
-    from installation.sources.capture import Backoff
-
-    camera = PluggableCamera()
-    config = LiveConfig(source="test", headless=True, seconds=120, out=tmp_path / "u.mp4", process_size=TINY,
-                        presets_dir=presets_dir, recordings_dir=tmp_path)
-    app = App(config, source_factory=lambda spec: camera)
-    codes = []
-    runner = threading.Thread(target=lambda: codes.append(app.run()))
-    runner.start()
-    try:
-        wait_for(lambda: app.worker.health().frames > 3, "first dreams", timeout=30)
-        camera.plug(False)
-        wait_for(lambda: app.worker.health().mode == "source-lost", "the source-lost loop", timeout=15)
-        assert app.capture.health().state == "reconnecting"
-        seq = app.worker.health().frames
-        wait_for(lambda: app.worker.health().frames > seq + 3, "dreams while the camera is gone", timeout=10)
-        refused = camera.plug(True)
-        assert camera.reopened.wait(30), "the camera was never opened again"
-        assert camera.refused_opens == refused  # back on the first attempt after the replug
-        assert Backoff().cap < 5.0  # so back within 5 s of the replug
-        wait_for(lambda: app.capture.health().state == "ok" and app.worker.health().mode == "camera",
-                 "the worker to dream the camera again", timeout=30)
-        assert app.capture.health().reconnects >= 1
-        source_seq = app.worker.latest().source_seq
-        wait_for(lambda: app.worker.latest().source_seq > source_seq + 3 and app.worker.latest().mode == "camera",
-                 "camera frames to flow into the dream", timeout=30)
-    finally:
-        app.stop()
-        runner.join(30)
-    assert codes == [0]
-
-
-def test_a_worker_that_keeps_failing_ends_the_process_non_zero(presets_dir, tmp_path, monkeypatch):
-    from installation.dreaming.backend_choice import BackendChooser
-
-    def broken_gradient(self, net, objective, size):
-        def gradient(image):
-            raise RuntimeError("simulated engine fault")
-
-        return gradient
-
-    monkeypatch.setattr(BackendChooser, "__call__", broken_gradient)
-    app = make_app(presets_dir, tmp_path, seconds=120, out=tmp_path / "f.mp4")
-    assert app.run() == 1
-    status = read_status(tmp_path / "status.json")
-    assert status["worker"]["state"] == "fatal"
-    assert status["errors"] >= 10
-    assert "simulated engine fault" in status["worker"]["last_error"]
-
-
-@pytest.mark.parametrize(("flag", "content", "message"), [
-    ("--schedule", "timezone: Europe/Berlin\nweekly:\n  mondy: 10:00-18:00\n",
-     "weekly.mondy: unknown weekday 'mondy' (did you mean 'monday'?)"),
-    ("--bindings", "keyboard:\n  q: quitt\n", "unknown action 'quitt' (did you mean 'quit'?)"),
-])
-def test_bad_control_file_at_start_is_one_line_exit_2(tmp_path, capsys, flag, content, message):
-    import run
-
-    bad = tmp_path / "bad.yaml"
-    bad.write_text(content)
-    code = run.main(["live", "--source", "demo", "--headless", "--frames", "1", "--no-midi", flag, str(bad)])
-    err = capsys.readouterr().err.strip().splitlines()
-    assert code == 2
-    assert err[-1].startswith("error: ") and str(bad) in err[-1] and message in err[-1]
-
-
-def test_audio_level_pushes_the_step_size_up_to_lr_max(presets_dir, tmp_path, monkeypatch):
+def test_audio_level_pushes_the_step_size_up_to_lr_max(presets_dir, tmp_path, monkeypatch, make_app):
     from installation.controls.audio import AudioReactive
 
     class LoudRoom:
@@ -338,7 +209,7 @@ def test_audio_level_pushes_the_step_size_up_to_lr_max(presets_dir, tmp_path, mo
         app.close()
 
 
-def test_no_audio_input_is_a_notice_not_a_failure(presets_dir, tmp_path, monkeypatch):
+def test_no_audio_input_is_a_notice_not_a_failure(presets_dir, tmp_path, monkeypatch, make_app):
     from installation.controls.audio import AudioReactive
 
     def no_sounddevice():
@@ -351,7 +222,7 @@ def test_no_audio_input_is_a_notice_not_a_failure(presets_dir, tmp_path, monkeyp
     assert "audio-reactive off: no audio input (see the log)" in app.notices
 
 
-def test_knob_moves_do_not_rebuild_the_objective(presets_dir, tmp_path, monkeypatch):
+def test_knob_moves_do_not_rebuild_the_objective(presets_dir, tmp_path, monkeypatch, make_app):
     from installation.presets.loader import Preset
 
     app = make_app(presets_dir, tmp_path)
@@ -371,7 +242,7 @@ def test_knob_moves_do_not_rebuild_the_objective(presets_dir, tmp_path, monkeypa
         app.close()
 
 
-def test_fp16_preset_on_a_cpu_exits_at_start_and_is_a_notice_on_reload(presets_dir, tmp_path):
+def test_fp16_preset_on_a_cpu_exits_at_start_and_is_a_notice_on_reload(presets_dir, tmp_path, make_app):
     from engine.errors import DreamwallError
 
     default = presets_dir / "default.yaml"
@@ -397,7 +268,7 @@ def test_fp16_preset_on_a_cpu_exits_at_start_and_is_a_notice_on_reload(presets_d
         app.close()
 
 
-def test_status_says_where_and_how_the_dream_runs(presets_dir, tmp_path):
+def test_status_says_where_and_how_the_dream_runs(presets_dir, tmp_path, make_app):
     app = make_app(presets_dir, tmp_path, frames=2, out=tmp_path / "c.mp4", size=(128, 72))
     assert app.run() == 0
     status = read_status(tmp_path / "status.json")
@@ -406,7 +277,7 @@ def test_status_says_where_and_how_the_dream_runs(presets_dir, tmp_path):
     assert count_frames(tmp_path / "c.mp4") == 2
 
 
-def test_a_screenshot_carries_the_look_on_screen_with_the_knobs(presets_dir, tmp_path):
+def test_a_screenshot_carries_the_look_on_screen_with_the_knobs(presets_dir, tmp_path, make_app):
     """What the show dreams now (preset and knob moves) goes into the PNG and comes back as a preset."""
     import numpy as np
 

@@ -12,6 +12,7 @@ import yaml
 from engine.errors import DreamwallError
 from installation.controls.actions import Action, Dispatcher
 from installation.controls.bindings import DEFAULT_BINDINGS, Binding, Smoother, load_bindings, parse_bindings
+from installation.testing.clocks import HandClock
 
 
 @pytest.fixture(scope="module")
@@ -114,14 +115,6 @@ def test_with_midi_replaces_only_that_control(default):
     assert learnt.midi.notes == default.midi.notes and learnt.keyboard == default.keyboard
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def posted(dispatcher: Dispatcher) -> list[Action]:
     seen: list[Action] = []
     for kind in ("intensity", "feedback"):
@@ -131,7 +124,7 @@ def posted(dispatcher: Dispatcher) -> list[Action]:
 
 
 def test_smoother_glides_monotonically_to_the_target():
-    dispatcher, clock = Dispatcher(), Clock()
+    dispatcher, clock = Dispatcher(), HandClock(0.0)
     smoother = Smoother(dispatcher, clock)
     binding = Binding("intensity", range=(0.0, 1.0), smoothing=0.2)
     smoother.set(binding, 0.0, "midi")  # first value: nothing to glide from, jumps
@@ -149,7 +142,7 @@ def test_smoother_glides_monotonically_to_the_target():
 
 
 def test_without_smoothing_the_value_jumps():
-    dispatcher, clock = Dispatcher(), Clock()
+    dispatcher, clock = Dispatcher(), HandClock(0.0)
     smoother = Smoother(dispatcher, clock)
     binding = Binding("feedback", range=(0.0, 0.5))
     smoother.set(binding, 0.2, "osc")

@@ -15,6 +15,7 @@ from engine.errors import DreamwallError
 from installation.controls.bindings import DEFAULT_BINDINGS, load_bindings, parse_bindings
 from installation.controls.lights import Address, PadLights, parse_lights
 from installation.controls.midi_out import MidiOutput
+from installation.testing.clocks import HandClock
 
 APC = "APC MINI:APC MINI MIDI 1 28:0"
 THROUGH = "Midi Through:Midi Through Port-0 14:0"
@@ -72,16 +73,8 @@ class FakeOutBackend:
         return self.opened[-1]
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def lights_on(names: list[str], table=None):
-    clock, notices, backend = Clock(), [], FakeOutBackend(names)
+    clock, notices, backend = HandClock(), [], FakeOutBackend(names)
     table = table or parse_lights(SECTION, "test")
     output = MidiOutput(table.port, notices.append, backend=backend, clock=clock, rescan_interval=2.0,
                         backoff=(1.0, 8.0))  # fmt: skip

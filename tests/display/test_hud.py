@@ -17,17 +17,10 @@ from installation.controls.actions import Dispatcher
 from installation.display.hud import Badge, Hud, HudInfo, backend_text, font_size_for, fresh_notices, hud_lines
 from installation.display.layout import place_on_display
 from installation.display.renderer import Renderer
+from installation.testing.clocks import HandClock
 
 WINDOW = (640, 360)
 GREY = (90, 90, 90)
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.t = 100.0
-
-    def __call__(self) -> float:
-        return self.t
 
 
 def solid(colour, size=(64, 36)):
@@ -129,16 +122,16 @@ def test_long_lines_are_cut_not_spread_over_the_art():
 
 
 def test_badge_stays_until_acknowledged_then_fades():
-    clock = FakeClock()
+    clock = HandClock()
     badge = Badge(now=clock, fade_s=1.0)
     assert badge.alpha() == 0  # nothing to say
     badge.show("no camera")
-    clock.t += 3600
+    clock.now += 3600
     assert badge.alpha() == 255  # an unattended wall keeps saying it
     badge.acknowledge()
-    clock.t += 0.5
+    clock.now += 0.5
     assert 0 < badge.alpha() < 255
-    clock.t += 0.5
+    clock.now += 0.5
     assert badge.alpha() == 0 and not badge.visible
     badge.show("no camera")  # the same state: stays acknowledged
     assert badge.alpha() == 0
@@ -147,33 +140,33 @@ def test_badge_stays_until_acknowledged_then_fades():
 
 
 def test_badge_shows_with_the_hud_off_and_a_key_acknowledges_it(make_renderer):
-    clock = FakeClock()
+    clock = HandClock()
     info = {"badge": None}
     renderer = make_renderer(hud_info=lambda: info, now=clock)
     renderer.tick()
     plain = screen()
     info["badge"] = "no camera found: showing the built-in demo"
-    clock.t += 1.0  # the next info poll
+    clock.now += 1.0  # the next info poll
     renderer.tick()
     x0, y0, x1, y1 = changed_box(plain, screen())
     assert x1 > WINDOW[0] - 20 and y1 > WINDOW[1] - 20  # bottom-right corner
     assert (x1 - x0) < 0.7 * WINDOW[0] and (y1 - y0) < 0.15 * WINDOW[1]  # small
     pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_F12, mod=0, unicode="", scancode=0))
     renderer.tick()  # an unbound key still counts as "seen"
-    clock.t += 1.0
+    clock.now += 1.0
     renderer.tick()
     assert changed_box(plain, screen()) is None
 
 
 def test_hud_toggle_acknowledges_the_badge_and_shows_the_state_as_a_line(make_renderer):
-    clock = FakeClock()
+    clock = HandClock()
     renderer = make_renderer(hud_info=lambda: {"badge": "asleep until opening time"}, now=clock)
     renderer.tick()
     assert renderer.badge.visible
     renderer.toggle_hud()
     renderer.tick()
     renderer.toggle_hud()
-    clock.t += 1.0
+    clock.now += 1.0
     renderer.tick()
     assert not renderer.badge.visible
     assert ("state", "asleep until opening time", "notice") in hud_lines(HudInfo(badge="asleep until opening time"))

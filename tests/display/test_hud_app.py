@@ -16,16 +16,9 @@ from installation.app.config import HEADLESS_DEFAULT_SECONDS, LiveConfig
 from installation.controls.actions import Action
 from installation.display.hud import as_hud_info, hud_lines
 from installation.outputs.recorder import Recorder, RecordToggle
+from installation.testing.clocks import HandClock
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def __call__(self) -> float:
-        return self.t
 
 
 class NullWriter:
@@ -62,7 +55,7 @@ def make_app(tmp_path):
         config = dict(source="demo", headless=True, process_size=(64, 36), presets_dir=presets_dir,
                       status_file=tmp_path / "status.json", recordings_dir=tmp_path, screenshots_dir=tmp_path)
         config.update(changes)
-        clock = FakeClock()
+        clock = HandClock(1000.0)
         app = App(LiveConfig(**config), clock=clock)
         made.append(app)
         return app, clock
@@ -80,7 +73,7 @@ def test_notices_leave_the_hud_after_ten_seconds_but_stay_in_the_status(make_app
     app, clock = make_app()
     app.notify("reloaded preset melt")
     assert "reloaded preset melt" in app.hud_info().notices
-    clock.t += 10.5
+    clock.now += 10.5
     assert "reloaded preset melt" not in app.hud_info().notices
     assert app.snapshot()["notices"][-1] == "reloaded preset melt"
 
@@ -121,13 +114,13 @@ def test_another_preset_clears_the_error_line(make_app):
 
 def test_hud_rec_line_reads_rec_name_time(make_app, tmp_path):
     app, _ = make_app()
-    clock = FakeClock()
+    clock = HandClock(1000.0)
     factory = functools.partial(Recorder, writer_factory=lambda *a: NullWriter(), clock=clock)
     record = app.outputs.record = RecordToggle(tmp_path, 25, recorder_factory=factory,
                                                now=lambda: datetime(2025, 1, 31, 18, 30, 5))
     record.toggle()
     record.write(np.zeros((36, 64, 3), np.uint8))
-    clock.t += 3.4
+    clock.now += 3.4
     rec = [line for line in lines_of(app) if line.label == "REC"]
     assert rec == [("REC", "dreamwall-20250131-183005.mp4 00:03", "error")]  # once REC, once the time
     record.stop()

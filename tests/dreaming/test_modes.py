@@ -14,18 +14,9 @@ import torch
 
 from engine.attract import AttractParams
 from installation.dreaming.modes import ModeMachine
+from installation.testing.clocks import HandClock
 
 STILL, MOVING = 0.0, 0.5  # motion levels either side of attract mode's threshold (0.1)
-
-
-class HandClock:
-    """Time that moves only when the test says so."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

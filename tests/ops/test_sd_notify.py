@@ -10,14 +10,7 @@ import uuid
 import pytest
 
 from installation.ops.sd_notify import Notifier, notify_address, status_line, watchdog_seconds
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from installation.testing.clocks import HandClock
 
 
 @pytest.fixture
@@ -73,7 +66,7 @@ def test_abstract_socket_address():
 
 
 def test_without_notify_socket_everything_is_a_no_op():
-    notifier = Notifier({}, clock=FakeClock())
+    notifier = Notifier({}, clock=HandClock(1000.0))
     assert not notifier.enabled
     assert not notifier.ready()
     assert not notifier.status("x")
@@ -108,7 +101,7 @@ class RenderLoop:
 
     def __init__(self, sock: socket.socket, watchdog_usec: int) -> None:
         self.sock = sock
-        self.clock = FakeClock()
+        self.clock = HandClock(1000.0)
         self.notifier = Notifier(
             {"NOTIFY_SOCKET": sock.getsockname(), "WATCHDOG_USEC": str(watchdog_usec)}, clock=self.clock
         )

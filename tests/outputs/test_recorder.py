@@ -15,19 +15,12 @@ import pytest
 from engine.errors import DreamwallError
 from installation.outputs.recorder import Recorder, RecordToggle, recording_name
 from installation.outputs.video_io import VideoWriter, count_frames, probe
+from installation.testing.clocks import HandClock
 
 
 def frames(count: int, width: int = 64, height: int = 48) -> list[np.ndarray]:
     rng = np.random.default_rng(0)
     return [rng.integers(0, 256, (height, width, 3), dtype=np.uint8) for _ in range(count)]
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class ListWriter:
@@ -123,7 +116,7 @@ def test_lagging_encoder_keeps_only_the_newest_frame_instead_of_blocking(tmp_pat
 
 
 def test_a_replaced_frame_gives_its_video_time_to_the_newer_one(tmp_path):
-    clock = FakeClock()
+    clock = HandClock()
     gate = threading.Event()
     writer = ListWriter(gate=gate)
     recorder = Recorder(tmp_path / "rt-lag.mp4", 10, (64, 48), realtime=True,
@@ -166,7 +159,7 @@ def test_lazy_frames_are_converted_on_the_recorder_thread(tmp_path):
 
 def test_record_toggle_grabs_at_most_at_the_recording_fps(tmp_path):
     """A 60 fps display loop recording at 25 fps: 120 ticks (2 s) grab 50 frames, not 120."""
-    clock = FakeClock()
+    clock = HandClock()
     threads: list[str] = []
     writer = ListWriter()
     factory = functools.partial(Recorder, writer_factory=factory_of(writer), clock=clock)
@@ -184,7 +177,7 @@ def test_record_toggle_grabs_at_most_at_the_recording_fps(tmp_path):
 
 
 def test_realtime_mode_repeats_and_skips_frames_to_follow_the_clock(tmp_path):
-    clock = FakeClock()
+    clock = HandClock()
     writer = ListWriter()
     recorder = Recorder(tmp_path / "rt.mp4", 10, (64, 48), realtime=True,
                         writer_factory=factory_of(writer), clock=clock)
@@ -201,7 +194,7 @@ def test_realtime_mode_repeats_and_skips_frames_to_follow_the_clock(tmp_path):
 
 
 def test_hud_text_names_the_file_and_elapsed_time(tmp_path):
-    clock = FakeClock()
+    clock = HandClock()
     recorder = Recorder(tmp_path / "hud.mp4", 10, (64, 48), writer_factory=factory_of(ListWriter()), clock=clock)
     clock.now += 75
     assert recorder.hud_text() == "REC hud.mp4 01:15"
@@ -216,7 +209,7 @@ def test_missing_folder_is_a_clear_error(tmp_path):
 def test_record_toggle_names_files_by_time_and_reports_the_saved_file(tmp_path):
     messages: list[str] = []
     writer = ListWriter()
-    factory = functools.partial(Recorder, writer_factory=factory_of(writer), clock=FakeClock())
+    factory = functools.partial(Recorder, writer_factory=factory_of(writer), clock=HandClock())
     toggle = RecordToggle(tmp_path / "out", 10, on_message=messages.append, recorder_factory=factory,
                           now=lambda: datetime(2025, 1, 31, 18, 30, 5))
     toggle.write(frames(1)[0])
@@ -234,7 +227,7 @@ def test_record_toggle_names_files_by_time_and_reports_the_saved_file(tmp_path):
 def test_record_toggle_switches_off_after_a_failure(tmp_path):
     messages: list[str] = []
     writer = ListWriter(fail_at=1)
-    factory = functools.partial(Recorder, writer_factory=factory_of(writer), clock=FakeClock())
+    factory = functools.partial(Recorder, writer_factory=factory_of(writer), clock=HandClock())
     toggle = RecordToggle(tmp_path, 10, on_message=messages.append, recorder_factory=factory)
     toggle.toggle()
     toggle.write(frames(1)[0])

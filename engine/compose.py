@@ -62,11 +62,12 @@ def compose_host(dreamed: Tensor, source: Tensor, camera: np.ndarray | None, siz
 
 
 def host_resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """HWC `image` at (width, height) with OpenCV: area averaging down, bilinear up; unchanged when equal."""
+    """HWC `image` at (width, height) with OpenCV: bilinear when a side grows, area averaging when both shrink
+    (OpenCV's area mode enlarges like nearest neighbour); unchanged when equal."""
     if (image.shape[1], image.shape[0]) == size:
         return image
-    shrinking = size[0] < image.shape[1] or size[1] < image.shape[0]
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+    growing = size[0] > image.shape[1] or size[1] > image.shape[0]
+    return cv2.resize(image, size, interpolation=cv2.INTER_LINEAR if growing else cv2.INTER_AREA)
 
 
 def cover_size(image: tuple[int, int], screen: tuple[int, int], letterbox: bool = False) -> tuple[int, int]:

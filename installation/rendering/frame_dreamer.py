@@ -16,11 +16,11 @@ import dataclasses
 import json
 from dataclasses import asdict, dataclass, field
 
-import cv2
 import numpy as np
 import torch
 from torch import Tensor
 
+from engine.compose import host_resize
 from engine.imageops import resize, to_tensor, to_uint8
 from engine.masks import BackgroundMask, MaskParams, masked
 from engine.networks import DreamNet
@@ -56,14 +56,6 @@ def frame_generator(seed: int, index: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed * 1_000_003 + index)
 
 
-def fit(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """`rgb` at (width, height) `size`: area-averaged down, bilinear up, untouched when it fits."""
-    if (rgb.shape[1], rgb.shape[0]) == size:
-        return rgb
-    growing = size[0] > rgb.shape[1] or size[1] > rgb.shape[0]
-    return cv2.resize(rgb, size, interpolation=cv2.INTER_LINEAR if growing else cv2.INTER_AREA)
-
-
 class FrameDreamer:
     """One frame of the offline render: feedback start image -> octaves -> 8-bit frame."""
 
@@ -84,7 +76,7 @@ class FrameDreamer:
         return to_tensor(rgb, device=self.device, dtype=self.dtype)
 
     def continue_from(self, source: np.ndarray, dreamed: np.ndarray) -> None:
-        rgb = fit(source, self.dream_size)
+        rgb = host_resize(source, self.dream_size)
         self.temporal.remember(self.tensor(rgb), self.tensor(dreamed))
         self.mask(rgb)  # the room the mask compares the next frame with
 
@@ -101,7 +93,7 @@ class FrameDreamer:
     def __call__(self, index: int, source_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(graded frame to show at the output size, ungraded dream to feed back at the dream size), both uint8."""
         s = self.settings
-        rgb = fit(source_rgb, self.dream_size)
+        rgb = host_resize(source_rgb, self.dream_size)
         source, mask = self.tensor(rgb), self.mask(rgb)
         start = masked(self.temporal.start(source, s.feedback), source, mask)
         steps = s.octaves.octaves * s.octaves.steps  # the walk's step numbers from the frame index: resumable
@@ -112,7 +104,7 @@ class FrameDreamer:
         self.temporal.remember(source, self.tensor(dreamed_u8))
         shown = dreamed_u8 if s.post.identity else to_uint8(masked(apply_post(dreamed, s.post, raw=source),
                                                                    source, mask))  # fmt: skip
-        return fit(shown, s.size), dreamed_u8
+        return host_resize(shown, s.size), dreamed_u8
 
 
 def render_settings(preset: Preset, args: object, net: DreamNet, objective: Objective,

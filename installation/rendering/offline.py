@@ -15,10 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.compose import host_resize
 from engine.errors import DreamwallError
 from installation.common.cli import start_done
 from installation.outputs.video_io import FrameSource, encode_frames
-from installation.rendering.frame_dreamer import FrameDreamer, fit
+from installation.rendering.frame_dreamer import FrameDreamer
 from installation.rendering.work_folder import WorkFolder
 
 log = logging.getLogger(__name__)
@@ -68,13 +69,13 @@ def _dream_frames(frames: Iterator[np.ndarray], work: WorkFolder, dreamer: Frame
         if previous is None:
             raise DreamwallError(f"cannot resume: the input has no frame {done} any more; delete {work.path} "
                                  "and render again")  # fmt: skip
-        dreamer.continue_from(fit(previous, size), work.last_dream())
+        dreamer.continue_from(host_resize(previous, size), work.last_dream())
     for index, rgb in enumerate(frames, start=done):
         if index >= total:
             break
         if stop is not None and stop(index):
             return None
-        shown, dreamed = dreamer(index, fit(rgb, size))
+        shown, dreamed = dreamer(index, host_resize(rgb, size))
         try:
             work.save(index, shown, dreamed)
         except DreamwallError as error:  # a full disk: what is kept can be continued

@@ -23,7 +23,9 @@ class ProgressBar:
     """Draws `label [#####.....] 12/120 frames  0.80 frames/s  ETA 2:15` in place on a terminal.
 
     start: items already done before this run (a resumed render); the speed and ETA count
-        only this run's work, so they are honest after a resume.
+        only this run's work, so they are honest after a resume. None: the first call's
+        count is where this run starts (a split render learns it from its work folder).
+    detail: a call may add a few words after the ETA ("2/2 workers busy").
     On a stream that is not a terminal (logs, CI) it writes a plain line at most every
     `every_s` seconds and at the end, instead of carriage returns.
     """
@@ -32,7 +34,7 @@ class ProgressBar:
         self,
         label: str = "",
         unit: str = "steps",
-        start: int = 0,
+        start: int | None = 0,
         stream: TextIO | None = None,
         clock: Callable[[], float] = time.monotonic,
         width: int = 30,
@@ -40,8 +42,10 @@ class ProgressBar:
     ) -> None:
         self.label = label
         self.unit = unit
-        self.start = start
-        self.done = start
+        self.start = start or 0
+        self._started = start is not None
+        self.done = self.start
+        self.detail = ""
         self.total = 0
         self._stream = stream if stream is not None else sys.stderr
         self._clock = clock
@@ -49,6 +53,7 @@ class ProgressBar:
         self._width = width
         self._every_s = every_s
         self._last_line = -float("inf")
+        self._ended = False  # the final line is written once, however often the count is repeated
         self._tty = bool(getattr(self._stream, "isatty", lambda: False)())
 
     @property
@@ -64,16 +69,20 @@ class ProgressBar:
         rate = self.rate
         eta = format_duration((self.total - self.done) / rate) if rate > 0 else "?"
         prefix = f"{self.label} " if self.label else ""
-        return f"{prefix}[{bar}] {self.done}/{self.total} {self.unit}  {rate:.2f} {self.unit}/s  ETA {eta}"
+        detail = f"  {self.detail}" if self.detail else ""
+        return f"{prefix}[{bar}] {self.done}/{self.total} {self.unit}  {rate:.2f} {self.unit}/s  ETA {eta}{detail}"
 
-    def __call__(self, done: int, total: int) -> None:
-        self.done, self.total = done, total
+    def __call__(self, done: int, total: int, detail: str = "") -> None:
+        if not self._started:
+            self.start, self._started, self._began = done, True, self._clock()
+        self.done, self.total, self.detail = done, total, detail
         finished = done >= total
         if self._tty:
             self._stream.write("\r" + self.text() + ("\n" if finished else ""))
         else:
             now = self._clock()
-            if now - self._last_line >= self._every_s or finished:
+            if (now - self._last_line >= self._every_s and not finished) or (finished and not self._ended):
+                self._ended = finished
                 self._stream.write(self.text() + "\n")
                 self._last_line = now
         self._stream.flush()

@@ -12,23 +12,31 @@ import logging
 import sys
 from pathlib import Path
 
-import torch
-
+from engine.errors import DreamwallError
 from engine.masks import MASK_MODES
-from engine.networks import check_network_name, load_network
+from engine.networks import DreamNet, check_network_name, load_network
+from engine.objectives import Objective
 from installation.commands.dream import layers_spec
-from installation.common.cli import choice_arg, number_arg, size_arg, whole_arg
+from installation.common.cli import choice_arg, int_in, number_arg, size_arg, whole_arg
 from installation.ops.progress import ProgressBar
-from installation.outputs.video_io import DEFAULT_FOLDER_FPS, check_video_output, open_source
+from installation.outputs.video_io import DEFAULT_FOLDER_FPS, FrameSource, check_video_output, open_source
 from installation.presets.loader import DEFAULT_NAME, PresetLibrary, environment_presets_dir
-from installation.rendering.frame_dreamer import FrameDreamer, render_settings
+from installation.presets.schema import Preset
+from installation.rendering.chunk_folder import ChunkFolder
+from installation.rendering.chunk_task import ChunkJob
+from installation.rendering.chunks import ChunkPlan, default_chunk_frames, warmup_frames
+from installation.rendering.farm import farm_render
+from installation.rendering.frame_dreamer import FrameDreamer, RenderSettings, render_settings
 from installation.rendering.offline import render
+from installation.rendering.ray_cluster import connect
+from installation.rendering.render_device import cluster_placement, local_placement
 from installation.rendering.work_folder import WorkFolder
 
 log = logging.getLogger(__name__)
 
 HELP = "dream a video, animated GIF or image folder offline at full quality (resumable, keeps audio)"
 QUIET_START = True  # start logs are held until the checks pass (installation.common.cli.StartLog)
+LOCAL_RAY = "local"  # --ray with no address: a Ray started on this machine for this render
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -53,9 +61,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", action="store_true", help="continue an interrupted render from its last frame")
     parser.add_argument("--keep-frames", action="store_true", help="keep the PNG work folder after encoding")
     parser.add_argument("--overwrite", action="store_true", help="allow -o to be the input file")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (with --ray: auto, cpu, cuda)")
+    farm = parser.add_argument_group("split across a Ray cluster (see the README)")
+    farm.add_argument("--ray", nargs="?", const=LOCAL_RAY, metavar="ADDRESS",
+                      help="dream in chunks on Ray: no address starts a local Ray for this render; auto or "
+                      "HOST:PORT joins the running cluster this machine is a node of")  # fmt: skip
+    farm.add_argument("--chunk-frames", type=int_in(1, 100_000, "chunk_frames"),
+                      help="frames per chunk (default: from the clip length and the workers)")  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.chunk_frames is not None and args.ray is None:
+        raise DreamwallError("--chunk-frames splits a render across Ray: use it with --ray")
     output = check_video_output(args.output, inputs=(args.input,), overwrite=args.overwrite)
     preset = PresetLibrary(environment_presets_dir()).load(args.preset)
     network = check_network_name(args.network or preset.network)
@@ -63,13 +80,13 @@ def run(args: argparse.Namespace) -> int:
     info = source.info
     log.info("%s: %d frames, %dx%d at %g fps%s", info.path, info.frame_count, *info.size, info.fps,
              ", with audio" if info.has_audio else "")  # fmt: skip
-    net = load_network(network)
-    if torch.cuda.is_available():
-        net = net.cuda()
-    objective = preset.objective_on(net, layers_spec(args.layers) if args.layers else None)
-    settings = render_settings(preset, args, net, objective, args.size or info.size)
-    if settings.step.panorama_pad:
-        log.warning("panorama: the output does not keep the input's spherical (360) metadata; re-inject it")
+    layers = layers_spec(args.layers) if args.layers else None
+    if args.ray is not None:
+        return _run_on_ray(args, output, preset, source, load_network(network), layers)
+    device, dtype = local_placement(args.device, preset.precision, f"preset '{preset.name}'")
+    net = load_network(network).to(device, dtype)
+    objective = preset.objective_on(net, layers)
+    settings = _settings(preset, args, net, objective, info.size)
     dreamer = FrameDreamer(net, objective, settings, fps=info.fps)
     work = WorkFolder(output)
     done = work.done(info.frame_count) if args.resume else 0
@@ -80,5 +97,46 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"\ninterrupted after {work.done(info.frame_count)} of {info.frame_count} frames; "
                          "run the same command with --resume to continue\n")  # fmt: skip
         return 130
+    print(result.output)
+    return 0
+
+
+def _settings(preset: Preset, args: argparse.Namespace, net: DreamNet, objective: Objective,
+              input_size: tuple[int, int]) -> RenderSettings:  # fmt: skip
+    settings = render_settings(preset, args, net, objective, args.size or input_size)
+    if settings.step.panorama_pad:
+        log.warning("panorama: the output does not keep the input's spherical (360) metadata; re-inject it")
+    return settings
+
+
+def _run_on_ray(args: argparse.Namespace, output: Path, preset: Preset, source: FrameSource, net: DreamNet,
+                layers: object) -> int:  # fmt: skip
+    """The render split into chunks on a Ray cluster; the network here only builds and checks the settings."""
+    info = source.info
+    objective = preset.objective_on(net, layers)
+    settings = _settings(preset, args, net, objective, info.size)
+    cluster = connect(None if args.ray == LOCAL_RAY else args.ray, verbose=log.isEnabledFor(logging.DEBUG))
+    try:
+        device, dtype = cluster_placement(args.device, preset.precision, cluster.gpus, cluster.description,
+                                          f"preset '{preset.name}'")  # fmt: skip
+        warmup = warmup_frames(settings.feedback)
+        saved = ChunkFolder(output).saved_cut() if args.resume else None
+        chunk_frames = (args.chunk_frames or (saved or {}).get("chunk_frames")
+                        or default_chunk_frames(info.frame_count, cluster.slots(device), warmup))  # fmt: skip
+        plan = ChunkPlan(info.frame_count, chunk_frames, warmup)
+        job = ChunkJob(Path(info.path).resolve(), args.fps or DEFAULT_FOLDER_FPS, preset, layers, settings,
+                       info.fps, device, dtype)  # fmt: skip
+        bar = ProgressBar(f"render {objective.description}", unit="frames", start=None)
+        try:
+            result = farm_render(source, output, job, plan, cluster, resume=args.resume, progress=bar,
+                                 keep_frames=args.keep_frames)  # fmt: skip
+        except KeyboardInterrupt:
+            kept = ChunkFolder(output)
+            sys.stderr.write(f"\ninterrupted with {len(kept.recorded(plan)) if kept.path.exists() else 0} of "
+                             f"{len(plan.chunks)} chunks finished; run the same command with --resume to "
+                             "continue\n")  # fmt: skip
+            return 130
+    finally:
+        cluster.close()
     print(result.output)
     return 0

@@ -86,10 +86,20 @@ def write_image(path: Path, rgb: np.ndarray, settings: Mapping[str, Any] | None 
 
         data = encode_png(rgb, settings)
     else:
-        ok, encoded = cv2.imencode(path.suffix.lower(), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-        if not ok:
-            raise DreamwallError(f"cannot encode image as {path.suffix}")
-        data = encoded.tobytes()
+        data = encode_image(rgb, path.suffix)
+    write_encoded(path, data)
+
+
+def encode_image(rgb: np.ndarray, suffix: str = ".png") -> bytes:
+    """RGB uint8 pixels as the bytes of an image file of that suffix's format."""
+    ok, encoded = cv2.imencode(suffix.lower(), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise DreamwallError(f"cannot encode image as {suffix}")
+    return encoded.tobytes()
+
+
+def write_encoded(path: Path, data: bytes) -> None:
+    """An encoded image's bytes to `path` atomically; a full disk is a DreamwallError."""
     try:
         with atomic_path(path) as temp:
             temp.write_bytes(data)

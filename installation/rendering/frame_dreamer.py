@@ -106,6 +106,15 @@ class FrameDreamer:
                                                                    source, mask))  # fmt: skip
         return host_resize(shown, s.size), dreamed_u8
 
+    def undreamt(self, source_rgb: np.ndarray) -> np.ndarray:
+        """The frame as it would be shown with no dream in it (graded, at the output size): what the dream detail
+        of a shown frame is measured against (a split render's crossfade keeps that detail's strength)."""
+        s = self.settings
+        if s.post.identity:
+            return host_resize(source_rgb, s.size)
+        source = self.tensor(host_resize(source_rgb, self.dream_size))
+        return host_resize(to_uint8(apply_post(source, s.post, raw=source)), s.size)
+
 
 def render_settings(preset: Preset, args: object, net: DreamNet, objective: Objective,
                     size: tuple[int, int]) -> RenderSettings:  # fmt: skip

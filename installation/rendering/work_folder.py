@@ -17,6 +17,7 @@ from installation.outputs.images import read_image, write_image
 from installation.outputs.video_io import FRAME_PATTERN
 
 STATE_FILE = "state.json"
+CHUNKS_FOLDER = "chunks"  # a split render's chunks (installation.rendering.chunk_folder)
 LAST_DREAM = "last_dream.png"  # ungraded dream of the last finished frame: the feedback to resume from
 
 
@@ -91,9 +92,16 @@ class WorkFolder:
                 )
 
     def start(self, manifest: dict[str, object]) -> None:
+        self.write_manifest(manifest)
+        self.mark_done(0)
+
+    def write_manifest(self, manifest: dict[str, object]) -> None:
         self.frames.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.path / "manifest.json", json.dumps(manifest, indent=1))
-        self.mark_done(0)
+
+    def is_chunked(self) -> bool:
+        """Whether this folder holds a render split into chunks (`render --ray`), not a one-machine one."""
+        return (self.path / CHUNKS_FOLDER).is_dir()
 
     def save(self, index: int, shown: np.ndarray, dreamed: np.ndarray) -> None:
         """Frame first, then the feedback image, then the count: a crash leaves a consistent state."""

@@ -1,0 +1,160 @@
+"""The Ray cluster a split render runs on: connecting (or starting a local one), what it has, and the calls
+the farm makes on it. Every Ray call of the project is here.
+
+ADDRESS (`render --ray [ADDRESS]`):
+    none             a local Ray started for this render (this machine's cores and GPUs), stopped after it
+    auto             the cluster this machine is a node of (`ray start --head`, or `ray start --address ...`)
+    HOST:PORT        a cluster's head node (its GCS port, 6379 unless changed), from a node of that cluster
+
+ray://HOST:PORT (Ray Client) is refused: Ray Client cannot stream a generator task's
+results (tried with Ray 2.60: "'ObjectRefGenerator' object has no attribute 'binary'"),
+and the frames stream back as they are dreamt. A machine outside the cluster joins it
+as a node without cores of its own (`ray start --address HEAD:6379 --num-cpus 0`) and
+renders with `--ray auto`. A cluster with token authentication needs its token here
+too (~/.ray/auth_token, or RAY_AUTH_TOKEN; see Ray's token authentication guide).
+
+An existing cluster receives this checkout's `engine` and `installation` packages with the
+job (Ray's py_modules), so every node dreams with the driver's code; each node needs the
+same Python packages (requirements.txt) and must see the input at the same path.
+
+Chunk tasks are retried by Ray when their worker or node dies (max_retries); an error the
+chunk raises itself (a damaged input) is not retried: it stops the render, and the
+finished chunks are kept for --resume.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.errors import DreamwallError
+from installation.rendering.chunk_task import ChunkFn, ChunkItem, ChunkJob
+from installation.rendering.chunks import Chunk
+
+log = logging.getLogger(__name__)
+
+TASK_RETRIES = 3  # a chunk whose worker dies is dreamt again up to this many times
+CONNECT_TIMEOUT_S = 5.0
+INSTALL_HINT = "pip install -r requirements-ray.txt"
+CODE = tuple(Path(__file__).resolve().parents[2] / name for name in ("engine", "installation"))
+
+
+class ChunkFinished:
+    """What `next_item` gives when a chunk's task has yielded its last frame."""
+
+
+FINISHED = ChunkFinished()
+
+
+def import_ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise DreamwallError(f"render --ray needs Ray, which is not installed here: {INSTALL_HINT}") from None
+    return ray
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise DreamwallError(f"--ray address '{address}' must be auto or HOST:PORT, e.g. 10.0.0.5:6379")
+    return host.strip("[]"), int(port)
+
+
+def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    """A head node that does not answer is one line now, not a long hang inside Ray's own retries."""
+    host, port = _host_port(address)
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            pass
+    except OSError as error:
+        reason = error.strerror or str(error) or type(error).__name__
+        raise DreamwallError(f"cannot reach the Ray cluster at {address}: {reason}; is its head node running "
+                             "(ray start --head) and the port open?") from None  # fmt: skip
+
+
+def _chunk_task(fn: ChunkFn, job: ChunkJob, chunk: Chunk) -> Iterator[ChunkItem]:
+    """The one Ray task: a generator, so Ray streams each item back as it is yielded."""
+    yield from fn(job, chunk)
+
+
+@dataclass
+class RayCluster:
+    """A connected Ray: what it has, and submitting, following and cancelling chunk tasks."""
+
+    ray: Any
+    description: str
+    cpus: int
+    gpus: int
+    local: bool  # started for this render (stopped by close)
+
+    def slots(self, device: str) -> int:
+        """Chunks dreamt at once: one per GPU, or one per CPU core (each task one thread)."""
+        return max(1, self.gpus if device == "cuda" else self.cpus)
+
+    def submit(self, fn: ChunkFn, job: ChunkJob, chunks: Iterable[Chunk]) -> dict[Any, Chunk]:
+        """One streaming task per chunk: each yields its frames as they are dreamt."""
+        task = self.ray.remote(_chunk_task).options(
+            num_cpus=1, num_gpus=1 if job.device == "cuda" else 0,
+            max_retries=TASK_RETRIES, retry_exceptions=False, name="dreamwall-chunk",
+        )  # fmt: skip
+        shared = self.ray.put(job)
+        return {task.remote(fn, shared, chunk): chunk for chunk in chunks}
+
+    def next_item(self, running: dict[Any, Chunk]) -> tuple[Any, ChunkItem | ChunkFinished]:
+        """The next thing any running chunk has to say: a frame, its start, or FINISHED."""
+        ready, _ = self.ray.wait(list(running), num_returns=1)
+        handle = ready[0]
+        chunk = running[handle]
+        try:
+            return handle, self.ray.get(next(handle))
+        except StopIteration:
+            return handle, FINISHED
+        except self.ray.exceptions.RayTaskError as error:
+            cause = error.cause if isinstance(error.cause, Exception) else error
+            if isinstance(cause, DreamwallError):
+                raise DreamwallError(f"chunk {chunk.index} (frames {chunk.first}-{chunk.stop - 1}): {cause}") from None
+            raise DreamwallError(f"chunk {chunk.index} failed: {str(cause).strip().splitlines()[-1]}") from None
+        except self.ray.exceptions.RayError as error:  # the worker or node died more than TASK_RETRIES times
+            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise DreamwallError(f"chunk {chunk.index} failed after {TASK_RETRIES} retries: {first}") from None
+
+    def cancel(self, handles: Iterable[Any]) -> None:
+        for handle in handles:
+            self.ray.cancel(handle, force=True)
+
+    def close(self) -> None:
+        self.ray.shutdown()
+
+
+def connect(address: str | None, cpus: int | None = None, verbose: bool = False) -> RayCluster:
+    """Start a local Ray (address None) or join a running cluster; a DreamwallError says why not."""
+    ray = import_ray()
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # offline machines: no phoning home
+    quiet = {"logging_level": logging.INFO if verbose else logging.ERROR, "log_to_driver": verbose}
+    if address is None:
+        ray.init(address="local", num_cpus=cpus, include_dashboard=False, **quiet)
+        where = "a local Ray"
+    else:
+        if address.startswith("ray://"):
+            raise DreamwallError(f"--ray {address}: Ray Client cannot stream the frames back as they are dreamt; "
+                                 "join this machine to the cluster (ray start --address HEAD:6379 --num-cpus 0) "
+                                 "and use --ray auto")  # fmt: skip
+        if address != "auto":
+            check_reachable(address)
+        try:
+            ray.init(address=address, runtime_env={"py_modules": [str(path) for path in CODE]}, **quiet)
+        except ConnectionError as error:
+            hint = "start one with `ray start --head`, or give its address" if address == "auto" else str(error)
+            raise DreamwallError(f"no Ray cluster at --ray {address}: {hint}") from None
+        where = f"the Ray cluster at {address}"
+    resources = ray.cluster_resources()
+    cluster = RayCluster(ray, where, int(resources.get("CPU", 0)), int(resources.get("GPU", 0)), address is None)
+    log.info("%s: %d CPUs, %d GPUs", where, cluster.cpus, cluster.gpus)
+    return cluster
+

@@ -1,0 +1,34 @@
+"""A chunk task whose worker dies once, half-way: Ray's retry on demand.
+
+`CrashOnce(marker, chunk)` dreams like installation.rendering.chunk_task.dream_chunk, but
+the first time `chunk` has yielded `after` frames while the marker file exists, it removes
+the marker and kills its own process (os._exit: no exception, no clean-up, as a worker
+lost to the OOM killer or a pulled cable). The marker makes "once" hold across the
+worker processes Ray starts, and across the retry.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from installation.rendering.chunk_task import ChunkItem, ChunkJob, DreamtFrame, dream_chunk
+from installation.rendering.chunks import Chunk
+
+
+@dataclass(frozen=True)
+class CrashOnce:
+    marker: Path
+    chunk: int
+    after: int = 2  # frames yielded before the crash
+
+    def __call__(self, job: ChunkJob, chunk: Chunk) -> Iterator[ChunkItem]:
+        yielded = 0
+        for item in dream_chunk(job, chunk):
+            yield item
+            yielded += isinstance(item, DreamtFrame)
+            if chunk.index == self.chunk and yielded == self.after and self.marker.exists():
+                self.marker.unlink()
+                os._exit(1)

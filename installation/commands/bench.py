@@ -7,7 +7,7 @@ from pathlib import Path
 
 from installation.common.cli import int_in
 
-HELP = "measure ms per dream step and frames/s against a plain autograd loop (--backends, --live, --temporal)"
+HELP = "measure ms per dream step and frames/s against a plain autograd loop (--backends, --live, --temporal, --ray)"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -16,6 +16,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     what.add_argument("--live", action="store_true", help="end-to-end live pipeline fps, latency and stability")
     what.add_argument("--temporal", action="store_true",
                       help="temporal stability on moving clips: warping error, flicker per dream strength")
+    what.add_argument("--ray", action="store_true",
+                      help="a 300-frame render on one process vs render --ray with 2 workers, and its seams")
     parser.add_argument("--strip", type=Path, help="with --temporal: write a restart/before/after strip (JPEG)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--repeats", type=int_in(1, 100, "repeats"), default=5, help="runs per figure (median)")
@@ -30,6 +32,10 @@ def run(args: argparse.Namespace) -> int:
         from installation.benchmarks.live import run_live_bench
 
         return run_live_bench(json_output=args.json, repeats=args.repeats)
+    if args.ray:
+        from installation.benchmarks.ray_render import run_ray_bench
+
+        return run_ray_bench(json_output=args.json, repeats=args.repeats)
     if args.temporal:
         from installation.benchmarks.temporal import run_temporal_bench
 

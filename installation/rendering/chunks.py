@@ -29,7 +29,7 @@ import numpy as np
 
 from engine.temporal import FeedbackParams
 
-SEAM_FRAMES = 8  # crossfade before each chunk (fewer for chunks of under 8 frames)
+SEAM_FRAMES = 8  # crossfade before each chunk (fewer for chunks of under 16 frames)
 HALF_LEVEL = 0.5 / 255
 CHUNKS_PER_WORKER = 3  # the default cut: work to balance, and a dead worker loses a third of its share at most
 MAX_WARMUP_SHARE = 0.25  # ... but chunks at least 1 / MAX_WARMUP_SHARE times their warm-up and seam

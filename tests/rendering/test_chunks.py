@@ -48,21 +48,21 @@ def test_every_frame_is_owned_once_and_chunks_never_start_before_frame_zero(tota
 
 
 def test_crossfade_shares_rise_to_the_next_chunk_and_stay_inside_the_previous_one():
-    plan = ChunkPlan(36, 12, 7)
-    assert plan.crossfade == 4
-    shares = {index: plan.blend(index) for index in range(36)}
+    plan = ChunkPlan(48, 16, 7)
+    assert plan.crossfade == 8
+    shares = {index: plan.blend(index) for index in range(48)}
     blended = sorted(index for index, meeting in shares.items() if meeting is not None)
-    assert blended == [8, 9, 10, 11, 20, 21, 22, 23]
+    assert blended == [*range(8, 16), *range(24, 32)]
     previous, following, _ = shares[8]
     assert (previous.index, following.index) == (0, 1)
-    assert [shares[index][2] for index in (8, 9, 10, 11)] == pytest.approx([0.2, 0.4, 0.6, 0.8])
+    assert [shares[index][2] for index in range(8, 16)] == pytest.approx([k / 9 for k in range(1, 9)])
     assert ChunkPlan(10, 3, 0).crossfade == 1 and ChunkPlan(10, 1, 0).crossfade == 0  # short chunks: short seams
 
 
 def test_default_cut_balances_workers_but_keeps_warmup_under_a_quarter():
     assert default_chunk_frames(600, 2, 13) == 100  # six chunks: three per worker
-    frames = default_chunk_frames(400, 8, 44)  # 24 chunks would be 17 frames: mostly warm-up
-    assert frames == 200 and (44 + 4) / frames <= 0.25
+    frames = default_chunk_frames(500, 8, 44)  # 24 chunks would be 21 frames: mostly warm-up
+    assert frames == 250 and (44 + 8) / frames <= 0.25
     assert default_chunk_frames(50, 4, 44) == 50  # too short to split well: one chunk
     plan = ChunkPlan(301, default_chunk_frames(301, 2, 0), 0)
     sizes = [chunk.owned for chunk in plan.chunks]

@@ -3,7 +3,6 @@ exact resume after an interruption, and clear errors for bad input."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -17,27 +16,20 @@ from engine.post import PostParams
 from engine.step import OctaveParams, StepParams
 from engine.temporal import FeedbackParams
 from installation.outputs.images import read_image, write_image
-from installation.outputs.video_io import count_frames, ffmpeg_exe, open_source, probe
+from installation.outputs.video_io import count_frames, open_source, probe
 from installation.rendering.frame_dreamer import FrameDreamer, RenderSettings
 from installation.rendering.offline import render
 from installation.rendering.work_folder import WorkFolder, work_folder
+from installation.testing.clips import pattern_clip
 
 SIZE = (64, 48)
 FRAMES = 4
 
 
-def ffmpeg(*args: str) -> None:
-    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *args], check=True)
-
-
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory) -> Path:
     """A moving test pattern with a sine audio track."""
-    path = tmp_path_factory.mktemp("clip") / "clip.mp4"
-    ffmpeg("-f", "lavfi", "-i", f"testsrc=size=64x48:rate=10:duration={FRAMES / 10}",
-           "-f", "lavfi", "-i", f"sine=frequency=440:duration={FRAMES / 10}",
-           "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(path))  # fmt: skip
-    return path
+    return pattern_clip(tmp_path_factory.mktemp("clip") / "clip.mp4", FRAMES)
 
 
 def moving_square(index: int) -> np.ndarray:

@@ -11,10 +11,11 @@ import pytest
 
 import run
 from installation import HOME
-from installation.outputs.video_io import count_frames, ffmpeg_exe, probe
+from installation.outputs.video_io import count_frames, probe
 from installation.rendering.chunk_folder import ChunkFolder
 from installation.rendering.chunks import ChunkPlan
 from installation.rendering.work_folder import work_folder
+from installation.testing.clips import pattern_clip
 
 FRAMES = 30
 QUICK = ["--octaves", "1", "--steps", "1", "--layers", "fire3", "--size", "48x32"]
@@ -22,13 +23,7 @@ QUICK = ["--octaves", "1", "--steps", "1", "--layers", "fire3", "--size", "48x32
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("cli_clip") / "clip.mp4"
-    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
-                    "-f", "lavfi", "-i", f"testsrc=size=64x48:rate=10:duration={FRAMES / 10}",
-                    "-f", "lavfi", "-i", f"sine=frequency=440:duration={FRAMES / 10}",
-                    "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(path)],
-                   check=True)  # fmt: skip
-    return path
+    return pattern_clip(tmp_path_factory.mktemp("cli_clip") / "clip.mp4", FRAMES)
 
 
 def render_process(*args: str) -> subprocess.CompletedProcess[str]:

@@ -9,7 +9,6 @@ compared pixel for pixel.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +21,7 @@ from engine.post import PostParams
 from engine.step import OctaveParams, StepParams
 from engine.temporal import FeedbackParams
 from installation.outputs.images import read_image, write_image
-from installation.outputs.video_io import count_frames, ffmpeg_exe, open_source, probe
+from installation.outputs.video_io import count_frames, open_source, probe
 from installation.presets.loader import PresetLibrary, environment_presets_dir
 from installation.rendering.chunk_folder import ChunkFolder
 from installation.rendering.chunk_task import ChunkJob
@@ -32,6 +31,7 @@ from installation.rendering.frame_dreamer import FrameDreamer, RenderSettings
 from installation.rendering.offline import render
 from installation.rendering.ray_cluster import RayCluster, connect
 from installation.rendering.work_folder import WorkFolder
+from installation.testing.clips import pattern_clip
 from installation.testing.faulty_chunks import CrashOnce
 
 SIZE = (64, 48)
@@ -40,18 +40,9 @@ CHUNK_FRAMES = 16  # three chunks; at feedback 0.5 (7 warm-up frames) chunks 1 a
 FPS = 10
 
 
-def ffmpeg(*args: str) -> None:
-    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *args], check=True)
-
-
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("ray_clip") / "clip.mp4"
-    seconds = FRAMES / FPS
-    ffmpeg("-f", "lavfi", "-i", f"testsrc=size=64x48:rate={FPS}:duration={seconds}",
-           "-f", "lavfi", "-i", f"sine=frequency=330:duration={seconds}",
-           "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(path))  # fmt: skip
-    return path
+    return pattern_clip(tmp_path_factory.mktemp("ray_clip") / "clip.mp4", FRAMES, FPS, SIZE, tone_hz=330)
 
 
 @pytest.fixture(scope="module")

@@ -25,6 +25,7 @@ import numpy as np
 from engine.errors import DreamwallError
 from installation.common.atomic import atomic_path, check_output_path
 from installation.outputs.images import check_pixels, read_image
+from installation.outputs.video_seek import frame_times, seek_input
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +209,8 @@ def count_frames(path: Path) -> int:
 
 
 class VideoSource:
-    """A video file decoded by ffmpeg; starting at frame k decodes and skips k frames (exact)."""
+    """A video file decoded by ffmpeg; starting at frame k seeks to it (installation.outputs.video_seek), or
+    decodes and skips k frames where the file's times cannot be trusted; exact either way."""
 
     def __init__(self, path: Path) -> None:
         found = probe(path)
@@ -220,16 +222,24 @@ class VideoSource:
             raise DreamwallError(f"{path} has no video frames")
         fps = found.fps or DEFAULT_FOLDER_FPS
         self.info = SourceInfo(path, "video", fps, found.size, count, "audio" in found.streams)
+        self._times: list[float] | None = None
+        self._timed = False
 
     def frames(self, start: int = 0) -> Iterator[np.ndarray]:
         import imageio_ffmpeg
 
-        reader = imageio_ffmpeg.read_frames(str(self.info.path), pix_fmt="rgb24")
+        if start > 0 and not self._timed:
+            self._times, self._timed = frame_times(ffmpeg_exe(), self.info.path, self.info.frame_count), True
+        seek = seek_input(self._times, start)
+        # passthrough: every decoded frame once (ffmpeg's default would duplicate or drop to a constant rate)
+        reader = imageio_ffmpeg.read_frames(str(self.info.path), pix_fmt="rgb24", input_params=seek,
+                                            output_params=["-fps_mode", "passthrough"])  # fmt: skip
+        skip = 0 if seek else start
         try:
             meta = next(reader)
             width, height = meta["size"]
             for index, raw in enumerate(reader):
-                if index >= start:
+                if index >= skip:
                     yield np.frombuffer(raw, dtype=np.uint8).reshape(height, width, 3).copy()
         finally:
             reader.close()

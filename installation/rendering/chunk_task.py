@@ -1,8 +1,7 @@
 """One chunk of a split render, as a worker dreams it: read its frame range, dream, hand back frames.
 
 The worker opens the input itself and reads only from the chunk's first warm-up frame
-on (a video decodes and skips to it: decoding is hundreds of times faster than dreaming
-at full quality, so the skip costs under a percent of a chunk), dreams with the same
+on (a video seeks there exactly: installation.outputs.video_seek), dreams with the same
 FrameDreamer as a one-machine render and yields each kept frame as PNG bytes the moment
 it is dreamt, so the driver shows progress and keeps frames from task results.
 

@@ -117,3 +117,16 @@ def test_compile_backend_matches_autograd_on_a_shallow_layer(net):
     objective = parse_objective("conv1", net)
     backend = create_backend("compile", net, objective, "cpu", MemoryStore())
     assert _close(backend.gradient(small), autograd_gradient(net, objective)(small))
+
+
+def test_torch_backend_keeps_nchw_for_the_first_layer_alone_and_changes_layout_with_the_objective(net, image):
+    stem, deeper = parse_objective("conv1", net), parse_objective("fire3", net)
+    backend = TorchBackend(net, stem)
+    assert not backend.channels_last  # a 3-channel image: channels_last only costs conversions
+    assert _close(backend.gradient(image), autograd_gradient(net, stem)(image))
+    backend.set_objective(deeper)
+    assert backend.channels_last and next(backend.net.parameters()).is_contiguous(memory_format=torch.channels_last)
+    assert _close(backend.gradient(image), autograd_gradient(net, deeper)(image))
+    backend.set_objective(stem)
+    assert not backend.channels_last and _close(backend.gradient(image), autograd_gradient(net, stem)(image))
+    assert TorchBackend(net, stem, channels_last=True).channels_last  # asked for: kept

@@ -1,4 +1,5 @@
-"""A chunk task whose worker dies once, half-way: Ray's retry on demand.
+"""Chunk tasks that fail on demand: a worker that dies once half-way (Ray's retry), one that dies every time
+(retries run out), and a chunk that raises an error of its own (not retried).
 
 `CrashOnce(marker, chunk)` dreams like installation.rendering.chunk_task.dream_chunk, but
 the first time `chunk` has yielded `after` frames while the marker file exists, it removes
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.errors import DreamwallError
 from installation.rendering.chunk_task import ChunkItem, ChunkJob, DreamtFrame, dream_chunk
 from installation.rendering.chunks import Chunk
 
@@ -32,3 +34,29 @@ class CrashOnce:
             if chunk.index == self.chunk and yielded == self.after and self.marker.exists():
                 self.marker.unlink()
                 os._exit(1)
+
+
+@dataclass(frozen=True)
+class CrashAlways:
+    """Chunk `chunk` kills its worker before its first frame, every attempt."""
+
+    chunk: int
+
+    def __call__(self, job: ChunkJob, chunk: Chunk) -> Iterator[ChunkItem]:
+        for item in dream_chunk(job, chunk):
+            if chunk.index == self.chunk:
+                os._exit(1)
+            yield item
+
+
+@dataclass(frozen=True)
+class RaisesOnChunk:
+    """Chunk `chunk` raises a DreamwallError (as a node that cannot read the input does)."""
+
+    chunk: int
+    message: str
+
+    def __call__(self, job: ChunkJob, chunk: Chunk) -> Iterator[ChunkItem]:
+        if chunk.index == self.chunk:
+            raise DreamwallError(self.message)
+        yield from dream_chunk(job, chunk)

@@ -32,7 +32,7 @@ from installation.rendering.offline import render
 from installation.rendering.ray_cluster import RayCluster, connect
 from installation.rendering.work_folder import WorkFolder
 from installation.testing.clips import pattern_clip
-from installation.testing.faulty_chunks import CrashOnce
+from installation.testing.faulty_chunks import CrashAlways, CrashOnce, RaisesOnChunk
 
 SIZE = (64, 48)
 FRAMES = 48
@@ -190,3 +190,24 @@ def test_resume_dreams_only_the_missing_chunks(clip, squeezenet, cluster, dreamt
     other = job_for(clip, settings_at(squeezenet, 0.6))
     with pytest.raises(DreamwallError, match=r"cannot resume: feedback\.feedback was 0\.5, now 0\.6"):
         farm_render(open_source(clip), output, other, plan, cluster, resume=True)
+
+
+def test_a_chunk_that_fails_by_itself_stops_the_render_in_one_line_and_keeps_what_is_finished(
+    clip, squeezenet, cluster, tmp_path
+):
+    settings, output = settings_at(squeezenet, 0.5), tmp_path / "fails.mp4"
+    job, plan = job_for(clip, settings), plan_for(settings)
+    finish_first = farm_render(open_source(clip), output, job, plan, cluster, stop=lambda ended: ended == 1)
+    kept = ChunkFolder(output).recorded(plan)
+    failing = ({0, 1, 2} - kept).pop()
+    with pytest.raises(DreamwallError, match=rf"^chunk {failing} \(frames \d+-\d+\): node-7 cannot see /clips/in.mp4$"):
+        farm_render(open_source(clip), output, job, plan, cluster, resume=True,
+                    fn=RaisesOnChunk(failing, "node-7 cannot see /clips/in.mp4"))  # fmt: skip
+    assert not output.exists() and kept <= ChunkFolder(output).recorded(plan) and finish_first.dreamt
+
+
+def test_a_chunk_whose_worker_always_dies_fails_after_rays_retries(clip, squeezenet, cluster, tmp_path):
+    settings, output = settings_at(squeezenet, 0.0), tmp_path / "dies.mp4"
+    with pytest.raises(DreamwallError, match=r"^chunk 2 failed after 3 retries: "):
+        farm_render(open_source(clip), output, job_for(clip, settings), plan_for(settings), cluster, fn=CrashAlways(2))
+    assert not output.exists()

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from installation.app.config import LiveConfig, display_available
 from installation.app.director import LookDirector
 from installation.app.handlers import Handlers
@@ -31,6 +33,7 @@ from installation.display.hud import HudInfo
 from installation.dreaming.backend_choice import BackendChooser, check_backend_here
 from installation.dreaming.export_cache import DiskStore
 from installation.dreaming.placement import resolve_device
+from installation.dreaming.thread_tuner import ThreadTuner, thread_candidates
 from installation.dreaming.worker import DreamWorker
 from installation.ops.housekeeping import Housekeeping, Latest
 from installation.ops.sd_notify import Notifier
@@ -114,7 +117,10 @@ class App:
         self.source_spec = spec
         settings = self.director.settings()  # fails on a bad objective before any thread starts
         self.feed = SwitchableFeed(self._open_capture())
-        self.worker = DreamWorker(self.feed, settings, gradient_factory=self.backends, seed=config.seed).start()
+        self._torch_threads = torch.get_num_threads()  # given back on close: the tuner changes it
+        tuner = ThreadTuner(thread_candidates(self._torch_threads))
+        self.worker = DreamWorker(self.feed, settings, gradient_factory=self.backends, seed=config.seed,
+                                  thread_tuner=tuner).start()  # fmt: skip
         self.director.worker = self.worker
         self.running = True
         self.asleep = False
@@ -261,6 +267,7 @@ class App:
             self.audio.close()
         self.notifier.stopping()
         self.worker.close()
+        torch.set_num_threads(self._torch_threads)
         if self.capture is not None:
             self.capture.close()
         if self.renderer is not None:

@@ -241,7 +241,8 @@ def print_pipeline(pipeline: PipelineFigures, size: tuple[int, int], why: str, r
     print(f"live pipeline: demo camera -> {PRESET} preset ({STEPS} steps, {size[0]}x{size[1]}, "
           f"backend {pipeline.backend}, {why}, composed at {WINDOW_SIZE[0]}x{WINDOW_SIZE[1]}) -> Renderer "
           f"{WINDOW_SIZE[0]}x{WINDOW_SIZE[1]} @ {DISPLAY_HZ} Hz pacing; "
-          f"median of {repeats} x {WINDOW_S:g} s, {torch.get_num_threads()} torch threads, {os.cpu_count()} CPUs")
+          f"median of {repeats} x {WINDOW_S:g} s, {os.cpu_count()} CPUs; tuned in the show: "
+          f"{pipeline.cpu_threads or 'no tuning'}")
     print(f"  dreamed frames/s (end to end)   {pipeline.dream_fps:7.1f}   target >= {target:g}: "
           f"{_ok(pipeline.dream_fps, target)}   runs {pipeline.dream_fps_runs}")
     print(f"  dreams shown/s                  {pipeline.shown_fps:7.1f}")

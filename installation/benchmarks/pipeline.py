@@ -29,6 +29,7 @@ from installation.dreaming.backend_choice import BackendChooser
 from installation.dreaming.looks import NetworkCache, Overrides, dream_settings
 from installation.dreaming.placement import Placement
 from installation.dreaming.stage_timer import StageTimer
+from installation.dreaming.thread_tuner import ThreadTuner, thread_candidates
 from installation.dreaming.worker import DreamWorker
 from installation.presets.loader import Preset
 from installation.sources.capture import Capture
@@ -71,6 +72,7 @@ class PipelineFigures:
     stages_ms: dict[str, float] = field(default_factory=dict)  # median per stage of the worker's frame
     display_work_ms: float | None = None  # the renderer's upload + blit + flip per tick, median
     gpu_memory_mb: float | None = None  # peak allocated by torch on the device
+    cpu_threads: str = ""  # what the thread tuner chose and measured (CPU shows)
 
 
 class _ShownLatency:
@@ -156,7 +158,9 @@ def measure_pipeline(preset: Preset, spec: PipelineSpec) -> PipelineFigures:
         torch.cuda.reset_peak_memory_stats(spec.device)
     capture = Capture(DemoSource(size=spec.camera_size, fps=spec.camera_fps)).start()
     stages = StageTimer(spec.device)
-    worker = DreamWorker(capture, settings, gradient_factory=chooser, stage_timer=stages)
+    threads = torch.get_num_threads()
+    tuner = ThreadTuner(thread_candidates(threads))  # as the app: the faster thread count, found in the show
+    worker = DreamWorker(capture, settings, gradient_factory=chooser, stage_timer=stages, thread_tuner=tuner)
     worker.set_output_size(spec.output_size)
     worker.start()
     timing = _ShownLatency(worker)
@@ -167,6 +171,7 @@ def measure_pipeline(preset: Preset, spec: PipelineSpec) -> PipelineFigures:
     finally:
         renderer.close()
         worker.close()
+        torch.set_num_threads(threads)
         capture.close()
     memory = torch.cuda.max_memory_allocated(spec.device) / 2**20 if spec.device.type == "cuda" else None
     return PipelineFigures(
@@ -183,4 +188,5 @@ def measure_pipeline(preset: Preset, spec: PipelineSpec) -> PipelineFigures:
         stages_ms={stage: round(ms, 2) for stage, ms in stages.medians().items()},
         display_work_ms=statistics.median(windows.work_ms) if windows.work_ms else None,
         gpu_memory_mb=memory,
+        cpu_threads=tuner.summary,
     )

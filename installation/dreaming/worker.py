@@ -27,11 +27,17 @@ from installation.dreaming.host_link import HostLink
 from installation.dreaming.settings import Dream, DreamMode, DreamSettings, WorkerHealth, WorkerState
 from installation.dreaming.size_governor import auto_process_size, is_out_of_memory
 from installation.dreaming.stage_timer import StageTimer
+from installation.dreaming.thread_tuner import ThreadTuner
 from installation.sources.capture import Frame, NewestSlot
 
 __all__ = ["DreamSettings", "DreamWorker", "FrameFeed", "auto_process_size"]  # app, bench, warmup use these
 
 logger = logging.getLogger(__name__)
+
+
+def look_cost(settings: DreamSettings) -> tuple[object, ...]:
+    """What decides a frame's cost: a new value tunes the CPU threads again (installation.dreaming.thread_tuner)."""
+    return settings.net.name, settings.process_size, settings.steps, settings.dtype, settings.objective.layers
 
 
 class FrameFeed(Protocol):
@@ -54,8 +60,10 @@ class DreamWorker:
     def __init__(self, feed: FrameFeed, settings: DreamSettings, gradient_factory: GradientFactory = autograd_factory,
                  flow_fn: FlowFn | None = None, seed: int | None = None, max_consecutive_errors: int = 10,
                  wait_timeout: float = 0.25, clock: Clock = time.monotonic, join_timeout: float = 5.0,
-                 step_fn: StepFn = dream_step, stage_timer: StageTimer | None = None) -> None:  # fmt: skip
+                 step_fn: StepFn = dream_step, stage_timer: StageTimer | None = None,
+                 thread_tuner: ThreadTuner | None = None) -> None:  # fmt: skip
         self._feed = feed
+        self._tuner = thread_tuner
         self._max_consecutive = max_consecutive_errors
         self._wait_timeout = wait_timeout
         self._clock = clock
@@ -205,12 +213,15 @@ class DreamWorker:
     def _attempt(self, frame: Frame | None, settings: DreamSettings, version: int,
                  output: tuple[int, int] | None) -> bool:  # fmt: skip
         """Dream the camera frame (None: evolve the last dream, camera lost); False when it is time to give up."""
+        began = self._clock()
         try:
             if frame is not None:
                 self._dreamer.camera(frame, settings, version, output)
                 self._latency_ms.add((self._clock() - frame.timestamp) * 1000)
             else:
                 self._dreamer.lost(settings, version, output)
+            if self._tuner is not None and settings.device.type == "cpu":
+                self._tuner.frame_done(look_cost(settings), (self._clock() - began) * 1000)
         except Exception as error:  # noqa: BLE001 - one bad frame must not end the show
             if is_out_of_memory(error) and (notice := self._dreamer.step_down()) is not None:
                 logger.warning("%s", notice)

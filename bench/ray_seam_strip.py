@@ -27,12 +27,12 @@ from installation.benchmarks.temporal import clips
 from installation.outputs.images import read_image, write_image
 from installation.outputs.video_io import open_source
 from installation.presets.loader import PresetLibrary, environment_presets_dir
-from installation.rendering.chunk_task import ChunkJob
-from installation.rendering.chunks import ChunkPlan, warmup_frames
-from installation.rendering.farm import farm_render
 from installation.rendering.frame_dreamer import FrameDreamer, render_settings
 from installation.rendering.offline import render
-from installation.rendering.ray_cluster import connect
+from installation.rendering.split.cluster import connect
+from installation.rendering.split.driver import farm_render
+from installation.rendering.split.plan import ChunkPlan, warmup_frames
+from installation.rendering.split.task import ChunkJob
 from installation.rendering.work_folder import WorkFolder
 
 SIZE, FRAMES, CHUNK, FPS = (256, 144), 140, 70, 25.0

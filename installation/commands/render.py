@@ -22,14 +22,14 @@ from installation.ops.progress import ProgressBar
 from installation.outputs.video_io import DEFAULT_FOLDER_FPS, FrameSource, check_video_output, open_source
 from installation.presets.loader import DEFAULT_NAME, PresetLibrary, environment_presets_dir
 from installation.presets.schema import Preset
-from installation.rendering.chunk_folder import ChunkFolder
-from installation.rendering.chunk_task import ChunkJob
-from installation.rendering.chunks import ChunkPlan, default_chunk_frames, warmup_frames
-from installation.rendering.farm import farm_render
 from installation.rendering.frame_dreamer import FrameDreamer, RenderSettings, render_settings
 from installation.rendering.offline import render
-from installation.rendering.ray_cluster import connect
 from installation.rendering.render_device import cluster_placement, local_placement
+from installation.rendering.split.cluster import connect
+from installation.rendering.split.driver import farm_render
+from installation.rendering.split.folder import ChunkFolder
+from installation.rendering.split.plan import ChunkPlan, default_chunk_frames, warmup_frames
+from installation.rendering.split.task import ChunkJob
 from installation.rendering.work_folder import WorkFolder
 
 log = logging.getLogger(__name__)

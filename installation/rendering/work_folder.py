@@ -17,7 +17,7 @@ from installation.outputs.images import read_image, write_image
 from installation.outputs.video_io import FRAME_PATTERN
 
 STATE_FILE = "state.json"
-CHUNKS_FOLDER = "chunks"  # a split render's chunks (installation.rendering.chunk_folder)
+CHUNKS_FOLDER = "chunks"  # a split render's chunks (installation.rendering.split.folder)
 LAST_DREAM = "last_dream.png"  # ungraded dream of the last finished frame: the feedback to resume from
 
 

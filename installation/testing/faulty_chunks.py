@@ -1,7 +1,7 @@
 """Chunk tasks that fail on demand: a worker that dies once half-way (Ray's retry), one that dies every time
 (retries run out), and a chunk that raises an error of its own (not retried).
 
-`CrashOnce(marker, chunk)` dreams like installation.rendering.chunk_task.dream_chunk, but
+`CrashOnce(marker, chunk)` dreams like installation.rendering.split.task.dream_chunk, but
 the first time `chunk` has yielded `after` frames while the marker file exists, it removes
 the marker and kills its own process (os._exit: no exception, no clean-up, as a worker
 lost to the OOM killer or a pulled cable). The marker makes "once" hold across the
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import DreamwallError
-from installation.rendering.chunk_task import ChunkItem, ChunkJob, DreamtFrame, dream_chunk
-from installation.rendering.chunks import Chunk
+from installation.rendering.split.plan import Chunk
+from installation.rendering.split.task import ChunkItem, ChunkJob, DreamtFrame, dream_chunk
 
 
 @dataclass(frozen=True)

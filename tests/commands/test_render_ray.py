@@ -3,6 +3,9 @@ must come before anything is written (one line, exit 2)."""
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,10 +15,11 @@ import pytest
 import run
 from installation import HOME
 from installation.outputs.video_io import count_frames, probe
-from installation.rendering.chunk_folder import ChunkFolder
-from installation.rendering.chunks import ChunkPlan
+from installation.rendering.split.folder import ChunkFolder
+from installation.rendering.split.plan import ChunkPlan
 from installation.rendering.work_folder import work_folder
 from installation.testing.clips import pattern_clip
+from installation.testing.waiting import wait_until
 
 FRAMES = 30
 QUICK = ["--octaves", "1", "--steps", "1", "--layers", "fire3", "--size", "48x32"]
@@ -97,3 +101,39 @@ def test_a_split_render_is_not_resumed_on_one_machine(clip, tmp_path, capsys):
     ChunkFolder(output).open({"chunks": plan.manifest()}, plan, (48, 32), resume=False)
     assert run.main(["render", str(clip), "-o", str(output), "--resume", *QUICK]) == 2
     assert "split into chunks: continue it with --ray --resume" in capsys.readouterr().err
+
+
+def test_render_on_a_running_cluster_by_its_address(clip, tmp_path):
+    """`ray start --head` as on a real head node; the render joins it by HOST:PORT and ships this checkout's code.
+
+    The head runs in the foreground (--block) in its own process group, killed as a group at the end: this
+    cluster only (`ray stop` would stop every Ray on the machine), at once (a graceful stop takes 30 s)."""
+    port = free_port()
+    head = subprocess.Popen([str(Path(sys.executable).with_name("ray")), "start", "--head", "--block",
+                             "--port", str(port), "--num-cpus", "2", "--include-dashboard=false",
+                             "--disable-usage-stats"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)  # fmt: skip
+    try:
+        assert wait_until(lambda: reachable(port), timeout=60, interval=0.2), f"no Ray head on port {port}"
+        output = tmp_path / "cluster.mp4"
+        result = render_process(str(clip), "-o", str(output), "--ray", f"127.0.0.1:{port}", "--chunk-frames", "10",
+                                *QUICK)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert count_frames(output) == FRAMES and probe(output).streams == ("video", "audio")
+    finally:
+        os.killpg(head.pid, signal.SIGKILL)
+        head.wait(timeout=60)
+
+
+def reachable(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+def free_port() -> int:
+    with socket.socket() as probe_socket:
+        probe_socket.bind(("127.0.0.1", 0))
+        return probe_socket.getsockname()[1]

@@ -11,8 +11,8 @@ import pytest
 from engine.errors import DreamwallError
 from engine.temporal import FeedbackParams
 from installation.outputs.images import encode_image, read_image, write_image
-from installation.rendering.chunk_folder import ChunkFolder
-from installation.rendering.chunks import (
+from installation.rendering.split.folder import ChunkFolder
+from installation.rendering.split.plan import (
     ChunkPlan,
     crossfaded,
     default_chunk_frames,

@@ -23,13 +23,13 @@ from engine.temporal import FeedbackParams
 from installation.outputs.images import read_image, write_image
 from installation.outputs.video_io import count_frames, open_source, probe
 from installation.presets.loader import PresetLibrary, environment_presets_dir
-from installation.rendering.chunk_folder import ChunkFolder
-from installation.rendering.chunk_task import ChunkJob
-from installation.rendering.chunks import ChunkPlan, warmup_frames
-from installation.rendering.farm import farm_render
 from installation.rendering.frame_dreamer import FrameDreamer, RenderSettings
 from installation.rendering.offline import render
-from installation.rendering.ray_cluster import RayCluster, connect
+from installation.rendering.split.cluster import RayCluster, connect
+from installation.rendering.split.driver import farm_render
+from installation.rendering.split.folder import ChunkFolder
+from installation.rendering.split.plan import ChunkPlan, warmup_frames
+from installation.rendering.split.task import ChunkJob
 from installation.rendering.work_folder import WorkFolder
 from installation.testing.clips import pattern_clip
 from installation.testing.faulty_chunks import CrashAlways, CrashOnce, RaisesOnChunk

@@ -24,7 +24,7 @@ from engine.errors import DreamwallError
 from installation.common.atomic import atomic_write_text
 from installation.outputs.images import read_image, write_encoded, write_image
 from installation.outputs.video_io import FRAME_PATTERN
-from installation.rendering.chunks import Chunk, ChunkPlan, crossfaded
+from installation.rendering.split.plan import Chunk, ChunkPlan, crossfaded
 from installation.rendering.work_folder import CHUNKS_FOLDER, STATE_FILE, WorkFolder
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ The residue is then below what an 8-bit frame shows, and a crossfade of SEAM_FRA
 frames before each chunk's first frame (the previous chunk's last frames blended into
 this chunk's, which it dreams after its warm-up) hides the switch.
 
-Pure planning: no Ray, no files; the farm (installation.rendering.farm) runs the plan.
+Pure planning: no Ray, no files; the farm (installation.rendering.split.driver) runs the plan.
 """
 
 from __future__ import annotations
@@ -155,9 +155,3 @@ def crossfaded(previous: np.ndarray, following: np.ndarray, share: float, undrea
 
 def _rms(detail: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(detail))))
-
-
-def plan_of(manifest: dict[str, int], total: int) -> ChunkPlan:
-    """The plan a work folder's manifest saved (a resume keeps the cut it started with)."""
-    return ChunkPlan(total, int(manifest["chunk_frames"]), int(manifest["warmup"]))
-

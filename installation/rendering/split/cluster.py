@@ -33,22 +33,16 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import DreamwallError
-from installation.rendering.chunk_task import ChunkFn, ChunkItem, ChunkJob
-from installation.rendering.chunks import Chunk
+from installation import HOME
+from installation.rendering.split.plan import Chunk
+from installation.rendering.split.task import FINISHED, ChunkFn, ChunkItem, ChunkJob, Finished
 
 log = logging.getLogger(__name__)
 
 TASK_RETRIES = 3  # a chunk whose worker dies is dreamt again up to this many times
 CONNECT_TIMEOUT_S = 5.0
 INSTALL_HINT = "pip install -r requirements-ray.txt"
-CODE = tuple(Path(__file__).resolve().parents[2] / name for name in ("engine", "installation"))
-
-
-class ChunkFinished:
-    """What `next_item` gives when a chunk's task has yielded its last frame."""
-
-
-FINISHED = ChunkFinished()
+CODE = tuple(HOME / name for name in ("engine", "installation"))  # shipped to an existing cluster with the job
 
 
 def import_ray() -> Any:
@@ -106,7 +100,7 @@ class RayCluster:
         shared = self.ray.put(job)
         return {task.remote(fn, shared, chunk): chunk for chunk in chunks}
 
-    def next_item(self, running: dict[Any, Chunk]) -> tuple[Any, ChunkItem | ChunkFinished]:
+    def next_item(self, running: dict[Any, Chunk]) -> tuple[Any, ChunkItem | Finished]:
         """The next thing any running chunk has to say: a frame, its start, or FINISHED."""
         ready, _ = self.ray.wait(list(running), num_returns=1)
         handle = ready[0]
@@ -134,6 +128,8 @@ class RayCluster:
 
 def connect(address: str | None, cpus: int | None = None, verbose: bool = False) -> RayCluster:
     """Start a local Ray (address None) or join a running cluster; a DreamwallError says why not."""
+    if address is not None:
+        _token_if_any()  # before Ray is imported: it reads its authentication mode once
     ray = import_ray()
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # offline machines: no phoning home
     quiet = {"logging_level": logging.INFO if verbose else logging.ERROR, "log_to_driver": verbose}
@@ -150,7 +146,9 @@ def connect(address: str | None, cpus: int | None = None, verbose: bool = False)
         try:
             ray.init(address=address, runtime_env={"py_modules": [str(path) for path in CODE]}, **quiet)
         except ConnectionError as error:
-            hint = "start one with `ray start --head`, or give its address" if address == "auto" else str(error)
+            hint = ("start one with `ray start --head`, or give its address" if address == "auto" else
+                    f"{error}; a cluster with token authentication also needs its token here (RAY_AUTH_TOKEN, or "
+                    "~/.ray/auth_token from `ray get-auth-token` on the head)")  # fmt: skip
             raise DreamwallError(f"no Ray cluster at --ray {address}: {hint}") from None
         where = f"the Ray cluster at {address}"
     resources = ray.cluster_resources()
@@ -158,3 +156,11 @@ def connect(address: str | None, cpus: int | None = None, verbose: bool = False)
     log.info("%s: %d CPUs, %d GPUs", where, cluster.cpus, cluster.gpus)
     return cluster
 
+
+
+def _token_if_any() -> None:
+    """Send the cluster token when there is one, as `ray start` does: Ray enables token authentication by itself
+    only when RAY_AUTH_MODE says so, and a driver joining by HOST:PORT without it is refused."""
+    token_file = Path(os.environ.get("RAY_AUTH_TOKEN_PATH") or Path.home() / ".ray" / "auth_token")
+    if "RAY_AUTH_MODE" not in os.environ and (os.environ.get("RAY_AUTH_TOKEN") or token_file.is_file()):
+        os.environ["RAY_AUTH_MODE"] = "token"

@@ -17,10 +17,9 @@ from typing import Any, Protocol
 
 from installation.common.cli import start_done
 from installation.outputs.video_io import FrameSource, encode_frames
-from installation.rendering.chunk_folder import ChunkFolder
-from installation.rendering.chunk_task import ChunkFn, ChunkItem, ChunkJob, DreamtFrame, Started, dream_chunk
-from installation.rendering.chunks import Chunk, ChunkPlan
-from installation.rendering.ray_cluster import ChunkFinished
+from installation.rendering.split.folder import ChunkFolder
+from installation.rendering.split.plan import Chunk, ChunkPlan
+from installation.rendering.split.task import ChunkFn, ChunkItem, ChunkJob, DreamtFrame, Finished, Started, dream_chunk
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +34,7 @@ class Cluster(Protocol):
 
     def slots(self, device: str) -> int: ...
     def submit(self, fn: ChunkFn, job: ChunkJob, chunks: list[Chunk]) -> dict[Any, Chunk]: ...
-    def next_item(self, running: dict[Any, Chunk]) -> tuple[Any, ChunkItem | ChunkFinished]: ...
+    def next_item(self, running: dict[Any, Chunk]) -> tuple[Any, ChunkItem | Finished]: ...
     def cancel(self, handles: list[Any]) -> None: ...
 
 

@@ -5,7 +5,7 @@ on (a video seeks there exactly: installation.outputs.video_seek), dreams with t
 FrameDreamer as a one-machine render and yields each kept frame as PNG bytes the moment
 it is dreamt, so the driver shows progress and keeps frames from task results.
 
-No Ray here: the farm (installation.rendering.farm) runs this function as a Ray task, and
+No Ray here: the farm (installation.rendering.split.driver) runs this function as a Ray task, and
 the tests run it as a plain generator too.
 """
 
@@ -26,8 +26,8 @@ from engine.networks import DreamNet, load_network
 from installation.outputs.images import encode_image
 from installation.outputs.video_io import open_source
 from installation.presets.schema import Preset
-from installation.rendering.chunks import Chunk
 from installation.rendering.frame_dreamer import FrameDreamer, RenderSettings
+from installation.rendering.split.plan import Chunk
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,11 @@ class DreamtFrame:
     undreamt: bytes | None = None  # a crossfade lead-in's frame with no dream in it (FrameDreamer.undreamt)
 
 
+class Finished:
+    """Not yielded: what the cluster reports when a chunk's task has yielded its last frame."""
+
+
+FINISHED = Finished()
 ChunkItem = Started | DreamtFrame
 ChunkFn = Callable[[ChunkJob, Chunk], Iterator[ChunkItem]]
 

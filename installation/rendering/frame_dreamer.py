@@ -3,7 +3,10 @@
 The same temporal feedback as live (the previous dream detail, warped along the optical
 flow, seeds the next frame) at full quality: several octaves per frame. Each frame's
 jitter comes from (seed, index) alone and the fed-back dream is the 8-bit frame, so a
-resumed render equals an uninterrupted one.
+resumed render equals an uninterrupted one, on the same machine: torch's thread count changes
+the float arithmetic, and a feedback dream amplifies a sub-level difference about five times
+a frame, so a render resumed on a machine with other cores continues the dream, not its exact
+pixels (README, "What a split render equals").
 
 A mask (engine.masks) is made from each frame as live, at the frame interval `fps` gives;
 a resumed render relearns the room from the frame before the resume point, so its mask

@@ -98,7 +98,7 @@ class WorkerHealth:
     motion_level: smoothed motion, 0 (still) to 1; reactive_scale: the multiplier it put
     on lr and feedback; process_size: (width, height) dreamt at now (smaller than asked
     after running out of memory); notice: the last out-of-memory step-down message;
-    size_steps: how many step-downs so far.
+    size_steps: how many step-downs so far; threads: torch's CPU threads as tuned in the show.
     """
 
     state: WorkerState
@@ -116,3 +116,4 @@ class WorkerHealth:
     process_size: tuple[int, int] | None = None
     notice: str | None = None
     size_steps: int = 0
+    threads: str = ""  # the CPU thread tuner's choice and what it measured ("" until tuned, and on a GPU)

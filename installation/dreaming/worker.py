@@ -140,6 +140,7 @@ class DreamWorker:
                 step_ms=self._step_ms.mean(), latency_ms=self._latency_ms.mean(), mode=dreamer.modes.mode,
                 motion_level=dreamer.motion_level, reactive_scale=dreamer.reactive_scale,
                 process_size=sizes.size, notice=sizes.notice, size_steps=sizes.steps,
+                threads=self._tuner.summary if self._tuner is not None else "",
             )  # fmt: skip
 
     # -- lifecycle -----------------------------------------------------------------

@@ -299,3 +299,14 @@ def test_a_screenshot_carries_the_look_on_screen_with_the_knobs(presets_dir, tmp
         assert recovered.objective == app.programme.current.objective
     finally:
         app.close()
+
+
+def test_a_cpu_show_tunes_its_threads_says_so_and_gives_them_back(presets_dir, tmp_path, make_app):
+    threads = torch.get_num_threads()
+    app = make_app(presets_dir, tmp_path, frames=60)
+    assert app.run() == 0
+    status = read_status(tmp_path / "status.json")
+    tuned = status["worker"]["threads"]
+    if threads > 1:
+        assert re.fullmatch(r"[12] torch threads? \(\d+\.\d ms per frame; \d+\.\d ms with [12]\)", tuned), tuned
+    assert torch.get_num_threads() == threads  # the test process (and anything after the show) is as it was

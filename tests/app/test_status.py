@@ -10,7 +10,8 @@ from installation.sources.capture import CaptureHealth
 
 WORKER = WorkerHealth(state="running", fps=7.456, frames=120, dropped=3, errors=1, consecutive_errors=0,
                       last_error="oom once", step_ms=41.5, latency_ms=88.04, mode="camera", motion_level=0.12345,
-                      reactive_scale=1.23456, process_size=(320, 180), notice=None)
+                      reactive_scale=1.23456, process_size=(320, 180), notice=None,
+                      threads="1 torch thread (48.1 ms per frame; 76.6 ms with 2)")
 CAPTURE = CaptureHealth(state="ok", source="demo 640x360", fps=29.987, frames=400, dropped=12, reconnects=2,
                         last_error=None)
 
@@ -38,7 +39,7 @@ def test_the_status_file_keeps_its_keys_and_rounding():
         "latency_ms": 88.0,
         "source": {"description": "demo 640x360", "state": "ok", "reconnects": 2, "last_error": None},
         "worker": {"state": "running", "errors": 1, "last_error": "oom once", "mode": "camera", "step_ms": 41.5,
-                   "notice": None},
+                   "notice": None, "threads": "1 torch thread (48.1 ms per frame; 76.6 ms with 2)"},
         "motion": {"level": 0.123, "scale": 1.235}, "process_size": [320, 180], "errors": 1,
         "last_error": "oom once", "notices": ["a", "b"], "recording": None, "uptime_s": 12.3, "headless": True,
         "osc": {"port": 9000, "ignored": 4}, "blackout": False,

@@ -103,6 +103,7 @@ class App:
         self.director = LookDirector(self.programme, self.backends, (self.device, self.device_reason),
                                      config.process_size, self.messages)  # fmt: skip
         self.director.mask = config.mask
+        self.director.panorama = config.panorama
         self.director.prepare(presets)
         self.director.announce = self._announce
         self.dispatcher = Dispatcher()

@@ -51,6 +51,7 @@ class LookDirector:
         self.overrides = Overrides()
         self.audio_gain = 1.0
         self.mask: str | None = None  # --mask: who dreams in every preset; None = each preset's own
+        self.panorama = False  # --panorama: every preset dreams a 360 panorama; False = each preset's own key
         self.placement_now: Placement | None = None
         self.worker: DreamWorker  # attached once started: the first settings are needed to start it
         self.announce: Callable[[Preset], None] = lambda preset: None
@@ -105,7 +106,8 @@ class LookDirector:
             objective = preset.build_objective(net)  # once per preset version, not per knob move
             self._objective_of = (preset, objective, net)
         return dream_settings(preset, net, self.overrides, self.process_size, lr_gain=self.audio_gain,
-                              objective=self._objective_of[1], placement=placement, mask=self.mask)  # fmt: skip
+                              objective=self._objective_of[1], placement=placement, mask=self.mask,
+                              panorama=self.panorama)  # fmt: skip
 
     def apply(self, announce: bool = True) -> None:
         """Send the current preset (with overrides) to the worker; announce a change."""

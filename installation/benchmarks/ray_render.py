@@ -9,7 +9,8 @@ the share of frames they dream (warm-ups and crossfade lead-ins included), halve
 Seams: the temporal warping error (engine.consistency) of every frame pair of the split
 render, at the seams (pairs inside a crossfade, and the pair into a chunk's first frame)
 against the same pairs of the one-process render, and the same for a split render
-without warm-up: what the warm-up buys.
+without warm-up: what the warm-up buys. Last, what a chunk pays to start late in a long
+video: seeking to frame 1400 of a 1080p clip against decoding up to it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import statistics
+import subprocess
 import tempfile
 import time
 from argparse import Namespace
@@ -31,7 +33,7 @@ from engine.networks import load_network
 from engine.temporal import dis_flow
 from installation.benchmarks.temporal import clips
 from installation.outputs.images import read_image, write_image
-from installation.outputs.video_io import open_source
+from installation.outputs.video_io import VideoSource, ffmpeg_exe, open_source
 from installation.presets.loader import PresetLibrary, environment_presets_dir
 from installation.presets.schema import Preset
 from installation.rendering.frame_dreamer import FrameDreamer, RenderSettings, render_settings
@@ -48,6 +50,7 @@ FRAMES = 300
 FPS = 25.0
 WORKERS = 2
 QUALITY = Namespace(octaves=2, steps=4, feedback=0.7)  # a lighter render than the preset's, same engine
+SEEK_CLIP, SEEK_TO = "testsrc2=size=1920x1080:rate=25:duration=60", 1400  # a late chunk's first frame
 
 
 @dataclass(frozen=True)
@@ -154,6 +157,29 @@ def _seam_row(variant: str, split: list[np.ndarray], one: list[np.ndarray], clip
                    float(np.mean([baseline[t - 1] for t in seams])), float(strength / strength_one))  # fmt: skip
 
 
+def _seek_against_decode(work: Path, repeats: int) -> tuple[float, float]:
+    """Seconds to the first pixels of frame SEEK_TO of a 1080p clip: seeking there, and decoding up to it (the
+    way a late chunk or a resumed render started before); medians."""
+    path = work / "seek.mp4"
+    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", SEEK_CLIP,
+                    "-c:v", "libx264", "-preset", "ultrafast", "-g", "250", "-pix_fmt", "yuv420p", str(path)],
+                   check=True)  # fmt: skip
+    seek_s, decode_s = [], []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        frames = VideoSource(path).frames(SEEK_TO)  # a fresh source: its packet times are demuxed in the timing
+        next(frames)
+        seek_s.append(time.perf_counter() - began)
+        frames.close()
+        began = time.perf_counter()
+        frames = VideoSource(path).frames(0)
+        for _ in range(SEEK_TO + 1):
+            next(frames)
+        decode_s.append(time.perf_counter() - began)
+        frames.close()
+    return statistics.median(seek_s), statistics.median(decode_s)
+
+
 def run_ray_bench(json_output: bool, repeats: int) -> int:
     preset, settings = _settings()
     warmup = warmup_frames(settings.feedback)
@@ -177,6 +203,7 @@ def run_ray_bench(json_output: bool, repeats: int) -> int:
         greys = [np.ascontiguousarray(rgb.mean(axis=2).astype(np.uint8)) for rgb in clip]
         pairs = source_pairs(greys, dis_flow())
         one_frames = _frames(work / "thread0.mp4")  # one thread, as the workers: the same arithmetic
+        seek_s, decode_s = _seek_against_decode(work, repeats)
         seams = [_seam_row("warm-up + crossfade", _frames(work / "ray0.mp4"), one_frames, clip, pairs, plan),
                  _seam_row("no warm-up", _frames(work / "cold.mp4"), one_frames, clip, pairs, cold)]  # fmt: skip
     median = RaySpeed(*(statistics.median(getattr(run, name) for run in runs) for name in asdict(runs[0])))
@@ -184,7 +211,8 @@ def run_ray_bench(json_output: bool, repeats: int) -> int:
         seam_rows = [{**asdict(row), "seam_ratio": row.seam_ratio} for row in seams]
         print(json.dumps({"plan": plan.manifest(), "speed": asdict(median), "ratio": median.ratio,
                           "steady_ratio": median.steady_ratio,
-                          "limit": median.limit, "runs": [asdict(run) for run in runs], "seams": seam_rows},
+                          "limit": median.limit, "runs": [asdict(run) for run in runs], "seams": seam_rows,
+                          "start_at_frame": {"frame": SEEK_TO, "seek_s": seek_s, "decode_s": decode_s}},
                          indent=1))  # fmt: skip
         return 0
     print(f"clip: '{CLIP}' {FRAMES} frames at {SIZE[0]}x{SIZE[1]}, preset default with octaves {QUALITY.octaves}, "
@@ -204,4 +232,6 @@ def run_ray_bench(json_output: bool, repeats: int) -> int:
     for row in seams:
         print(f"{row.variant:22s} {row.inside:14.4f} {row.seams:9.4f} {row.seams_one_process:24.4f} "
               f"{row.seam_ratio:6.2f} {row.strength:24.2f}")  # fmt: skip
+    print(f"\na chunk starting at frame {SEEK_TO} of a 1080p clip: seek {seek_s:.2f} s, decoding up to it "
+          f"{decode_s:.2f} s ({decode_s / seek_s:.0f}x)")  # fmt: skip
     return 0

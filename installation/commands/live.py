@@ -40,6 +40,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="jitter seed for every preset (default: each preset's own seed)")  # fmt: skip
     parser.add_argument("--mask", type=choice_arg("mask", MASK_MODES), help="who dreams in every preset: visitors "
                         "(only what moves), room (all but what moves) or none (default: the preset's)")  # fmt: skip
+    parser.add_argument("--panorama", action="store_true", help="the camera or file is 360-degree (2:1) "
+                        "equirectangular: every preset dreams it seamlessly (default: each preset's own)")  # fmt: skip
     controls = parser.add_argument_group("controls")
     controls.add_argument("--bindings", type=Path, help="keyboard/MIDI/OSC bindings (default: bindings/default.yaml)")
     controls.add_argument("--osc-port", type=whole_arg("osc_port"), help="listen for OSC on this UDP port")
@@ -80,6 +82,7 @@ def config_from_args(args: argparse.Namespace) -> LiveConfig:
         presets_dir=args.presets_dir,
         seed=args.seed,
         mask=args.mask,
+        panorama=args.panorama,
         backend=args.backend,
         device=args.device,
         scale_mode="letterbox" if args.letterbox else "fill",

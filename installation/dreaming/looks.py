@@ -52,6 +52,7 @@ def dream_settings(
     objective: Objective | None = None,
     placement: Placement | None = None,
     mask: str | None = None,
+    panorama: bool = False,
 ) -> DreamSettings:
     """The worker's settings for `preset` (objective built against the real network).
 
@@ -60,6 +61,7 @@ def dream_settings(
     second; a guide objective costs a forward pass to build).
     `placement`: the device and dtype `net` lives on (default: the CPU in fp32).
     `mask`: who dreams, instead of the preset's mask (the --mask flag); None = the preset's.
+    `panorama`: dream the input as a 360-degree panorama whatever the preset says (the --panorama flag).
     """
     if overrides.intensity is not None:
         preset = preset.with_intensity(overrides.intensity)
@@ -68,7 +70,7 @@ def dream_settings(
     feedback = overrides.feedback if overrides.feedback is not None else preset.feedback
     objective = objective if objective is not None else preset.build_objective(net)
     step, feedback_params = preset.step_params(), dataclasses.replace(preset.feedback_params(), feedback=feedback)
-    if preset.panorama:
+    if preset.panorama or panorama:
         step, feedback_params = panorama_settings(step, feedback_params, net, objective.layers)
     return DreamSettings(
         net=net,

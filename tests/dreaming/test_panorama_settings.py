@@ -13,6 +13,7 @@ from engine.networks import DreamNet
 from engine.objectives import Objective
 from engine.panorama import panorama_pad
 from engine.step import GradientFn, autograd_gradient, dream_step
+from installation.commands import live as live_command
 from installation.commands import render as render_command
 from installation.dreaming.dreamer import FrameDreamer
 from installation.dreaming.looks import dream_settings
@@ -39,6 +40,17 @@ def test_render_takes_the_panorama_flag(squeezenet: DreamNet) -> None:
     for flags, padded in (([], False), (["--panorama"], True)):
         args = parser.parse_args(["in.mp4", "-o", "out.mp4", *flags])
         settings = render_settings(preset, args, squeezenet, objective, (128, 64))
+        assert (settings.step.panorama_pad > 0, settings.feedback.wrap) == (padded, padded)
+
+
+def test_live_takes_the_panorama_flag_for_every_preset(squeezenet: DreamNet) -> None:
+    parser = argparse.ArgumentParser()
+    live_command.configure(parser)
+    preset = PresetLibrary(Path("presets")).load(DEFAULT_NAME)
+    assert not preset.panorama
+    for flags, padded in (([], False), (["--panorama"], True)):
+        config = live_command.config_from_args(parser.parse_args(flags))
+        settings = dream_settings(preset, squeezenet, panorama=config.panorama)
         assert (settings.step.panorama_pad > 0, settings.feedback.wrap) == (padded, padded)
 
 

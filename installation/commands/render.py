@@ -125,7 +125,7 @@ def _run_on_ray(args: argparse.Namespace, output: Path, preset: Preset, source: 
                         or default_chunk_frames(info.frame_count, cluster.slots(device), warmup))  # fmt: skip
         plan = ChunkPlan(info.frame_count, chunk_frames, warmup)
         job = ChunkJob(Path(info.path).resolve(), args.fps or DEFAULT_FOLDER_FPS, preset, layers, settings,
-                       info.fps, device, dtype)  # fmt: skip
+                       info.fps, device, dtype, info.frame_count)  # fmt: skip
         bar = ProgressBar(f"render {objective.description}", unit="frames", start=None)
         try:
             result = farm_render(source, output, job, plan, cluster, resume=args.resume, progress=bar,

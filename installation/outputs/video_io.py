@@ -198,7 +198,7 @@ def probe(path: Path) -> Probe:
 
 
 def count_frames(path: Path) -> int:
-    """Exact number of video frames (demuxes the whole file, no decoding)."""
+    """Exact number of video frames: ffmpeg decodes the whole file (as slow as reading every frame)."""
     import imageio_ffmpeg
 
     try:
@@ -212,12 +212,12 @@ class VideoSource:
     """A video file decoded by ffmpeg; starting at frame k seeks to it (installation.outputs.video_seek), or
     decodes and skips k frames where the file's times cannot be trusted; exact either way."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, frame_count: int | None = None) -> None:
         found = probe(path)
         if "video" not in found.streams or found.size is None:
             raise DreamwallError(f"{path} has no video stream (streams: {', '.join(found.streams)})")
         check_pixels(found.size, f"video {path}")
-        count = count_frames(path)
+        count = count_frames(path) if frame_count is None else frame_count
         if count < 1:
             raise DreamwallError(f"{path} has no video frames")
         fps = found.fps or DEFAULT_FOLDER_FPS
@@ -299,8 +299,12 @@ class FolderSource:
             yield image
 
 
-def open_source(path: Path, folder_fps: float = DEFAULT_FOLDER_FPS) -> FrameSource:
-    """A video file, an animated GIF or a folder of images; DreamwallError if none of these."""
+def open_source(path: Path, folder_fps: float = DEFAULT_FOLDER_FPS, frame_count: int | None = None) -> FrameSource:
+    """A video file, an animated GIF or a folder of images; DreamwallError if none of these.
+
+    frame_count: a video's frame count when it is already known (a split render's chunks get the
+    driver's), so the video is not decoded once more to count it.
+    """
     path = Path(path)
     if not path.exists():
         raise DreamwallError(f"input not found: {path}")
@@ -308,7 +312,7 @@ def open_source(path: Path, folder_fps: float = DEFAULT_FOLDER_FPS) -> FrameSour
         return FolderSource(path, folder_fps)
     if path.suffix.lower() == ".gif":
         return GifSource(path)
-    return VideoSource(path)
+    return VideoSource(path, frame_count)
 
 
 # -- encoding a folder of frames -------------------------------------------------------------

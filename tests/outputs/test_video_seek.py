@@ -49,3 +49,16 @@ def test_starting_at_frame_k_gives_frame_k(clips, name):
         assert [np.array_equal(frame, every[start + i]) for i, frame in first] == [True] * min(3, len(every) - start)
     seeks = frame_times(ffmpeg_exe(), clips[name], source.info.frame_count) is not None
     assert seeks == (name != "transport stream.ts")  # it starts at 1.4 s: decoded from the first, still exact
+
+
+def test_a_known_frame_count_is_not_counted_again(clips, monkeypatch):
+    path = clips["h264 with b-frames and audio.mp4"]
+    counted = VideoSource(path).info.frame_count
+
+    def no_counting(_path):
+        raise AssertionError("the video was decoded to count its frames")
+
+    monkeypatch.setattr("installation.outputs.video_io.count_frames", no_counting)
+    known = VideoSource(path, frame_count=counted)  # a split render's chunk: the driver counted once
+    assert known.info.frame_count == counted
+    assert np.array_equal(next(known.frames(7)), list(VideoSource(path, counted).frames(0))[7])

@@ -67,7 +67,7 @@ def settings_at(squeezenet, feedback: float, lr: float = 0.05) -> RenderSettings
 
 def job_for(clip: Path, settings: RenderSettings) -> ChunkJob:
     preset = PresetLibrary(environment_presets_dir()).load("default")
-    return ChunkJob(clip, 25.0, preset, "fire3", settings, FPS, "cpu", "float32")
+    return ChunkJob(clip, 25.0, preset, "fire3", settings, FPS, "cpu", "float32", frames=FRAMES)
 
 
 def plan_for(settings: RenderSettings) -> ChunkPlan:

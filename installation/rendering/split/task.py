@@ -42,6 +42,7 @@ class ChunkJob:
     fps: float
     device: str  # "cpu" or "cuda" (Ray gives a GPU task its GPU as cuda:0)
     dtype: str  # "float32" or "float16"
+    frames: int | None = None  # the input's frame count, as the driver counted it (a video is not counted again)
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ def dream_chunk(job: ChunkJob, chunk: Chunk) -> Iterator[ChunkItem]:
                              "at the same path (shared storage)")  # fmt: skip
     dreamer = chunk_dreamer(job)
     size = job.settings.size
-    frames = open_source(job.input, folder_fps=job.folder_fps).frames(chunk.dream_from)
+    frames = open_source(job.input, folder_fps=job.folder_fps, frame_count=job.frames).frames(chunk.dream_from)
     index = chunk.dream_from
     try:
         for rgb in frames:

@@ -13,7 +13,9 @@ from engine.errors import DreamwallError
 from engine.imageops import resize, to_tensor, to_uint8
 from engine.networks import DEFAULT_NETWORK, load_network
 from engine.objectives import parse_objective
+from engine.panorama import panorama_settings, seen_size
 from engine.step import dream_octaves
+from engine.temporal import FeedbackParams
 from installation.common.cli import number_arg, size_arg, start_done, whole_arg
 from installation.dreaming.backend_choice import check_backend_here
 from installation.dreaming.cpu_precision import native_bf16
@@ -47,6 +49,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--precision", default="fp32",
                         help="fp32 | bf16 (the network's arithmetic on a CPU with native bf16; default fp32)")
     parser.add_argument("--overwrite", action="store_true", help="allow -o to be the input file")
+    parser.add_argument("--panorama", action="store_true",
+                        help="the image is 360-degree (2:1) equirectangular: dream it without a seam")  # fmt: skip
 
 
 def layers_spec(text: str | None) -> object:
@@ -90,12 +94,16 @@ def run(args: argparse.Namespace) -> int:
                                 load_guide=lambda path: to_tensor(read_image(Path(path))))  # fmt: skip
     generator = torch.Generator().manual_seed(look.seed)
     progress = ProgressBar(f"dream {objective.description}")
-    backend, reason = select_backend(look.backend, net, objective, (dream_width, dream_height), compute=compute)
+    step = look.step_params()
+    if look.panorama:  # padded circularly by the objective's receptive field, as the live show and render do
+        step, _ = panorama_settings(step, FeedbackParams(), net, objective.layers)
+    seen = seen_size((dream_width, dream_height), step.panorama_pad)
+    backend, reason = select_backend(look.backend, net, objective, seen, compute=compute)
     log.info("backend: %s", reason)
     start_done()
     start = resize(image, dream_height, dream_width)
-    dreamed = dream_octaves(net, start, objective, look.step_params(), look.octave_params(), generator,
-                            backend.gradient, progress)  # fmt: skip
+    dreamed = dream_octaves(net, start, objective, step, look.octave_params(), generator, backend.gradient,
+                            progress)  # fmt: skip
     dreamed = resize(dreamed, height, width)
     write_image(args.output, to_uint8(dreamed), look.record(objective_spec=look.objective or net.default_layer))
     print(args.output)

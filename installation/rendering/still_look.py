@@ -38,6 +38,7 @@ class StillLook:
     octaves: int
     octave_scale: float
     steps: int
+    panorama: bool = False  # a 360-degree (2:1) image: dreamt without a seam (--panorama, or the preset's key)
 
     def step_params(self) -> StepParams:
         return StepParams(lr=self.lr, jitter=self.jitter, smooth=self.smooth, tv=self.tv)
@@ -52,6 +53,7 @@ class StillLook:
                       jitter_walk=0, smooth=self.smooth, tv=self.tv, seed=self.seed, backend=self.backend)  # fmt: skip
         values["lr_max"] = max(values["lr_max"], self.lr)  # a preset's lr may not pass its lr_max
         values["render"] = {"octaves": self.octaves, "octave_scale": self.octave_scale, "steps": self.steps}
+        values["panorama"] = self.panorama
         name = self.base.name if self.named else "dream"
         return settings_record(name, values, source="dream")
 
@@ -81,4 +83,6 @@ def still_look(args: argparse.Namespace, layers: object) -> StillLook:
     objective = layers
     if objective is None and args.preset and network == base.network:
         objective = thaw(base.objective)
-    return StillLook(base=base, named=bool(args.preset), network=network, objective=objective, **given)
+    panorama = bool(getattr(args, "panorama", False)) or (bool(args.preset) and base.panorama)
+    return StillLook(base=base, named=bool(args.preset), network=network, objective=objective, panorama=panorama,
+                     **given)  # fmt: skip

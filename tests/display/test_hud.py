@@ -16,7 +16,6 @@ import pytest
 from installation.controls.actions import Dispatcher
 from installation.display.hud import Badge, Hud, HudInfo, backend_text, font_size_for, fresh_notices, hud_lines
 from installation.display.layout import place_on_display
-from installation.display.renderer import Renderer
 from installation.testing.clocks import HandClock
 
 WINDOW = (640, 360)
@@ -28,23 +27,16 @@ def solid(colour, size=(64, 36)):
 
 
 @pytest.fixture
-def make_renderer():
-    made = []
+def make_renderer(open_renderer):
+    dream = solid(GREY)
 
     def make(**kwargs):
-        dream = solid(GREY)
         kwargs.setdefault("latest", lambda: (1, dream))
         kwargs.setdefault("dispatcher", Dispatcher())
         kwargs.setdefault("size", WINDOW)
-        kwargs.setdefault("windowed", True)
-        kwargs.setdefault("fps", 0)
-        renderer = Renderer(**kwargs)
-        made.append(renderer)
-        return renderer
+        return open_renderer(**kwargs)
 
-    yield make
-    for renderer in made:
-        renderer.close()
+    return make
 
 
 def screen() -> np.ndarray:

@@ -16,7 +16,7 @@ from installation.controls.inputs import Controls, ControlsConfig
 from installation.controls.keys import default_keys
 from installation.display.crossfade import crossfade
 from installation.display.hud import HudInfo, as_hud_info, hud_lines
-from installation.display.renderer import Renderer, action_for_event
+from installation.display.renderer import action_for_event
 from installation.outputs.images import read_image
 from installation.outputs.png_settings import read_settings
 from installation.presets.hot_reload import HotReloader
@@ -56,22 +56,14 @@ def recorded():
 
 
 @pytest.fixture
-def make_renderer(recorded):
-    made = []
-
+def make_renderer(recorded, open_renderer):
     def make(**kwargs):
         kwargs.setdefault("latest", Feed())
         kwargs.setdefault("dispatcher", recorded[0])
         kwargs.setdefault("size", WINDOW)
-        kwargs.setdefault("windowed", True)
-        kwargs.setdefault("fps", 0)  # no pacing: tests should not sleep
-        renderer = Renderer(**kwargs)
-        made.append(renderer)
-        return renderer
+        return open_renderer(**kwargs)
 
-    yield make
-    for renderer in made:
-        renderer.close()
+    return make
 
 
 def screen_pixel(x, y):

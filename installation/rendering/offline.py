@@ -20,7 +20,7 @@ from engine.errors import DreamwallError
 from installation.common.cli import start_done
 from installation.outputs.video_io import FrameSource, encode_frames
 from installation.rendering.frame_dreamer import FrameDreamer
-from installation.rendering.work_folder import WorkFolder
+from installation.rendering.work_folder import WorkFolder, render_manifest
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ def render(
 ) -> RenderResult:
     """Dream every frame not yet finished, then encode; returns early (unfinished) when `stop` says so."""
     total = source.info.frame_count
-    manifest = {"input": str(Path(source.info.path).resolve()), "frames": total, **dreamer.settings.manifest()}
+    manifest = render_manifest(source.info.path, total, dreamer.settings.manifest())
     work = WorkFolder(output)
     done = _open_work(work, manifest, dreamer, total, resume)
     start_done()

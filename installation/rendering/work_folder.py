@@ -36,6 +36,24 @@ def _flatten(tree: dict[str, object], prefix: str = "") -> dict[str, object]:
     return flat
 
 
+def kept_image_problem(path: Path, size: tuple[int, int]) -> str | None:
+    """Why a kept frame cannot be trusted (it does not decode, or is not `size`), or None: a resume trusts
+    nothing it has not decoded."""
+    try:
+        image = read_image(path)
+    except DreamwallError as error:
+        return str(error)
+    width, height = size
+    if image.shape[:2] != (height, width):
+        return f"{path} is {image.shape[1]}x{image.shape[0]}, expected {width}x{height}"
+    return None
+
+
+def render_manifest(input_path: Path, frames: int, settings: dict[str, object]) -> dict[str, object]:
+    """What a resume must match: the input, its frame count and every setting that decides the pixels."""
+    return {"input": str(Path(input_path).resolve()), "frames": frames, **settings}
+
+
 class WorkFolder:
     """The render's kept state: manifest, finished frames and the dream to continue from."""
 
@@ -68,14 +86,10 @@ class WorkFolder:
         would differ from the uninterrupted render that --resume promises.
         """
         kept = [(self.frame_path(index), size) for index in range(done)] + [(self.path / LAST_DREAM, dream_size)]
-        for path, (width, height) in kept:
-            try:
-                image = read_image(path)
-            except DreamwallError as error:
-                raise DreamwallError(f"cannot resume: {error}; delete {self.path} and render again") from None
-            if image.shape[:2] != (height, width):
-                raise DreamwallError(f"cannot resume: {path} is {image.shape[1]}x{image.shape[0]}, expected "
-                                     f"{width}x{height}; delete {self.path} and render again")  # fmt: skip
+        for path, expected in kept:
+            problem = kept_image_problem(path, expected)
+            if problem is not None:
+                raise DreamwallError(f"cannot resume: {problem}; delete {self.path} and render again")
 
     def check_manifest(self, manifest: dict[str, object]) -> None:
         path = self.path / "manifest.json"

@@ -85,7 +85,6 @@ class RayCluster:
     description: str
     cpus: int
     gpus: int
-    local: bool  # started for this render (stopped by close)
 
     def slots(self, device: str) -> int:
         """Chunks dreamt at once: one per GPU, or one per CPU core (each task one thread)."""
@@ -123,6 +122,7 @@ class RayCluster:
             self.ray.cancel(handle, force=True)
 
     def close(self) -> None:
+        """Disconnect; a local Ray started for this render stops with it."""
         self.ray.shutdown()
 
 
@@ -152,10 +152,9 @@ def connect(address: str | None, cpus: int | None = None, verbose: bool = False)
             raise DreamwallError(f"no Ray cluster at --ray {address}: {hint}") from None
         where = f"the Ray cluster at {address}"
     resources = ray.cluster_resources()
-    cluster = RayCluster(ray, where, int(resources.get("CPU", 0)), int(resources.get("GPU", 0)), address is None)
+    cluster = RayCluster(ray, where, int(resources.get("CPU", 0)), int(resources.get("GPU", 0)))
     log.info("%s: %d CPUs, %d GPUs", where, cluster.cpus, cluster.gpus)
     return cluster
-
 
 
 def _token_if_any() -> None:

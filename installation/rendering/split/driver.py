@@ -20,6 +20,7 @@ from installation.outputs.video_io import FrameSource, encode_frames
 from installation.rendering.split.folder import ChunkFolder
 from installation.rendering.split.plan import Chunk, ChunkPlan
 from installation.rendering.split.task import ChunkFn, ChunkItem, ChunkJob, DreamtFrame, Finished, Started, dream_chunk
+from installation.rendering.work_folder import render_manifest
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,6 @@ class _Tally:
     def frame(self, chunk: Chunk, index: int) -> None:
         if index >= chunk.first:
             self.done += 1
-            self.report()
 
 
 def _run_chunks(cluster: Cluster, fn: ChunkFn, job: ChunkJob, plan: ChunkPlan, folder: ChunkFolder,
@@ -102,8 +102,7 @@ def farm_render(source: FrameSource, output: Path, job: ChunkJob, plan: ChunkPla
                 resume: bool = False, stop: StopFn | None = None, progress: FarmProgressFn | None = None,
                 keep_frames: bool = False, fn: ChunkFn = dream_chunk) -> FarmResult:  # fmt: skip
     """Dream the missing chunks on `cluster`, then stitch and encode; returns early (unfinished) when stopped."""
-    manifest = {"input": str(Path(source.info.path).resolve()), "frames": plan.total, **job.settings.manifest(),
-                "chunks": plan.manifest()}  # fmt: skip
+    manifest = {**render_manifest(source.info.path, plan.total, job.settings.manifest()), "chunks": plan.manifest()}
     folder = ChunkFolder(output)
     finished = folder.open(manifest, plan, job.settings.size, resume)
     start_done()

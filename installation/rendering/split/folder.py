@@ -25,7 +25,7 @@ from installation.common.atomic import atomic_write_text
 from installation.outputs.images import read_image, write_encoded, write_image
 from installation.outputs.video_io import FRAME_PATTERN
 from installation.rendering.split.plan import Chunk, ChunkPlan, crossfaded
-from installation.rendering.work_folder import CHUNKS_FOLDER, STATE_FILE, WorkFolder
+from installation.rendering.work_folder import CHUNKS_FOLDER, STATE_FILE, WorkFolder, kept_image_problem
 
 log = logging.getLogger(__name__)
 
@@ -90,17 +90,11 @@ class ChunkFolder:
         return set()
 
     def _intact(self, chunk: Chunk, size: tuple[int, int]) -> bool:
-        width, height = size
         lead_ins = [self.undreamt_path(chunk, index) for index in range(chunk.keep_from, chunk.first)]
         for path in [self.frame_path(chunk, index) for index in chunk.kept] + lead_ins:
-            try:
-                image = read_image(path)
-            except DreamwallError as error:
-                log.warning("chunk %d is dreamt again: %s", chunk.index, error)
-                return False
-            if image.shape[:2] != (height, width):
-                log.warning("chunk %d is dreamt again: %s is %dx%d, expected %dx%d", chunk.index, path,
-                            image.shape[1], image.shape[0], width, height)  # fmt: skip
+            problem = kept_image_problem(path, size)
+            if problem is not None:
+                log.warning("chunk %d is dreamt again: %s", chunk.index, problem)
                 return False
         return True
 

@@ -8,13 +8,15 @@ one status value in status.py; disk work runs on the housekeeping thread
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import torch
@@ -49,6 +51,8 @@ from installation.sources.openers import DEMO, FrameSource, camera_available, op
 log = logging.getLogger(__name__)
 
 __all__ = ["NO_CAMERA_NOTICE", "App", "choose_source"]  # NO_CAMERA_NOTICE: the HUD tests name it here
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # Ctrl-C and systemd's stop: the same orderly end
 
 
 def choose_source(spec: str | None) -> tuple[str, str | None]:
@@ -245,17 +249,40 @@ class App:
         return settings_record(preset.name, preset_values(preset), source="live")
 
     def run(self) -> int:
-        """Until quit, SIGTERM (systemd stop) or a fatal worker; everything is closed on the way out."""
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, lambda *_: self.stop())
-        self.director.apply()
-        self.housekeeping.start()
+        """Until quit, Ctrl-C, SIGTERM (systemd stop) or a fatal worker; everything is closed on the way out."""
+        with self._stopped_by_signals():
+            self.director.apply()
+            self.housekeeping.start()
+            try:
+                return self.loop.run_headless() if self.headless else self.loop.run_display()
+            finally:
+                self.housekeeping.close()  # before the last word: no older status may overwrite it
+                self.status_file.maybe_write(self.snapshot, force=True)  # also after a fatal error
+                self.close()
+
+    @contextlib.contextmanager
+    def _stopped_by_signals(self) -> Iterator[None]:
+        """Ctrl-C ends the show as SIGTERM does: the loop finishes and the recording gets its name. Signals
+        reach only the main thread; the handlers there before are put back (a test runner's Ctrl-C)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, self._on_stop_signal)
         try:
-            return self.loop.run_headless() if self.headless else self.loop.run_display()
+            yield
         finally:
-            self.housekeeping.close()  # before the last word: no older status may overwrite it
-            self.status_file.maybe_write(self.snapshot, force=True)  # also after a fatal error
-            self.close()
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    def _on_stop_signal(self, signum: int, frame: FrameType | None) -> None:
+        """The first one stops the loop; a second Ctrl-C while stopping quits at once (a crash: what was
+        recorded is kept as a partial file, and the log says where)."""
+        if signum == signal.SIGINT and not self.running:
+            raise KeyboardInterrupt
+        log.info("%s: stopping the show (Ctrl-C again to quit at once)", signal.Signals(signum).name)
+        self.stop()
 
     def close(self) -> None:
         """Stop everything; safe to call more than once."""

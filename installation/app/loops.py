@@ -39,6 +39,7 @@ class ShowLoop:
         self._ready_sent = False
         self._status_sent: float | None = None
         self._screen_output: tuple[int, int] | None = None
+        self.recorder: Recorder | None = None  # the headless run's video
 
     def display_fps(self) -> float:
         app = self.app
@@ -156,12 +157,17 @@ class ShowLoop:
         path = config.out or config.recordings_dir / recording_name()
         if config.out is None:  # only the default out/ folder is created; --out was checked by live.check_arguments
             path.parent.mkdir(parents=True, exist_ok=True)
-        recorder, code = self._record_headless(path, seconds)
+        try:
+            code = self._record_headless(path, seconds)
+        except BaseException:  # a crash or a second Ctrl-C: keep what was recorded, say where, and go on failing
+            self._keep_partial()
+            raise
         if code is not None:
+            self._keep_partial()
             return code
         if self._stderr_is_terminal:
             app.stderr.write("\n")
-        written = recorder.close() if recorder is not None else None
+        written = self.recorder.close() if self.recorder is not None else None
         if written is None:
             app.stderr.write("error: no video written (no frame was dreamt)\n")
             return EXIT_FATAL
@@ -169,28 +175,31 @@ class ShowLoop:
               flush=True)
         return 0
 
-    def _record_headless(self, path: Path, seconds: float | None) -> tuple[Recorder | None, int | None]:
+    def _keep_partial(self) -> None:
+        if self.recorder is not None:
+            self.recorder.close_partial()
+
+    def _record_headless(self, path: Path, seconds: float | None) -> int | None:
         """Until the frames or seconds are done or quit; an exit code when the app must end at once."""
         app, config = self.app, self.app.config
-        recorder: Recorder | None = None
         last_seq = 0
         self._headless_started = app.clock()
         while app.running:
             code = self.tick()
             if code is not None:
-                return recorder, code
+                return code
             dream = app.worker.wait_newer(last_seq, timeout=0.25)
             if dream is not None:
                 last_seq = dream.seq
                 frame = dream.image
                 if config.size is not None and (frame.shape[1], frame.shape[0]) != config.size:
                     frame = cv2.resize(frame, config.size, interpolation=cv2.INTER_CUBIC)
-                if recorder is None:
-                    recorder = Recorder(path, fps=12.0 if seconds is None else 25.0,
-                                        size=(frame.shape[1], frame.shape[0]), realtime=seconds is not None,
-                                        on_error=app.messages.report_error)  # fmt: skip
-                recorder.write(frame, block=seconds is None)
-                app.outputs.send_to_virtual_camera(frame)
+                if self.recorder is None:
+                    self.recorder = Recorder(path, fps=12.0 if seconds is None else 25.0,
+                                             size=(frame.shape[1], frame.shape[0]), realtime=seconds is not None,
+                                             on_error=app.messages.report_error)  # fmt: skip
+                self.recorder.write(frame, block=seconds is None)
+                app.outputs.headless_frame(frame)
                 self.shown += 1
                 self._progress(seconds)
             elapsed = app.clock() - self._headless_started
@@ -198,7 +207,7 @@ class ShowLoop:
                 seconds is not None and elapsed >= seconds
             ):
                 break
-        return recorder, None
+        return None
 
     @property
     def _stderr_is_terminal(self) -> bool:

@@ -38,6 +38,12 @@ class Outputs:
                 return
         self.virtual_camera.send(frame)
 
+    def headless_frame(self, frame: np.ndarray) -> None:
+        """A frame a headless show made: to the virtual camera, and to the record control's recording while it
+        is on (with no window there is no screen to grab, so it takes the frames themselves)."""
+        self.send_to_virtual_camera(frame)
+        self.record.capture(lambda: frame)
+
     def screenshot(
         self, renderer: Any, dream_image: Callable[[], np.ndarray | None], settings: Mapping[str, Any] | None = None
     ) -> Path | None:

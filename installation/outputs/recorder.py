@@ -6,7 +6,8 @@ yet instead of queueing them. A frame can be a finished RGB array or a `LazyFram
 (e.g. the renderer's grab of its screen), converted to RGB on the recorder thread, so
 the display thread only pays for a surface copy. The file is written under a
 temporary name beside the target and renamed on `close`, so nothing half-written ever
-carries the final name. A write error (a full disk) stops the recording, reports it
+carries the final name; a show that crashes keeps what was written, playable, as
+NAME.partial.mp4 (`close_partial`, logged with its path). A write error (a full disk) stops the recording, reports it
 once through `on_error`, and the show goes on.
 """
 
@@ -99,6 +100,7 @@ class Recorder:
         self.dropped = 0  # frames replaced by a newer one before the encoder took them
         self.conversions = 0  # lazy frames converted (on the recorder thread)
         self.error: str | None = None
+        self.kept: Path | None = None  # the finished file's path, once closed
         self._on_error = on_error
         self._clock = clock
         self._started = clock()
@@ -167,10 +169,39 @@ class Recorder:
             self._changed.notify_all()
         return True
 
+    @property
+    def partial_path(self) -> Path:
+        """Where `close_partial` keeps a recording cut short by a crash: clip.mp4 -> clip.partial.mp4."""
+        return self.path.with_name(f"{self.path.stem}.partial{self.path.suffix}")
+
     def close(self, timeout: float = 30.0) -> Path | None:
         """Finish the file and give it its name; the path, or None if the recording failed."""
         if self._closed:
-            return None if self.error else self.path
+            return self.kept
+        if self._finish(self.path, timeout):
+            log.info("recorded %s: %d frames, %d dropped", self.path, self.frames_written, self.dropped)
+            return self.path
+        return None
+
+    def close_partial(self, timeout: float = 30.0) -> Path | None:
+        """The show crashed: finish what was written (it plays) beside the asked name, and log where it is.
+
+        Not under the asked name, which promises the whole run; None when nothing was written.
+        """
+        if self._closed:
+            return None
+        path = self.partial_path
+        if self._finish(path, timeout) and self.frames_written == 0:  # nothing to see: no file
+            path.unlink()
+            self.kept = None
+        if self.kept is not None:
+            log.warning("the show stopped on an error: the partial recording (%d frames) is kept in %s",
+                        self.frames_written, path)  # fmt: skip
+            return path
+        return None
+
+    def _finish(self, target: Path, timeout: float) -> bool:
+        """Close the encoder and rename the file to `target`; False (file removed) when the recording failed."""
         self._closed = True
         self._stopped_at = self._clock()
         with self._changed:
@@ -181,10 +212,10 @@ class Recorder:
             self._fail(f"recording stopped: the encoder did not finish {self.path.name} within {timeout:g} s")
         if self.error is not None:
             self._temp.unlink(missing_ok=True)
-            return None
-        self._temp.replace(self.path)
-        log.info("recorded %s: %d frames, %d dropped", self.path, self.frames_written, self.dropped)
-        return self.path
+            return False
+        self._temp.replace(target)
+        self.kept = target
+        return True
 
     # -- writer thread ---------------------------------------------------------------------
 

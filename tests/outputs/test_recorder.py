@@ -236,3 +236,16 @@ def test_record_toggle_switches_off_after_a_failure(tmp_path):
     toggle.write(frames(1)[0])
     assert not toggle.recording and toggle.hud_text() is None
     assert any("disk full" in m for m in messages)
+
+
+def test_a_crash_keeps_what_was_recorded_beside_the_asked_name_and_an_empty_recording_leaves_nothing(tmp_path):
+    target = tmp_path / "take.mp4"
+    recorder = Recorder(target, fps=10, size=(64, 48))
+    for frame in frames(3):
+        recorder.write(frame, block=True)
+    kept = recorder.close_partial()
+    assert kept == tmp_path / "take.partial.mp4" and count_frames(kept) == 3 and not target.exists()
+    assert recorder.close() == kept  # closing again changes nothing
+    empty = Recorder(tmp_path / "empty.mp4", fps=10, size=(64, 48))
+    assert empty.close_partial() is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["take.partial.mp4"]

@@ -135,7 +135,7 @@ class DreamWorker:
         dreamer, sizes = self._dreamer, self._dreamer.sizes
         with self._lock:
             return WorkerHealth(
-                state=self._state, fps=self._rate.rate(), frames=self._slot.seq, dropped=self._slot.dropped,
+                state=self._state, fps=self._rate.rate(), frames=self._slot.published, dropped=self._slot.dropped,
                 errors=self._errors, consecutive_errors=self._consecutive, last_error=self._last_error,
                 step_ms=self._step_ms.mean(), latency_ms=self._latency_ms.mean(), mode=dreamer.modes.mode,
                 motion_level=dreamer.motion_level, reactive_scale=dreamer.reactive_scale,

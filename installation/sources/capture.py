@@ -30,20 +30,50 @@ HealthState = Literal["starting", "ok", "reconnecting", "failed", "closed"]
 
 @dataclass(frozen=True)
 class Frame:
-    """One camera frame: RGB uint8 HWC, its sequence number (from 1) and monotonic time."""
+    """One camera frame: RGB uint8 HWC, its sequence number (process-wide, increasing) and monotonic time."""
 
     image: np.ndarray
     seq: int
     timestamp: float
 
 
-class NewestSlot(Generic[T]):
-    """Holds only the newest item; items overwritten before anyone took them count as dropped."""
+class SequenceNumbers:
+    """Hands out increasing numbers to every slot that shares it, from any thread.
+
+    Frames are identified by these numbers, and a consumer asks for "newer than the one I
+    had": a capture that counted from 1 again (after sleep and wake, a source switch, a
+    replug) would look older than the frames the consumer already dreamt and be ignored for
+    as long as the old capture had run. All captures of a process therefore number their
+    frames from one counter, so a restart of any source only ever moves forward.
+    """
 
     def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last = 0
+
+    def next(self) -> int:
+        with self._lock:
+            self._last += 1
+            return self._last
+
+
+FRAME_NUMBERS = SequenceNumbers()
+"""The one numbering of camera frames in this process (see SequenceNumbers)."""
+
+
+class NewestSlot(Generic[T]):
+    """Holds only the newest item; items overwritten before anyone took them count as dropped.
+
+    `numbers` is where sequence numbers come from: the slot's own count from 1 by default,
+    or a SequenceNumbers shared with other slots so that a successor's items are newer.
+    """
+
+    def __init__(self, numbers: SequenceNumbers | None = None) -> None:
         self._condition = threading.Condition()
+        self._numbers = numbers or SequenceNumbers()
         self._item: T | None = None
         self._seq = 0
+        self._published = 0
         self._taken = True
         self._dropped = 0
 
@@ -52,7 +82,8 @@ class NewestSlot(Generic[T]):
         with self._condition:
             if not self._taken:
                 self._dropped += 1
-            self._seq += 1
+            self._seq = self._numbers.next()
+            self._published += 1
             item = make(self._seq)
             self._item = item
             self._taken = False
@@ -82,8 +113,15 @@ class NewestSlot(Generic[T]):
 
     @property
     def seq(self) -> int:
+        """The newest item's sequence number (0 before the first)."""
         with self._condition:
             return self._seq
+
+    @property
+    def published(self) -> int:
+        """How many items this slot has held."""
+        with self._condition:
+            return self._published
 
     @property
     def dropped(self) -> int:
@@ -129,13 +167,14 @@ class Capture:
         max_failures: int | None = None,
         clock: Clock = time.monotonic,
         join_timeout: float = 2.0,
+        numbers: SequenceNumbers = FRAME_NUMBERS,
     ) -> None:
         self.source = source
         self._backoff = backoff
         self._max_failures = max_failures
         self._clock = clock
         self._join_timeout = join_timeout
-        self._slot: NewestSlot[Frame] = NewestSlot()
+        self._slot: NewestSlot[Frame] = NewestSlot(numbers)
         self._rate = RateMeter(clock=clock)
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -165,7 +204,7 @@ class Capture:
             state=state,
             source=self.source.description,
             fps=self._rate.rate(),
-            frames=self._slot.seq,
+            frames=self._slot.published,
             dropped=self._slot.dropped,
             reconnects=reconnects,
             last_error=error,

@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 
 URL_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://", "srt://")
 DEMO = "demo"
+NAME_PREFIX = "name:"
+CAMERA_PATH_PREFIXES = ("/dev/video", "/dev/v4l/by-id/", "/dev/v4l/by-path/")
 SOURCE_HELP = "a camera index (0, 1, ...), a video file, a URL (rtsp://, http://...), a GStreamer pipeline or 'demo'"
 
 
@@ -38,6 +40,16 @@ class FrameSource(Protocol):
     def read(self) -> np.ndarray | None: ...
 
     def close(self) -> None: ...
+
+
+def is_camera_spec(spec: str) -> bool:
+    """Whether `--source spec` names a camera (index, /dev/video*, /dev/v4l/by-id|by-path/..., "name:...").
+
+    Cameras differ from files and streams in what a show expects of them (mirror by default,
+    mode negotiation, controls); this is the one place that tells them apart by the spec alone.
+    """
+    text = spec.strip()
+    return text.isdigit() or text.startswith(CAMERA_PATH_PREFIXES) or text.lower().startswith(NAME_PREFIX)
 
 
 def to_rgb(frame: np.ndarray) -> np.ndarray:

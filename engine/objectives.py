@@ -15,7 +15,7 @@ from pathlib import PurePath
 import torch
 from torch import Tensor
 
-from engine.errors import DreamwallError, did_you_mean
+from engine.errors import DreamwallError, did_you_mean, excerpt, number_text
 from engine.networks import LOGITS, DreamNet, imagenet_labels
 
 
@@ -268,13 +268,14 @@ def _parse(spec: object, net: DreamNet, load_guide: GuideLoader | None) -> Objec
 
 def _weight(value: object, key: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise DreamwallError(f"weight of '{key}' must be a number, got {value!r}")
+        raise DreamwallError(f"weight of '{excerpt(key)}' must be a number, got {excerpt(repr(value))}")
     try:
         weight = float(value)
     except OverflowError:  # an integer beyond any float
         weight = math.inf if value > 0 else -math.inf
     if not math.isfinite(weight) or abs(weight) > MAX_WEIGHT:
         raise DreamwallError(
-            f"weight of '{key}' must be a finite number between {-MAX_WEIGHT:g} and {MAX_WEIGHT:g}, got {weight:g}"
+            f"weight of '{excerpt(key)}' must be a finite number between {number_text(-MAX_WEIGHT)} and "
+            f"{number_text(MAX_WEIGHT)}, got {number_text(weight)}"
         )
     return weight

@@ -20,7 +20,13 @@ from yaml.composer import ComposerError
 from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, SequenceNode
 
-from engine.errors import DreamwallError, did_you_mean
+from engine.errors import DreamwallError, did_you_mean, excerpt, number_text
+from installation.common.userfile import display_path, read_user_file
+
+__all__ = [
+    "MAX_DEPTH", "MAX_FILE_BYTES", "MAX_NODES", "StrictSafeLoader", "display_path", "expanded_size",
+    "read_yaml_mapping", "reject_unknown", "show",
+]  # fmt: skip
 
 MAX_FILE_BYTES = 256 * 1024
 MAX_NODES = 20_000
@@ -32,14 +38,6 @@ a few thousand brackets would overflow Python's stack. Real files nest four deep
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
-def display_path(path: Path) -> str:
-    """The path as a person would type it: relative to the working folder when inside it."""
-    try:
-        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
 def show(value: object) -> str:
     """A YAML value as the user wrote it, for 'got ...' in messages."""
     if isinstance(value, bool):
@@ -47,12 +45,14 @@ def show(value: object) -> str:
     if value is None:
         return "nothing (null)"
     if isinstance(value, str):
-        return f"'{value}'"
+        return f"'{excerpt(value)}'"  # a file's whole content can arrive here as one string
     if isinstance(value, Mapping):
         return "a mapping"
     if isinstance(value, (list, tuple)):
         return "a list"
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    if isinstance(value, (int, float)):
+        return number_text(value)
+    return excerpt(str(value))
 
 
 def _too_deep(mark: Any) -> ComposerError:
@@ -141,21 +141,14 @@ def read_yaml_mapping(path: Path, what: str) -> dict[str, Any]:
     path = Path(path)
     shown = display_path(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise DreamwallError(f"{shown}: file is {size} bytes, a {what} file must be under {MAX_FILE_BYTES}")
-        data = yaml.load(path.read_bytes().decode("utf-8"), Loader=StrictSafeLoader)  # a SafeLoader subclass
-    except FileNotFoundError:
-        raise DreamwallError(f"{shown}: file not found") from None
-    except OSError as error:
-        raise DreamwallError(f"{shown}: cannot read: {error.strerror}") from None
+        data = yaml.load(read_user_file(path, what, MAX_FILE_BYTES).decode("utf-8"), Loader=StrictSafeLoader)
     except UnicodeDecodeError as error:
         raise DreamwallError(f"{shown}: not UTF-8 text (byte {error.start})") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-        problem = getattr(error, "problem", None) or type(error).__name__
-        raise DreamwallError(f"{shown}: {where}invalid YAML ({problem})") from None
+        problem = getattr(error, "problem", None) or type(error).__name__  # may quote the file: an excerpt
+        raise DreamwallError(f"{shown}: {where}invalid YAML ({excerpt(problem, 200)})") from None
     if data is None:
         raise DreamwallError(f"{shown}: file is empty; write at least one key (or {{}} for no changes)")
     if not isinstance(data, dict):
@@ -170,6 +163,7 @@ def reject_unknown(source: str, where: str, keys: Iterable[Any], allowed: Iterab
         if key not in allowed:
             prefix = f"{where}." if where else ""
             raise DreamwallError(
-                f"{source}: {prefix}{key}: unknown key '{key}'{did_you_mean(str(key), allowed)}; "
+                f"{source}: {prefix}{excerpt(str(key))}: unknown key '{excerpt(str(key))}'"
+                f"{did_you_mean(str(key), allowed)}; "
                 f"expected one of: {', '.join(allowed)}"
             )

@@ -77,9 +77,14 @@ class Housekeeping:
         while not self._stop.wait(self.interval_s):
             self.run_chores()
 
-    def close(self) -> None:
-        """Stop the thread (its round in progress finishes first); safe to call more than once."""
+    def close(self, timeout_s: float = 5.0) -> None:
+        """Stop the thread (its round in progress may finish first, for up to `timeout_s`); idempotent.
+
+        A shutdown never waits longer: a chore stuck on a disk is left behind (the thread is a daemon).
+        """
         self._stop.set()
         if self._thread is not None:
-            self._thread.join()
+            self._thread.join(timeout_s)
+            if self._thread.is_alive():
+                log.warning("housekeeping still busy after %g s; shutting down without it", timeout_s)
             self._thread = None

@@ -62,10 +62,16 @@ def read_image(path: Path) -> np.ndarray:
         data = np.fromfile(path, dtype=np.uint8)
     except OSError as error:
         raise DreamwallError(f"cannot read image {path}: {error.strerror}") from None
+    return decode_image(data, f"image {path}")
+
+
+def decode_image(data: bytes | np.ndarray, what: str) -> np.ndarray:
+    """RGB uint8 HWC from an image file's bytes; DreamwallError naming `what` when they are not one."""
+    encoded = np.frombuffer(data, dtype=np.uint8) if isinstance(data, bytes) else data
     with c_stderr_quiet():  # libpng reports truncation on fd 2 itself; the error below says it
-        image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+        image = cv2.imdecode(encoded, cv2.IMREAD_COLOR) if encoded.size else None
     if image is None:
-        raise DreamwallError(f"cannot decode image {path}: the file is empty, corrupt or not an image")
+        raise DreamwallError(f"cannot decode {what}: the file is empty, corrupt or not an image")
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 

@@ -24,6 +24,7 @@ import numpy as np
 
 from engine.errors import DreamwallError
 from installation.common.atomic import atomic_path, check_output_path
+from installation.common.userfile import check_regular_file
 from installation.outputs.images import check_pixels, read_image
 from installation.outputs.video_seek import frame_times, seek_input
 
@@ -310,6 +311,7 @@ def open_source(path: Path, folder_fps: float = DEFAULT_FOLDER_FPS, frame_count:
         raise DreamwallError(f"input not found: {path}")
     if path.is_dir():
         return FolderSource(path, folder_fps)
+    check_regular_file(path, "render input")  # ffmpeg and OpenCV would wait for ever on a FIFO
     if path.suffix.lower() == ".gif":
         return GifSource(path)
     return VideoSource(path, frame_count)

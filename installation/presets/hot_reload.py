@@ -27,6 +27,8 @@ from typing import Any, Generic, TypeVar
 
 from engine.errors import DreamwallError
 from engine.networks import weights_installed
+from installation.common.userfile import read_user_file
+from installation.common.yamlfile import MAX_FILE_BYTES
 from installation.presets.loader import Preset, PresetLibrary, check_process_size, display_path, load_preset
 
 log = logging.getLogger(__name__)
@@ -38,18 +40,21 @@ MISSING = "missing"
 
 
 def fingerprint(paths: Sequence[Path]) -> tuple[str, ...]:
-    """Content hash per file (MISSING for an unreadable one).
+    """Content hash per file (MISSING and the reason for one that cannot be read).
 
     Hashing the bytes, not trusting mtime+size: two same-size saves within the file
     system's timestamp granularity would otherwise be missed. Presets are a few
-    hundred bytes, so reading them four times a second costs nothing.
+    hundred bytes, so reading them four times a second costs nothing. Read like the
+    loader reads them (regular files under the YAML cap only): a file replaced by a
+    FIFO or a link to /dev/zero must not block or flood the reload thread.
     """
     result = []
     for path in paths:
         try:
-            result.append(hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest())
-        except OSError:
-            result.append(MISSING)
+            content = read_user_file(path, "watched file", MAX_FILE_BYTES)
+            result.append(hashlib.blake2b(content, digest_size=16).hexdigest())
+        except DreamwallError as error:
+            result.append(f"{MISSING}: {error}")  # a new reason is a change: the load reports it
     return tuple(result)
 
 

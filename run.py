@@ -12,6 +12,7 @@ from types import ModuleType
 from engine.errors import DreamwallError, did_you_mean
 from installation.commands import COMMANDS
 from installation.common.cli import EXIT_USAGE, OneLineParser, StartLog, quiet_libraries
+from installation.common.logtext import EscapingFormatter
 
 GLOBAL_FLAGS = ("-v", "--verbose")
 # Set unless the caller chose otherwise, before any command imports pygame (the renderer, the HUD).
@@ -84,9 +85,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def log_handler(verbose: bool, quiet_start: bool) -> logging.Handler:
-    """The log on stderr; held until the start passed for commands that declare QUIET_START (not with -v)."""
+    """The log on stderr, one escaped line per record; held until the start passed for QUIET_START commands (not -v)."""
     stream = logging.StreamHandler()
-    stream.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    stream.setFormatter(EscapingFormatter())
     return StartLog(stream) if quiet_start and not verbose else stream
 
 

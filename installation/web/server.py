@@ -21,6 +21,7 @@ import numpy as np
 
 from engine.bounds import check_bound
 from engine.errors import DreamwallError, did_you_mean
+from installation.common.logtext import EscapingFormatter, printable
 from installation.controls.actions import ACTION_KINDS, Action
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,8 @@ LOG_LINES = 50
 PANEL_ACTIONS = ("next", "previous", "select", "intensity", "feedback", "freeze", "blackout", "record",
                  "screenshot", "sleep", "wake", "hud")  # fmt: skip
 NUMBER_ACTIONS = ("intensity", "feedback")
+MAX_NESTING = 4  # an action is one object of plain values; a little room, never a parser's recursion
+ECHO = 40  # at most this much of a client's text is repeated in an answer
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                  ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml", ".png": "image/png"}  # fmt: skip
 
@@ -44,7 +47,7 @@ class LogRing(logging.Handler):
     def __init__(self, size: int = LOG_LINES) -> None:
         super().__init__(logging.INFO)
         self.lines: deque[str] = deque(maxlen=size)
-        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
+        self.setFormatter(EscapingFormatter(datefmt="%H:%M:%S"))
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -70,17 +73,44 @@ class BadRequest(ValueError):
     """One line saying what was wrong; the client gets it with a 400."""
 
 
+def nesting(text: str) -> int:
+    """How deep JSON text nests its arrays and objects (brackets inside strings do not count)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if escaped:
+            escaped = False
+        elif in_string:
+            escaped = char == "\\"
+            in_string = char != '"'
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
 def parse_action(body: bytes, presets: list[str]) -> Action:
     """A panel request as an Action, or BadRequest naming what is wrong (and the range)."""
     try:
-        data = json.loads(body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("body must be JSON like {\"kind\": \"next\"}") from None
+        text = (body or b"{}").decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest('body must be UTF-8 JSON like {"kind": "next"}') from None
+    depth = nesting(text)
+    if depth > MAX_NESTING:  # checked before parsing: 4000 '[' made json.loads raise RecursionError (a 500)
+        raise BadRequest(f"body nests {depth} levels deep; an action nests at most {MAX_NESTING}")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise BadRequest('body must be JSON like {"kind": "next"}') from None
     if not isinstance(data, dict) or not isinstance(data.get("kind"), str):
         raise BadRequest("body must be a JSON object with a string 'kind'")
     kind, value = data["kind"], data.get("value")
     if kind not in ACTION_KINDS:
-        raise BadRequest(f"unknown action '{kind}'{did_you_mean(kind, PANEL_ACTIONS)}")
+        raise BadRequest(f"unknown action '{printable(kind, ECHO)}'{did_you_mean(kind, PANEL_ACTIONS)}")
     if kind not in PANEL_ACTIONS:
         raise BadRequest(f"action '{kind}' is not offered by the panel; it offers {', '.join(PANEL_ACTIONS)}")
     if kind in NUMBER_ACTIONS:
@@ -106,7 +136,7 @@ def _preset_choice(value: Any, presets: list[str]) -> int | str:
     if isinstance(value, str) and value in presets:
         return value
     if isinstance(value, str):
-        raise BadRequest(f"unknown preset '{value}'{did_you_mean(value, presets)}")
+        raise BadRequest(f"unknown preset '{printable(value, ECHO)}'{did_you_mean(value, presets)}")
     raise BadRequest("select needs a preset number or name")
 
 

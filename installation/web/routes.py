@@ -3,7 +3,8 @@
 GET requests (the page, the stream, the preview) may carry the token as ?token= because an
 <img> or an EventSource cannot set headers; a state change is a POST and must carry it in
 the X-Dreamwall-Token header, which a page on another site cannot send without a CORS
-preflight this server never answers. On 127.0.0.1 (no token) the header is still required.
+preflight this server never answers. On 127.0.0.1 (no token) the header is still required,
+and the Host and Origin checks stop a DNS-rebound page from becoming "this site".
 """
 
 from __future__ import annotations
@@ -20,36 +21,61 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from installation.common.logtext import printable
 from installation.web import server as web
-from installation.web.auth import TOKEN_HEADER, RateLimit, token_matches
-from installation.web.server import BadRequest, LogRing, PanelSource, parse_action, preview_jpeg
+from installation.web.auth import TOKEN_HEADER, RateLimit, ServedAs, token_matches
+from installation.web.server import ECHO, BadRequest, LogRing, PanelSource, parse_action, preview_jpeg
 from installation.web.thumbs import Thumbnails
 
 log = logging.getLogger(__name__)
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+PATH_ECHO = 120  # characters of a request's path in a log line
+
+
+def shown_path(request: Request) -> str:
+    """The path as routed (decoded: a %0a is a newline there), escaped and cut for a log line."""
+    return printable(request.scope["path"], PATH_ECHO)
 
 
 class Panel:
     """The routes over one PanelSource; `stopping` ends the endless streams when the show stops."""
 
     def __init__(self, source: PanelSource, token: str | None, logs: LogRing, limiter: RateLimit | None = None,
-                 static: Path = web.STATIC) -> None:  # fmt: skip
+                 static: Path = web.STATIC, served: ServedAs | None = None) -> None:  # fmt: skip
         self.source, self.token, self.logs = source, token, logs
         self.limiter = limiter or RateLimit()
+        self.served = served or ServedAs.bind("127.0.0.1")
         self.stopping = threading.Event()
         self.thumbs = Thumbnails(source.thumbnails, source.preset_file)
         self.files = {p.name: p for p in static.iterdir() if p.suffix in web.CONTENT_TYPES}  # names only: no traversal
 
     def refuse(self, request: Request, *, state_change: bool) -> Response | None:
-        """None when the request may go on, else the answer (429, 401 or 403)."""
+        """None when the request may go on, else the answer (429, 400, 403 or 401).
+
+        The client is the peer's address (a proxy's X-Forwarded-For counts only from a configured
+        proxy: WebServer). The Host must be a name the panel is served as, and a state change from
+        a browser must come from this page's own origin: that is what stops DNS rebinding.
+        """
         client = request.client.host if request.client else "?"
         if not self.limiter.allow(client):
             return PlainTextResponse("too many requests; slow down\n", status_code=429)
+        host = request.headers.get("host")
+        if not self.served.host_allowed(host):
+            log.warning("web panel: request from %s for host '%s' refused", client, printable(host, ECHO))
+            return PlainTextResponse(f"this panel is not served as '{printable(host, ECHO)}'; "
+                                     "open it by the address shown on the HUD\n", status_code=400)  # fmt: skip
+        origin = request.headers.get("origin")
+        if state_change and not self.served.origin_allowed(origin, host or ""):
+            log.warning("web panel: %s from %s with origin '%s' refused", shown_path(request), client,
+                        printable(origin, ECHO))  # fmt: skip
+            return PlainTextResponse(f"a state change from the page at '{printable(origin, ECHO)}' is refused; "
+                                     "expected this panel's own page\n", status_code=403)  # fmt: skip
         header = request.headers.get(TOKEN_HEADER)
         given = header if state_change else (header or request.query_params.get("token"))
         if not token_matches(self.token, given):
-            log.warning("web panel: %s token from %s for %s", "no" if not given else "wrong", client, request.url.path)
+            log.warning("web panel: %s token from %s for %s", "no" if not given else "wrong", client,
+                        shown_path(request))  # fmt: skip
             return PlainTextResponse("a valid token is needed (scan the QR code on the HUD)\n", status_code=401)
         if state_change and header is None:
             return PlainTextResponse(f"state changes need the {TOKEN_HEADER} header\n", status_code=403)

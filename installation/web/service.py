@@ -7,6 +7,7 @@ connection open.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import socket
@@ -16,7 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from engine.errors import DreamwallError
-from installation.web.auth import load_token, needs_token, state_dir
+from installation.common.logtext import printable
+from installation.web.auth import ServedAs, load_token, needs_token, state_dir
 from installation.web.routes import Panel
 from installation.web.server import LogRing, PanelSource
 
@@ -24,6 +26,9 @@ if TYPE_CHECKING:
     from installation.app.app import App
 
 log = logging.getLogger(__name__)
+
+PROXY_ENV = "DREAMWALL_WEB_PROXY"
+NAMES_ENV = "DREAMWALL_WEB_NAMES"
 
 
 def lan_address() -> str:
@@ -80,12 +85,16 @@ def check_port(host: str, port: int) -> None:
 class WebServer:
     """One uvicorn server on its own thread; `close` is safe to call more than once."""
 
-    def __init__(self, panel: Panel, host: str, port: int) -> None:
+    def __init__(self, panel: Panel, host: str, port: int, proxies: tuple[str, ...] = ()) -> None:
+        """`proxies`: the reverse proxies whose X-Forwarded-For names the client (for the rate limit);
+        none: the peer's address counts, whatever a client writes in that header."""
         import uvicorn
 
         self.panel, self.host = panel, host
+        # log_config=None: uvicorn's records go to our handlers (one escaped line each), not its own stderr
         config = uvicorn.Config(panel.app(), host=host, port=port, log_level="warning", access_log=False,
-                                lifespan="off", timeout_graceful_shutdown=1)  # fmt: skip
+                                lifespan="off", timeout_graceful_shutdown=1, log_config=None,
+                                proxy_headers=bool(proxies), forwarded_allow_ips=list(proxies))  # fmt: skip
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="web-panel", daemon=True)
         self.qr: tuple[str, ...] = ()  # set when a token is needed: the HUD shows it to the technician
@@ -156,9 +165,35 @@ def panel_source_for(app: App) -> PanelSource:
                        thumbnails=state_dir() / "thumbnails")  # fmt: skip
 
 
+def env_list(name: str) -> tuple[str, ...]:
+    """A comma-separated setting from the environment (the kiosk environment file)."""
+    return tuple(item.strip() for item in os.environ.get(name, "").split(",") if item.strip())
+
+
+def proxy_setting() -> tuple[str, ...]:
+    """$DREAMWALL_WEB_PROXY: addresses (or networks) of the reverse proxies in front of the panel.
+
+    Only a request from one of them has its X-Forwarded-For believed; "*" is refused, it would
+    let every client choose the address it is rate-limited as.
+    """
+    proxies = env_list(PROXY_ENV)
+    for proxy in proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise DreamwallError(f"{PROXY_ENV} must list proxy addresses like 127.0.0.1 or 10.0.0.0/24, "
+                                 f"got '{printable(proxy, 60)}'") from None  # fmt: skip
+    return proxies
+
+
 def open_panel(source: PanelSource, host: str, port: int, *, state: Path | None = None,
                out: TextIO | None = None) -> WebServer:  # fmt: skip
-    """Start the panel; off 127.0.0.1 with a token (made on first use, logged once, QR printed)."""
+    """Start the panel; off 127.0.0.1 with a token (made on first use, logged once, QR printed).
+
+    Read here from the environment: $DREAMWALL_WEB_PROXY (proxy_setting) and $DREAMWALL_WEB_NAMES,
+    more host names the panel is served as (a proxy's public name).
+    """
+    proxies, served = proxy_setting(), ServedAs.bind(host, env_list(NAMES_ENV))
     token = None
     if needs_token(host):
         token, new = load_token(state)
@@ -166,7 +201,7 @@ def open_panel(source: PanelSource, host: str, port: int, *, state: Path | None 
             log.warning("web panel token (shown once; rotate with `run.py web-token --rotate`): %s", token)
     logs = LogRing()
     logging.getLogger().addHandler(logs)
-    server = WebServer(Panel(source, token, logs), host, port).start()
+    server = WebServer(Panel(source, token, logs, served=served), host, port, proxies).start()
     url = panel_url(host, server.port, token)
     log.info("web panel on %s", panel_url(host, server.port, None))
     if token:

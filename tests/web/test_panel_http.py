@@ -9,19 +9,25 @@ from starlette.testclient import TestClient
 
 from installation.web import auth
 from installation.web.auth import RateLimit
+from installation.web.routes import Panel
 
 TOKEN = "s3cret-token-value"
 H = {"X-Dreamwall-Token": TOKEN}
 
 
+def client(panel: Panel) -> TestClient:
+    """Starlette's test client, as the panel's own address (its default Host, testserver, is refused)."""
+    return TestClient(panel.app(), base_url="http://127.0.0.1:8080")
+
+
 @pytest.fixture
 def local(make_panel):
-    return TestClient(make_panel(None).app())
+    return client(make_panel(None))
 
 
 @pytest.fixture
 def remote(make_panel):
-    return TestClient(make_panel(TOKEN).app())
+    return client(make_panel(TOKEN))
 
 
 def test_on_localhost_the_page_and_state_need_no_token(local):
@@ -101,11 +107,11 @@ def test_static_files_cannot_escape_their_folder(local):
 
 def test_a_burst_is_rate_limited_and_the_bucket_refills(make_panel, show):
     now = [0.0]
-    client = TestClient(make_panel(None, limiter=RateLimit(per_s=2.0, burst=3, clock=lambda: now[0])).app())
-    codes = [client.get("/api/state").status_code for _ in range(5)]
+    local = client(make_panel(None, limiter=RateLimit(per_s=2.0, burst=3, clock=lambda: now[0])))
+    codes = [local.get("/api/state").status_code for _ in range(5)]
     assert codes == [200, 200, 200, 429, 429]
     now[0] += 1.0  # two more a second later
-    assert [client.get("/api/state").status_code for _ in range(3)] == [200, 200, 429]
+    assert [local.get("/api/state").status_code for _ in range(3)] == [200, 200, 429]
 
 
 def test_the_newest_screenshot_is_downloadable(local, show):

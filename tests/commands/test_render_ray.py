@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -137,3 +138,25 @@ def free_port() -> int:
     with socket.socket() as probe_socket:
         probe_socket.bind(("127.0.0.1", 0))
         return probe_socket.getsockname()[1]
+
+
+def test_auto_with_a_stale_address_file_is_one_line_within_seconds(clip, tmp_path):
+    """An earlier `ray start` leaves <temp>/ray/ray_current_cluster behind; with that cluster gone, --ray auto
+    joined it through Ray's connection retries for minutes. Ray 2.60 finds that file under $RAY_TMPDIR."""
+    from ray._private.services import find_gcs_addresses
+
+    if find_gcs_addresses():
+        pytest.skip("a Ray runs on this machine: --ray auto would join it, not the stale file's address")
+    port = free_port()  # nobody listens there
+    (tmp_path / "ray").mkdir()
+    address_file = tmp_path / "ray" / "ray_current_cluster"
+    address_file.write_text(f"127.0.0.1:{port}")
+    output = tmp_path / "stale.mp4"
+    environment = {key: value for key, value in os.environ.items() if key != "RAY_ADDRESS"}
+    start = time.monotonic()
+    result = subprocess.run([sys.executable, "run.py", "render", str(clip), "-o", str(output), "--ray", "auto",
+                             *QUICK], cwd=HOME, capture_output=True, text=True, timeout=60, check=False,
+                            env={**environment, "RAY_TMPDIR": str(tmp_path)})  # fmt: skip
+    assert time.monotonic() - start < 30
+    assert_refused(result, output, f"cannot reach the Ray cluster at 127.0.0.1:{port} (from {address_file}, "
+                   "written by an earlier `ray start`): Connection refused")  # fmt: skip

@@ -60,16 +60,36 @@ def _host_port(address: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
-    """A head node that does not answer is one line now, not a long hang inside Ray's own retries."""
+def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S, found: str = "") -> None:
+    """A head node that does not answer is one line now, not a long hang inside Ray's own retries.
+
+    `found`: where an address that was not typed came from (for --ray auto), said in the error."""
     host, port = _host_port(address)
     try:
         with socket.create_connection((host, port), timeout=timeout_s):
             pass
     except OSError as error:
         reason = error.strerror or str(error) or type(error).__name__
-        raise DreamwallError(f"cannot reach the Ray cluster at {address}: {reason}; is its head node running "
-                             "(ray start --head) and the port open?") from None  # fmt: skip
+        raise DreamwallError(f"cannot reach the Ray cluster at {address}{found}: {reason}; is its head node "
+                             "running (ray start --head) and the port open?") from None  # fmt: skip
+
+
+def resolve_auto() -> tuple[str, str]:
+    """(HOST:PORT, where it came from) for --ray auto, found as Ray 2.60 finds it: RAY_ADDRESS, else the address
+    file the last `ray start` on this machine wrote (<temp>/ray/ray_current_cluster, kept after that cluster
+    stopped), else a Ray running here. ConnectionError when there is none. Ray's own resolver is called, so
+    what is checked is what Ray would join; the render then joins that address and no other."""
+    from ray._common.utils import get_ray_address_file  # private, pinned: requirements-ray.txt
+    from ray._private.services import get_ray_address_from_environment
+    from ray._private.utils import read_ray_address
+
+    address = get_ray_address_from_environment("auto", None)
+    if os.environ.get("RAY_ADDRESS"):
+        return address, " (from RAY_ADDRESS)"
+    address_file = get_ray_address_file(None)
+    if read_ray_address(None) == address:
+        return address, f" (from {address_file}, written by an earlier `ray start`)"
+    return address, " (a Ray running on this machine)"
 
 
 def _chunk_task(fn: ChunkFn, job: ChunkJob, chunk: Chunk) -> Iterator[ChunkItem]:
@@ -141,10 +161,10 @@ def connect(address: str | None, cpus: int | None = None, verbose: bool = False)
             raise DreamwallError(f"--ray {address}: Ray Client cannot stream the frames back as they are dreamt; "
                                  "join this machine to the cluster (ray start --address HEAD:6379 --num-cpus 0) "
                                  "and use --ray auto")  # fmt: skip
-        if address != "auto":
-            check_reachable(address)
         try:
-            ray.init(address=address, runtime_env={"py_modules": [str(path) for path in CODE]}, **quiet)
+            joined, found = resolve_auto() if address == "auto" else (address, "")
+            check_reachable(joined, found=found)
+            ray.init(address=joined, runtime_env={"py_modules": [str(path) for path in CODE]}, **quiet)
         except ConnectionError as error:
             hint = ("start one with `ray start --head`, or give its address" if address == "auto" else
                     f"{error}; a cluster with token authentication also needs its token here (RAY_AUTH_TOKEN, or "

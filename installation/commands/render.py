@@ -8,9 +8,13 @@ loop that encodes the frames with the source's audio track).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 
 from engine.errors import DreamwallError
 from engine.masks import MASK_MODES
@@ -18,6 +22,7 @@ from engine.networks import DreamNet, check_network_name, load_network
 from engine.objectives import Objective
 from installation.commands.dream import layers_spec
 from installation.common.cli import choice_arg, int_in, number_arg, size_arg, whole_arg
+from installation.dreaming.memory import check_dream_memory
 from installation.ops.progress import ProgressBar
 from installation.outputs.video_io import DEFAULT_FOLDER_FPS, FrameSource, check_video_output, open_source
 from installation.presets.loader import DEFAULT_NAME, PresetLibrary, environment_presets_dir
@@ -37,6 +42,36 @@ log = logging.getLogger(__name__)
 HELP = "dream a video, animated GIF or image folder offline at full quality (resumable, keeps audio)"
 QUIET_START = True  # start logs are held until the checks pass (installation.common.cli.StartLog)
 LOCAL_RAY = "local"  # --ray with no address: a Ray started on this machine for this render
+
+
+class Interrupted(KeyboardInterrupt):
+    """A stop signal during a render: it unwinds as Ctrl-C does (finished frames are kept, nothing else)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _raise_interrupted(signum: int, frame: FrameType | None) -> None:
+    raise Interrupted(signum)
+
+
+@contextlib.contextmanager
+def interruptible() -> Iterator[None]:
+    """SIGTERM (a `kill`, a stopped service or batch job) ends a render as Ctrl-C does, and replaces Ray's own
+    handler (`ray.init` sets one that exits mid-task with Ray's crash output); the one before is put back."""
+    previous = signal.signal(signal.SIGTERM, _raise_interrupted)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def interrupted(stop: KeyboardInterrupt, kept: str, resumed: bool) -> int:
+    """The one line after a stopped render: what is kept and the command that continues it; 128 + the signal."""
+    again = "run the same command again" if resumed else "run the same command with --resume"
+    sys.stderr.write(f"\ninterrupted {kept}; {again} to continue\n")
+    return 128 + (stop.signum if isinstance(stop, Interrupted) else signal.SIGINT)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -88,15 +123,15 @@ def run(args: argparse.Namespace) -> int:
     objective = preset.objective_on(net, layers)
     settings = _settings(preset, args, net, objective, info.size)
     dreamer = FrameDreamer(net, objective, settings, fps=info.fps)
+    check_dream_memory(network, objective.layers, dreamer.dream_size, device, "torch", settings.step.panorama_pad)
     work = WorkFolder(output)
     done = work.done(info.frame_count) if args.resume else 0
     bar = ProgressBar(f"render {objective.description}", unit="frames", start=done)
     try:
-        result = render(source, output, dreamer, resume=args.resume, progress=bar, keep_frames=args.keep_frames)
-    except KeyboardInterrupt:
-        sys.stderr.write(f"\ninterrupted after {work.done(info.frame_count)} of {info.frame_count} frames; "
-                         "run the same command with --resume to continue\n")  # fmt: skip
-        return 130
+        with interruptible():
+            result = render(source, output, dreamer, resume=args.resume, progress=bar, keep_frames=args.keep_frames)
+    except KeyboardInterrupt as stop:
+        return interrupted(stop, f"after {work.done(info.frame_count)} of {info.frame_count} frames", args.resume)
     print(result.output)
     return 0
 
@@ -128,14 +163,13 @@ def _run_on_ray(args: argparse.Namespace, output: Path, preset: Preset, source: 
                        info.fps, device, dtype, info.frame_count)  # fmt: skip
         bar = ProgressBar(f"render {objective.description}", unit="frames", start=None)
         try:
-            result = farm_render(source, output, job, plan, cluster, resume=args.resume, progress=bar,
-                                 keep_frames=args.keep_frames)  # fmt: skip
-        except KeyboardInterrupt:
+            with interruptible():  # after connect: Ray's own SIGTERM handler is replaced
+                result = farm_render(source, output, job, plan, cluster, resume=args.resume, progress=bar,
+                                     keep_frames=args.keep_frames)  # fmt: skip
+        except KeyboardInterrupt as stop:
             kept = ChunkFolder(output)
-            sys.stderr.write(f"\ninterrupted with {len(kept.recorded(plan)) if kept.path.exists() else 0} of "
-                             f"{len(plan.chunks)} chunks finished; run the same command with --resume to "
-                             "continue\n")  # fmt: skip
-            return 130
+            finished = len(kept.recorded(plan)) if kept.path.exists() else 0
+            return interrupted(stop, f"with {finished} of {len(plan.chunks)} chunks finished", args.resume)
     finally:
         cluster.close()
     print(result.output)

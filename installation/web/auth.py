@@ -2,7 +2,9 @@
 
 Bound to 127.0.0.1 the panel needs no token (only this machine can reach it). Bound to
 anything else every request needs the token, whatever the client's address: a reverse
-proxy on the same machine makes every client look local.
+proxy on the same machine makes every client look local. Either way the panel answers only
+the host names it is served as (ServedAs), and the token file is a regular file of the
+user's own, never followed through a symlink.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from engine.temporal import FeedbackParams
 from installation.common.cli import number_arg, size_arg, start_done, whole_arg
 from installation.dreaming.backend_choice import check_backend_here
 from installation.dreaming.cpu_precision import native_bf16
+from installation.dreaming.memory import check_dream_memory
 from installation.dreaming.placement import resolve_precision
 from installation.ops.progress import ProgressBar
 from installation.outputs.images import check_writable_image_path, dreamable_size, read_image, write_image
@@ -98,6 +99,8 @@ def run(args: argparse.Namespace) -> int:
     if look.panorama:  # padded circularly by the objective's receptive field, as the live show and render do
         step, _ = panorama_settings(step, FeedbackParams(), net, objective.layers)
     seen = seen_size((dream_width, dream_height), step.panorama_pad)
+    check_dream_memory(look.network, objective.layers, (dream_width, dream_height), "cpu", look.backend,
+                       step.panorama_pad)  # fmt: skip
     backend, reason = select_backend(look.backend, net, objective, seen, compute=compute)
     log.info("backend: %s", reason)
     start_done()

@@ -6,7 +6,8 @@
 The tensorrt target (the default) holds only what TensorRT's ONNX parser documents as
 supported and is checked against that table (engine.export.tensorrt_rules) before it
 is written; the onnx target is the form ONNX Runtime runs fastest. Every argument is
-checked before any work (no weights load for a misspelt layer), and the file appears
+checked before any work (no weights load for a misspelt layer, no export of a size this
+machine's memory cannot hold: installation.dreaming.memory), and the file appears
 whole or not at all (temp file + rename in the output folder).
 """
 
@@ -20,13 +21,16 @@ from engine.export.convert import TARGETS, check_target
 from engine.export.graph import GradientGraph
 from engine.export.onnx_file import INPUT_NAMES, OUTPUT_NAME, export_onnx
 from engine.export.tensorrt_rules import check_tensorrt_graph
+from engine.memory import export_work
 from engine.networks import DEFAULT_NETWORK, check_network_name, load_network
 from engine.networks.shapes import architecture, min_input_side
 from installation.common.atomic import atomic_write_bytes, check_output_path
 from installation.common.cli import size_arg
+from installation.dreaming.memory import check_memory
 
 HELP = "write the gradient graph as ONNX for trtexec / your own TensorRT engine build"
 DEFAULT_EXPORT_TARGET = "tensorrt"
+SUFFIXES = (".onnx",)  # trtexec and onnxruntime take any name, but a .txt or .png would mislead whoever finds it
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -60,7 +64,7 @@ def _check_size(network: str, width: int, height: int) -> None:
 def _check_output(path: Path) -> Path:
     if path.is_dir():
         raise DreamwallError(f"output {path} is a directory, expected a file name such as {path / 'graph.onnx'}")
-    return check_output_path(path)
+    return check_output_path(path, SUFFIXES, "an ONNX")
 
 
 def describe(graph: GradientGraph, path: Path) -> list[str]:
@@ -87,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
     _check_size(network, width, height)
     target = check_target(args.target)
     path = _check_output(args.output)
+    check_memory([export_work(target)], network, layers, (width, height))
     graph = GradientGraph(load_network(network), layers, height, width, target)
     data = export_onnx(graph)
     if target == "tensorrt":

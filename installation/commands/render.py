@@ -23,7 +23,6 @@ from engine.objectives import Objective
 from installation.commands.dream import layers_spec
 from installation.common.cli import choice_arg, int_in, number_arg, size_arg, whole_arg
 from installation.dreaming.memory import check_dream_memory
-from installation.dreaming.memory import check_dream_memory
 from installation.ops.progress import ProgressBar
 from installation.outputs.video_io import DEFAULT_FOLDER_FPS, FrameSource, check_video_output, open_source
 from installation.presets.loader import DEFAULT_NAME, PresetLibrary, environment_presets_dir
@@ -124,7 +123,6 @@ def run(args: argparse.Namespace) -> int:
     objective = preset.objective_on(net, layers)
     settings = _settings(preset, args, net, objective, info.size)
     dreamer = FrameDreamer(net, objective, settings, fps=info.fps)
-    check_dream_memory(network, objective.layers, dreamer.dream_size, device, "torch", settings.step.panorama_pad)
     check_dream_memory(network, objective.layers, dreamer.dream_size, device, "torch", settings.step.panorama_pad)
     work = WorkFolder(output)
     done = work.done(info.frame_count) if args.resume else 0

@@ -8,7 +8,7 @@ from pathlib import Path
 from engine.featurevis import VisParams
 from engine.networks import DEFAULT_NETWORK, check_network_name, load_network
 from installation.common.cli import start_done, whole_arg
-from installation.dreaming.export_cache import DEFAULT_CACHE, DiskStore
+from installation.dreaming.export_cache import DEFAULT_CACHE, DiskStore, check_cache_folder
 from installation.ops.progress import ProgressBar
 from installation.outputs.images import check_writable_image_path, write_image
 from installation.rendering.atlas import atlas_tiles, dream_tiles
@@ -34,11 +34,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     check_network_name(args.network)
     check_writable_image_path(args.output)
+    store = None if args.no_cache else DiskStore(check_cache_folder(args.cache))
     params = VisParams(size=args.size, steps=args.steps, octaves=args.octaves)
     net = load_network(args.network)
     classes = [name for name in (args.classes or "").split(",") if name.strip()]
     tiles = atlas_tiles(net, args.layer, args.channels, classes)
-    store = None if args.no_cache else DiskStore(args.cache)
     start_done()
     bar = ProgressBar(f"atlas {net.name} ({len(tiles)} tiles)", unit="steps")
     pictures = dream_tiles(net, tiles, params, args.seed, store, bar)

@@ -107,11 +107,14 @@ def config_from_args(args: argparse.Namespace) -> LiveConfig:
 def check_arguments(args: argparse.Namespace) -> None:
     """Fail in one line before any thread starts: the output-path rule for --out, a --source file probed,
     the web panel's port free."""
+    from installation.ops.status import check_status_path
     from installation.outputs.video_io import check_video_output
     from installation.sources.openers import open_source
 
     if args.out is not None:
         check_video_output(args.out)
+    if args.status_file is not None:
+        check_status_path(args.status_file)
     if args.source is not None:
         open_source(args.source)
     if args.web_port:

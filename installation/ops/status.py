@@ -15,9 +15,15 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from installation.common.atomic import atomic_write_text
+from installation.common.atomic import atomic_write_text, check_output_path
 
 log = logging.getLogger(__name__)
+
+
+def check_status_path(path: Path) -> Path:
+    """At the start, one line (exit 2) for a --status-file that can never be written (a folder, a missing or
+    unwritable folder), instead of a show that starts and then logs the failure every second."""
+    return check_output_path(path, role="--status-file")
 
 
 class StatusFile:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -49,13 +50,43 @@ class MidiBackend(Protocol):
     def open_input(self, name: str, callback: Callback) -> MidiPort: ...
 
 
-def mido_backend() -> MidiBackend:
-    """mido on python-rtmidi; ImportError or OSError when this machine has no usable MIDI."""
+SEQUENCER = Path("/dev/snd/seq")  # ALSA's MIDI sequencer device, which rtmidi opens on Linux
+
+
+def open_mido(list_ports: Callable[[Any], list[str]]) -> Any:
+    """mido on python-rtmidi, its ports listed once (`list_ports(backend)`) to prove it works; the one place the
+    MIDI input and the pad lights open it.
+
+    Without a usable ALSA sequencer, libasound writes its own line ("ALSA lib seq_hw.c:...
+    open /dev/snd/seq failed") straight to file descriptor 2 on every try: that is silenced
+    (c_stderr_quiet, unless -v) and an OSError says it in our words instead, once, for the
+    caller to log. ImportError when mido or python-rtmidi is not installed.
+    """
     import mido  # lazy: optional at run time (DESIGN rule 5)
 
+    from installation.common.cli import c_stderr_quiet
+
     backend = mido.Backend("mido.backends.rtmidi", load=True)
-    backend.get_input_names()  # raises rtmidi.SystemError (an OSError) without an ALSA sequencer
+    try:
+        with c_stderr_quiet():
+            list_ports(backend)  # creating the ALSA client: rtmidi.SystemError (an OSError) without a sequencer
+    except OSError as error:
+        if sys.platform.startswith("linux"):
+            raise OSError(_no_sequencer(SEQUENCER)) from None
+        raise OSError(f"the MIDI system cannot be opened: {str(error).strip() or type(error).__name__}") from None
     return backend
+
+
+def _no_sequencer(device: Path) -> str:
+    if not device.exists():
+        return (f"this machine has no ALSA MIDI sequencer ({device} is missing: no sound hardware, or the snd-seq "
+                "kernel module is not loaded)")  # fmt: skip
+    return f"the ALSA MIDI sequencer {device} cannot be opened (is this user in the audio group?)"
+
+
+def mido_backend() -> MidiBackend:
+    """mido on python-rtmidi; ImportError or OSError (in our words) when this machine has no usable MIDI."""
+    return open_mido(lambda backend: backend.get_input_names())
 
 
 def compile_pattern(pattern: str | None) -> re.Pattern[str] | None:
@@ -140,7 +171,7 @@ class MidiInput:
             try:
                 self._backend = self._backend_factory()
             except (ImportError, OSError) as error:
-                log.warning("MIDI unavailable (%s); running without MIDI control", str(error).strip() or error)
+                log.warning("MIDI unavailable: %s; running without MIDI control", str(error).strip() or error)
                 return self
         self._smoother.start()
         self.scan()

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from installation.controls.lights import Address
-from installation.controls.midi import choose_port, compile_pattern
+from installation.controls.midi import choose_port, compile_pattern, open_mido
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +40,7 @@ class MidiOutBackend(Protocol):
 
 def mido_output_backend() -> MidiOutBackend:
     """mido on python-rtmidi; ImportError or OSError when this machine has no usable MIDI."""
-    import mido  # lazy: optional at run time (DESIGN rule 5)
-
-    backend = mido.Backend("mido.backends.rtmidi", load=True)
-    backend.get_output_names()  # raises rtmidi.SystemError (an OSError) without an ALSA sequencer
-    return backend
+    return open_mido(lambda backend: backend.get_output_names())
 
 
 def message(address: Address, value: int) -> Any:
@@ -114,7 +110,7 @@ class MidiOutput:
         try:
             self._backend = (self._backend_factory or mido_output_backend)()
         except (ImportError, OSError) as error:
-            log.warning("MIDI unavailable (%s); the pad lights stay dark", str(error).strip() or error)
+            log.warning("MIDI unavailable: %s; the pad lights stay dark", str(error).strip() or error)
             self._unavailable = True
             return None
         return self._backend

@@ -43,6 +43,7 @@ class RenderResult:
 def _open_work(work: WorkFolder, manifest: dict[str, object], dreamer: FrameDreamer, total: int,
                resume: bool) -> int:  # fmt: skip
     """Frames already finished (checked against this render's settings), or a fresh work folder (0)."""
+    work.check_real()
     if work.is_chunked():
         raise DreamwallError(f"{work.path} holds an interrupted render split into chunks: continue it with --ray "
                              "--resume, or delete the folder to start over")  # fmt: skip

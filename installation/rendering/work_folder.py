@@ -7,6 +7,7 @@ the feedback the next frame starts from. A resume trusts nothing it has not deco
 from __future__ import annotations
 
 import json
+import reprlib
 from pathlib import Path
 
 import numpy as np
@@ -25,15 +26,38 @@ def work_folder(output: Path) -> Path:
     return output.with_name(output.name + ".render")
 
 
-def _flatten(tree: dict[str, object], prefix: str = "") -> dict[str, object]:
-    """{'octaves': {'steps': 2}} -> {'octaves.steps': 2}, so a mismatch names the exact setting."""
+def _flatten(tree: dict[str, object]) -> dict[str, object]:
+    """{'octaves': {'steps': 2}} -> {'octaves.steps': 2}, so a mismatch names the exact setting.
+
+    A loop, not recursion: a damaged manifest may nest deeper than Python's stack.
+    """
     flat: dict[str, object] = {}
-    for key, value in tree.items():
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
+    pending: list[tuple[str, dict[str, object]]] = [("", tree)]
+    while pending:
+        prefix, branch = pending.pop()
+        for key, value in branch.items():
+            if isinstance(value, dict):
+                pending.append((f"{prefix}{key}.", value))
+            else:
+                flat[f"{prefix}{key}"] = value
     return flat
+
+
+def read_object(path: Path) -> dict[str, object] | None:
+    """The JSON object a kept file holds; None when it is missing, unreadable, not an object (a list) or nested
+    deeper than Python parses, so that every caller refuses it in one line instead of a traceback."""
+    try:
+        value = json.loads(path.read_text())
+    except (OSError, ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def brief(value: object) -> str:
+    """A kept value in an error line: short, and safe however deeply a damaged file nests it."""
+    if value is None or isinstance(value, (bool, int, float)) or (isinstance(value, str) and len(value) <= 60):
+        return str(value)
+    return reprlib.repr(value)
 
 
 def kept_image_problem(path: Path, size: tuple[int, int]) -> str | None:
@@ -69,14 +93,22 @@ class WorkFolder:
         state = self.path / STATE_FILE
         if not state.is_file():
             return 0
-        try:
-            done = json.loads(state.read_text())["done"]
-        except (OSError, ValueError, KeyError, TypeError):
-            done = "unreadable"
+        saved = read_object(state)
+        done = saved.get("done", "unreadable") if saved is not None else "unreadable"
         if type(done) is not int or not 0 <= done <= total:
-            raise DreamwallError(f"{state} says {done!r} frames are done, expected a whole number from 0 to "
-                                 f"{total}; delete {self.path} and render again")  # fmt: skip
+            raise DreamwallError(f"{state} says {reprlib.repr(done)} frames are done, expected a whole number from "
+                                 f"0 to {total}; delete {self.path} and render again")  # fmt: skip
         return done
+
+    def check_real(self) -> None:
+        """A work folder is a real folder beside the output, or not there yet: a link would take the frames
+        somewhere else and cannot be removed at the end like the folder."""
+        if self.path.is_symlink():
+            raise DreamwallError(f"{self.path} is a symbolic link; a render keeps its work in a real folder beside "
+                                 "the output: move the folder it points to here, or delete the link")  # fmt: skip
+        if self.path.exists() and not self.path.is_dir():
+            raise DreamwallError(f"{self.path} is not a folder, and a render keeps its work there: move it away "
+                                 "or choose another output name")  # fmt: skip
 
     def check_frames(self, done: int, size: tuple[int, int], dream_size: tuple[int, int]) -> None:
         """Decode every kept frame and the feedback image before trusting them.
@@ -93,16 +125,15 @@ class WorkFolder:
 
     def check_manifest(self, manifest: dict[str, object]) -> None:
         path = self.path / "manifest.json"
-        try:
-            saved = json.loads(path.read_text())
-        except (OSError, ValueError):
-            raise DreamwallError(f"{path} is missing or damaged; delete {self.path} and render again") from None
+        saved = read_object(path)
+        if saved is None:
+            raise DreamwallError(f"{path} is missing or damaged; delete {self.path} and render again")
         before, now = _flatten(saved), _flatten(manifest)
         for key, value in now.items():
             if before.get(key) != value:
                 raise DreamwallError(
-                    f"cannot resume: {key} was {before.get(key)}, now {value}; use the same settings as the "
-                    f"interrupted render, or delete {self.path} to start over"
+                    f"cannot resume: {key} was {brief(before.get(key))}, now {brief(value)}; use the same settings "
+                    f"as the interrupted render, or delete {self.path} to start over"
                 )
 
     def start(self, manifest: dict[str, object]) -> None:

@@ -25,7 +25,14 @@ from installation.common.atomic import atomic_write_text
 from installation.outputs.images import read_image, write_encoded, write_image
 from installation.outputs.video_io import FRAME_PATTERN
 from installation.rendering.split.plan import Chunk, ChunkPlan, crossfaded
-from installation.rendering.work_folder import CHUNKS_FOLDER, STATE_FILE, WorkFolder, kept_image_problem
+from installation.rendering.work_folder import (
+    CHUNKS_FOLDER,
+    STATE_FILE,
+    WorkFolder,
+    brief,
+    kept_image_problem,
+    read_object,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,29 +52,29 @@ class ChunkFolder:
         return self.chunk_path(chunk) / (FRAME_PATTERN % index)
 
     def saved_cut(self) -> dict[str, int] | None:
-        """The cut into chunks an earlier run of this render chose (a resume keeps it), or None."""
-        try:
-            return json.loads((self.path / "manifest.json").read_text())["chunks"]
-        except (OSError, ValueError, KeyError, TypeError):
+        """The cut into chunks an earlier run of this render chose (a resume keeps it), or None when there is
+        none that makes sense (the resume's manifest check then refuses a damaged one in one line)."""
+        saved = read_object(self.path / "manifest.json")
+        cut = saved.get("chunks") if saved is not None else None
+        if not isinstance(cut, dict) or type(cut.get("chunk_frames")) is not int or cut["chunk_frames"] < 1:
             return None
+        return cut
 
     def recorded(self, plan: ChunkPlan) -> set[int]:
         """Chunks the state file says are finished; a damaged state file refuses (one line)."""
         state = self.path / CHUNK_STATE
         if not state.is_file():
             return set()
-        try:
-            finished = json.loads(state.read_text())["finished"]
-            valid = all(type(k) is int and 0 <= k < len(plan.chunks) for k in finished)
-        except (OSError, ValueError, KeyError, TypeError):
-            finished, valid = "unreadable", False
-        if not valid:
-            raise DreamwallError(f"{state} says chunks {finished!r} are finished, expected numbers from 0 to "
+        saved = read_object(state)
+        finished = saved.get("finished", "unreadable") if saved is not None else "unreadable"
+        if not isinstance(finished, list) or not all(type(k) is int and 0 <= k < len(plan.chunks) for k in finished):
+            raise DreamwallError(f"{state} says chunks {brief(finished)} are finished, expected numbers from 0 to "
                                  f"{len(plan.chunks) - 1}; delete {self.path} and render again")  # fmt: skip
         return set(finished)
 
     def open(self, manifest: dict[str, object], plan: ChunkPlan, size: tuple[int, int], resume: bool) -> set[int]:
         """The finished chunks to keep (checked against this render's settings), or a fresh folder (none)."""
+        self.work.check_real()
         if (self.path / STATE_FILE).is_file():
             raise DreamwallError(f"{self.path} holds an interrupted one-machine render: continue it without --ray "
                                  "(render --resume), or delete the folder to start over")  # fmt: skip

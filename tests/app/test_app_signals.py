@@ -70,3 +70,15 @@ def test_a_crash_keeps_the_partial_recording_where_the_log_says(presets_dir, tmp
     assert str(partial) in kept[0]
     assert count_frames(partial) == 4 and not out.exists()  # playable, and not under the name a whole run gets
     assert not list(tmp_path.glob(".*.mp4*")), "no hidden temp file"
+
+
+def test_a_second_ctrl_c_while_stopping_quits_at_once(presets_dir, tmp_path, make_app):
+    app = make_app(presets_dir, tmp_path)
+    try:
+        app._on_stop_signal(signal.SIGINT, None)
+        assert not app.running  # the first one: the orderly end, as SIGTERM
+        app._on_stop_signal(signal.SIGTERM, None)  # systemd repeating itself only stops
+        with pytest.raises(KeyboardInterrupt):  # someone pressing again: the crash path, partial file kept
+            app._on_stop_signal(signal.SIGINT, None)
+    finally:
+        app.close()

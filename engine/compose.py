@@ -69,14 +69,3 @@ def host_resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     growing = size[0] > image.shape[1] or size[1] > image.shape[0]
     return cv2.resize(image, size, interpolation=cv2.INTER_LINEAR if growing else cv2.INTER_AREA)
 
-
-def cover_size(image: tuple[int, int], screen: tuple[int, int], letterbox: bool = False) -> tuple[int, int]:
-    """(width, height) with `image`'s aspect that covers `screen` (fill) or fits inside it (letterbox).
-
-    The frame composed at this size reaches the screen 1:1 after the renderer's crop.
-    """
-    image_w, image_h = image
-    screen_w, screen_h = screen
-    scales = (screen_w / image_w, screen_h / image_h)
-    scale = min(scales) if letterbox else max(scales)
-    return max(1, round(image_w * scale)), max(1, round(image_h * scale))

@@ -108,6 +108,7 @@ class App:
                                      config.process_size, self.messages)  # fmt: skip
         self.director.mask = config.mask
         self.director.panorama = config.panorama
+        self.director.fit = config.fit
         self.director.prepare(presets)
         self.director.announce = self._announce
         self.dispatcher = Dispatcher()

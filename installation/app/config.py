@@ -36,7 +36,7 @@ class LiveConfig:
     seed: int | None = None              # overrides every preset's seed; None: each preset's own
     mask: str | None = None              # overrides every preset's mask (none | visitors | room); None: its own
     panorama: bool = False               # every preset dreams the input as a 360 panorama; False: each its own
-    scale_mode: str = "fill"
+    fit: str | None = None               # fill | fit | stretch for every preset; None: each preset's own
     hud: bool = False
     screenshots_dir: Path = OUT_DIR
     recordings_dir: Path = OUT_DIR

@@ -52,6 +52,7 @@ class LookDirector:
         self.audio_gain = 1.0
         self.mask: str | None = None  # --mask: who dreams in every preset; None = each preset's own
         self.panorama = False  # --panorama: every preset dreams a 360 panorama; False = each preset's own key
+        self.fit: str | None = None  # --fit: how every preset's frame meets the screen; None = each preset's own
         self.placement_now: Placement | None = None
         self.worker: DreamWorker  # attached once started: the first settings are needed to start it
         self.announce: Callable[[Preset], None] = lambda preset: None
@@ -107,7 +108,7 @@ class LookDirector:
             self._objective_of = (preset, objective, net)
         return dream_settings(preset, net, self.overrides, self.process_size, lr_gain=self.audio_gain,
                               objective=self._objective_of[1], placement=placement, mask=self.mask,
-                              panorama=self.panorama)  # fmt: skip
+                              panorama=self.panorama, fit=self.fit)  # fmt: skip
 
     def apply(self, announce: bool = True) -> None:
         """Send the current preset (with overrides) to the worker; announce a change."""

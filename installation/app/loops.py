@@ -11,10 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import cv2
 import numpy as np
 
-from engine.compose import cover_size
+from engine.framing import frame_into
 from installation.app.config import HEADLESS_DEFAULT_SECONDS
 from installation.app.status import ShowStatus
 from installation.display.hud import HudInfo
@@ -116,7 +115,7 @@ class ShowLoop:
 
         app.renderer = Renderer(latest, app.controls, hud_info=self._hud_info, keys=app.controls.keyboard,  # type: ignore[arg-type]
                                 size=config.size, windowed=config.windowed, display=config.display,
-                                scale_mode=config.scale_mode, hud_visible=config.hud)  # fmt: skip
+                                fit=app.worker.settings.fit, hud_visible=config.hud)  # fmt: skip
         renderer: Any = app.renderer
         sent_seq = 0
         while app.running:
@@ -135,14 +134,16 @@ class ShowLoop:
         return 0
 
     def _follow_screen(self, renderer: Any) -> None:
-        """Compose at the size the screen shows the dream at (it changes with fullscreen and the process size).
+        """Compose for the screen (its size changes with fullscreen) and frame it with the dream's fit rule.
 
-        The process size comes from the last tick's status, which read the worker's health already.
+        The worker composes at the camera's aspect, covering the screen (fill) or inside it (fit),
+        and the renderer crops or bars it with the same rule (engine.framing), so nothing on the
+        way is resized to another aspect unless the rule is stretch.
         """
-        process = self.status.worker.process_size if self.status is not None else None
-        if process is None:
-            return
-        size = cover_size(process, renderer.screen_size, letterbox=renderer.scale_mode == "letterbox")
+        dream = self.app.worker.latest()
+        if dream is not None and dream.fit != renderer.fit:
+            renderer.set_fit(dream.fit)
+        size = renderer.screen_size
         if size != self._screen_output:
             self._screen_output = size
             self.app.worker.set_output_size(size)
@@ -191,13 +192,13 @@ class ShowLoop:
             dream = app.worker.wait_newer(last_seq, timeout=0.25)
             if dream is not None:
                 last_seq = dream.seq
-                frame = dream.image
-                if config.size is not None and (frame.shape[1], frame.shape[0]) != config.size:
-                    frame = cv2.resize(frame, config.size, interpolation=cv2.INTER_CUBIC)
+                frame = dream.image  # composed at the camera's aspect for --size (see the worker's output size)
+                if config.size is not None:
+                    frame = frame_into(frame, config.size, dream.fit)  # cropped or barred, never squeezed
                 if self.recorder is None:
                     self.recorder = Recorder(path, fps=12.0 if seconds is None else 25.0,
                                              size=(frame.shape[1], frame.shape[0]), realtime=seconds is not None,
-                                             on_error=app.messages.report_error)  # fmt: skip
+                                             on_error=app.messages.report_error, fit=dream.fit)  # fmt: skip
                 self.recorder.write(frame, block=seconds is None)
                 app.outputs.headless_frame(frame)
                 self.shown += 1

@@ -6,6 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
+from engine.framing import FIT_MODES
 from engine.masks import MASK_MODES
 from installation.app.config import LiveConfig
 from installation.common.cli import choice_arg, size_arg, start_done, whole_arg
@@ -31,7 +32,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--process-size", type=size_arg, help="dreaming resolution WxH (default: preset / auto)")
     parser.add_argument("--status-file", type=Path, help="JSON status rewritten atomically every second")
     parser.add_argument("--presets-dir", type=Path, help="folder of preset YAML files (default: presets/)")
-    parser.add_argument("--letterbox", action="store_true", help="fit the whole dream with bars instead of filling")
+    framing = parser.add_mutually_exclusive_group()
+    framing.add_argument("--fit", type=choice_arg("fit", FIT_MODES), help="how the frame meets the screen or "
+                         "--size: fill (crop to cover), fit (black bars), stretch (aspect changes) "
+                         "(default: the preset's, fill)")  # fmt: skip
+    framing.add_argument("--letterbox", action="store_true", help="the same as --fit fit")
     parser.add_argument("--hud", action="store_true", help="start with the HUD shown")
     parser.add_argument("--backend", help="auto | torch | compile | onnx | tensorrt (default: the preset's choice)")
     parser.add_argument("--device", default="auto",
@@ -85,7 +90,7 @@ def config_from_args(args: argparse.Namespace) -> LiveConfig:
         panorama=args.panorama,
         backend=args.backend,
         device=args.device,
-        scale_mode="letterbox" if args.letterbox else "fill",
+        fit="fit" if args.letterbox else args.fit,
         hud=args.hud,
         controls=ControlsConfig(
             bindings=args.bindings,

@@ -31,11 +31,11 @@ import numpy as np
 import pygame  # run.py hides its support banner (ENVIRONMENT_DEFAULTS)
 
 from engine.errors import DreamwallError
+from engine.framing import Framing, check_fit, framing
 from installation.controls.actions import Action, Dispatcher
 from installation.controls.keys import default_keys
 from installation.display.crossfade import FadeClock
 from installation.display.hud import Badge, Hud, HudInfo, as_hud_info
-from installation.display.layout import Layout, check_scale_mode, fit
 from installation.display.window import DisplayWindow
 from installation.outputs.images import write_image
 
@@ -121,7 +121,7 @@ class Renderer:
         size: tuple[int, int] | None = None,
         windowed: bool = False,
         display: int = 0,
-        scale_mode: str = "fill",
+        fit: str = "fill",
         fps: int = 60,
         hud_visible: bool = False,
         title: str = "Dreamwall",
@@ -131,7 +131,7 @@ class Renderer:
         self._dispatcher = dispatcher
         self._hud_info = hud_info
         self._keys = default_keys() if keys is None else keys
-        self._scale_mode = check_scale_mode(scale_mode)
+        self._fit = check_fit(fit)
         self._fps = fps
         self._now = now
         self._hud_visible = hud_visible
@@ -148,7 +148,7 @@ class Renderer:
         self._frame: np.ndarray | None = None  # the newest dream as received
         self._shown: pygame.Surface | None = None  # that dream scaled to its screen box
         self._shown_key: tuple[object, ...] | None = None
-        self._layout = Layout((0, 0, 0, 0), (0, 0, 0, 0))
+        self._layout = Framing((0, 0, 0, 0), (0, 0, 0, 0))
         self._fade_from: pygame.Surface | None = None
         self._fade: FadeClock | None = None
         self._fade_after_seq: int | None = None
@@ -198,11 +198,12 @@ class Renderer:
         self._blackout = on
 
     @property
-    def scale_mode(self) -> str:
-        return self._scale_mode
+    def fit(self) -> str:
+        """How the dream meets the screen: fill (crop to cover), fit (bars) or stretch (engine.framing)."""
+        return self._fit
 
-    def set_scale_mode(self, mode: str) -> None:
-        self._scale_mode = check_scale_mode(mode)
+    def set_fit(self, mode: str) -> None:
+        self._fit = check_fit(mode)
         self._shown_key = None
 
     @property
@@ -271,14 +272,14 @@ class Renderer:
         """Scale and upload the current dream if it, the screen size or the scale mode changed."""
         if self._frame is None:
             return
-        key = (self._seq, self._frame.shape, self.screen_size, self._scale_mode)
+        key = (self._seq, self._frame.shape, self.screen_size, self._fit)
         if key != self._shown_key:
             self._upload(self._frame)
             self._shown_key = key
 
     def _upload(self, rgb: np.ndarray) -> None:
         height, width = rgb.shape[:2]
-        self._layout = fit((width, height), self.screen_size, self._scale_mode)
+        self._layout = framing((width, height), self.screen_size, self._fit)
         x, y, w, h = self._layout.crop
         _, _, out_w, out_h = self._layout.dest
         scaled = cv2.resize(rgb[y : y + h, x : x + w], (out_w, out_h), interpolation=cv2.INTER_LINEAR)

@@ -21,6 +21,7 @@ import torch
 from torch import Tensor
 
 from engine.attract import AttractParams, attract_frame
+from engine.framing import shown_size
 from engine.masks import BackgroundMask, masked
 from engine.networks import DreamNet
 from engine.objectives import Objective
@@ -80,6 +81,7 @@ class FrameDreamer:
         self.link: HostLink | None = None
         self.motion_level = 0.0  # for the health report: single immutable values written by this thread only
         self.reactive_scale = 1.0
+        self.fit = "fill"  # the fit rule of the frame being published (settings.fit when it was composed)
         self._seed: int | None = None  # what the generator and the jitter walk were seeded with
         self._generator = torch.Generator()  # on the CPU whatever the device: engine.step draws jitter there
         self._walk = JitterWalk(0)  # the preset's jitter_walk: rolls that drift across steps and frames
@@ -119,8 +121,9 @@ class FrameDreamer:
             self._walk = JitterWalk(seed)
             self._walk_step = 0
 
-    def _setup(self, settings: DreamSettings, version: int) -> tuple[HostLink, tuple[int, int], GradientFn]:
-        """Host link, size and gradient for this frame; follows a settings change."""
+    def _setup(self, settings: DreamSettings, version: int, frame: Frame | None = None
+               ) -> tuple[HostLink, tuple[int, int], GradientFn]:  # fmt: skip
+        """Host link, size (at `frame`'s aspect; None: the last frame's) and gradient; follows a settings change."""
         device, dtype = settings.device, settings.dtype
         link = self.link
         if link is None or (link.device, link.dtype) != (device, dtype):
@@ -132,7 +135,8 @@ class FrameDreamer:
             self._configured = version
             self._motion.configure(settings.motion or MotionParams())
             self.modes.configure(settings.attract)
-        size = self.sizes.follow(settings.process_size, device)
+        source = (frame.image.shape[1], frame.image.shape[0]) if frame is not None else None
+        size = self.sizes.follow(settings.process_size, device, source)
         self._reseed(settings)
         if self._gradient is None or self._gradient_key != (version, size):
             seen = seen_size(size, settings.step.panorama_pad)  # a panorama is padded before the network sees it
@@ -149,19 +153,18 @@ class FrameDreamer:
         else:
             self._stages.mark(stage)
 
-    def _output_for(self, frame: Frame | None, asked: tuple[int, int] | None) -> tuple[int, int]:
-        if asked is not None:
-            return asked
-        if frame is not None:
-            return frame.image.shape[1], frame.image.shape[0]
-        return self.sizes.size or CPU_PROCESS_SIZE
+    def _output_for(self, frame: Frame | None, asked: tuple[int, int] | None, fit: str) -> tuple[int, int]:
+        """The size to compose at: the camera frame's own, or for `asked` (the screen, the video) the size the
+        fit rule then only crops or pads (engine.framing.shown_size): never another aspect, unless stretch."""
+        own = (frame.image.shape[1], frame.image.shape[0]) if frame is not None else self.sizes.size or CPU_PROCESS_SIZE
+        return own if asked is None else shown_size(own, asked, fit)
 
     def camera(self, frame: Frame, settings: DreamSettings, version: int, output: tuple[int, int] | None) -> None:
         """Dream `frame` (or evolve the last dream, in a still room) and show it at `output` (None: the camera's)."""
         started = self._clock()
-        link, size, gradient = self._setup(settings, version)
+        link, size, gradient = self._setup(settings, version, frame)
         self._mark(None)
-        out_size = self._output_for(frame, output)
+        out_size = self._output_for(frame, output, settings.fit)
         wants_camera = settings.compose == "detail"
         source, camera = link.upload(frame.image, size, out_size if wants_camera else None)
         self._mark("upload")
@@ -199,8 +202,8 @@ class FrameDreamer:
         self.mask = None
         dreamed = self._evolve(settings, gradient, size, started)
         source = self._last_source if self._last_source is not None else dreamed
-        self._show(dreamed, fit(source, size), None, self._output_for(self._last_frame, output), settings,
-                   "source-lost", started)  # fmt: skip
+        self._show(dreamed, fit(source, size), None, self._output_for(self._last_frame, output, settings.fit),
+                   settings, "source-lost", started)  # fmt: skip
 
     def _flow_to(self, grey: np.ndarray, feedback: FeedbackParams, size: tuple[int, int],
                  link: HostLink) -> Tensor | None:  # fmt: skip
@@ -279,6 +282,7 @@ class FrameDreamer:
         if self._stages is not None:
             self._stages.mark("compose+download")
             self._stages.end()
+        self.fit = settings.fit
         self._publish(shown, self._last_frame, settings.label, mode, started)
         self._shown_at = self._clock()
         self.modes.shown(mode)

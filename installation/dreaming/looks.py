@@ -53,6 +53,7 @@ def dream_settings(
     placement: Placement | None = None,
     mask: str | None = None,
     panorama: bool = False,
+    fit: str | None = None,
 ) -> DreamSettings:
     """The worker's settings for `preset` (objective built against the real network).
 
@@ -62,6 +63,7 @@ def dream_settings(
     `placement`: the device and dtype `net` lives on (default: the CPU in fp32).
     `mask`: who dreams, instead of the preset's mask (the --mask flag); None = the preset's.
     `panorama`: dream the input as a 360-degree panorama whatever the preset says (the --panorama flag).
+    `fit`: how the frame meets the screen, instead of the preset's (the --fit flag); None = the preset's.
     """
     if overrides.intensity is not None:
         preset = preset.with_intensity(overrides.intensity)
@@ -88,4 +90,5 @@ def dream_settings(
         compose=preset.compose,
         seed=preset.seed,
         mask=preset.mask_params() if mask is None else dataclasses.replace(preset.mask_params(), mode=mask),
+        fit=preset.fit if fit is None else fit,
     )

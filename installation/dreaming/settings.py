@@ -17,6 +17,7 @@ from engine.attract import AttractParams
 from engine.bounds import check_bound
 from engine.compose import COMPOSE_MODES
 from engine.errors import check_range, unknown_name
+from engine.framing import check_fit
 from engine.masks import MaskParams
 from engine.networks import DreamNet
 from engine.objectives import Objective
@@ -40,6 +41,7 @@ class DreamSettings:
     device, dtype: where and in what precision every per-frame operation runs; the
         network must already live there (installation.dreaming.looks.NetworkCache).
     compose: "detail" (camera at output size + the dream's detail) or "upscale".
+    fit: how the shown frame meets the output size (engine.framing): fill, fit or stretch.
     seed: the jitter generator's and jitter walk's seed (the preset's); a new seed re-seeds both.
     mask: who dreams (engine.masks): none, only the visitors, or only the room.
     """
@@ -59,10 +61,12 @@ class DreamSettings:
     compose: str = "detail"
     seed: int = 0
     mask: MaskParams = field(default_factory=MaskParams)
+    fit: str = "fill"
 
     def __post_init__(self) -> None:
         check_bound("steps", self.steps)
         check_bound("seed", self.seed)
+        check_fit(self.fit)
         if self.compose not in COMPOSE_MODES:
             raise unknown_name("compose mode", self.compose, COMPOSE_MODES)
         parameter = next(self.net.parameters())
@@ -80,7 +84,11 @@ class DreamSettings:
 
 @dataclass(frozen=True)
 class Dream:
-    """One dreamt frame: graded, composed RGB uint8 HWC at the output size, plus timing for latency."""
+    """One dreamt frame: graded, composed RGB uint8 HWC at the output size, plus timing for latency.
+
+    fit: the rule it was composed under; the screen or video frames it with the same rule
+    (engine.framing.frame_into), so the image's aspect is the camera's except under stretch.
+    """
 
     image: np.ndarray
     seq: int
@@ -89,6 +97,7 @@ class Dream:
     source_timestamp: float
     label: str
     mode: DreamMode = "camera"
+    fit: str = "fill"
 
 
 @dataclass(frozen=True)

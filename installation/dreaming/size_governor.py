@@ -1,4 +1,10 @@
-"""The size the worker dreams at: the preset's or the device's own, stepped down on running out of memory.
+"""The size the worker dreams at: the preset's or the device's pixel budget at the camera's aspect,
+stepped down on running out of memory.
+
+A size setting (the device's auto size, a preset's `process_size`, `--process-size`) is a
+pixel budget: it is spent at the aspect of the frames the dream is given (after the
+capture's rotation), so a 4:3 or 21:9 camera is never squeezed into 16:9. A camera at
+the setting's own aspect dreams at exactly the asked size.
 
 An out-of-memory error on a kiosk GPU should cost detail, not the show: each one
 shrinks both sides by OOM_STEP, never below MIN_SHORT_SIDE on the short side, and
@@ -12,12 +18,15 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
+from engine.framing import aspect_size
 from engine.imageops import resize
+from engine.sizes import MIN_FLOW_SIDE
 
 CPU_PROCESS_SIZE = (320, 180)
 GPU_PROCESS_SIZE = (960, 540)
 OOM_STEP = 0.75  # each out-of-memory error shrinks both sides by this
 MIN_SHORT_SIDE = 64  # ...but never below this many pixels on the short side
+MAX_SIDE = 4096  # the largest side a process size may have (as DreamSettings checks)
 
 
 def auto_process_size(device: torch.device | str) -> tuple[int, int]:
@@ -30,6 +39,19 @@ def is_out_of_memory(error: BaseException) -> bool:
     return isinstance(error, torch.cuda.OutOfMemoryError) or (
         isinstance(error, RuntimeError) and "out of memory" in str(error).lower()
     )
+
+
+def budget_size(asked: tuple[int, int], source: tuple[int, int] | None) -> tuple[int, int]:
+    """`asked`'s pixels at `source`'s aspect (width, height); `asked` itself at its own aspect or without a source."""
+    if source is None or asked[0] * source[1] == asked[1] * source[0]:
+        return asked
+    budget = aspect_size(source, asked[0] * asked[1], min_side=MIN_FLOW_SIDE, max_side=MAX_SIDE)
+    return asked if budget_matches(asked, budget) else budget
+
+
+def budget_matches(asked: tuple[int, int], budget: tuple[int, int]) -> bool:
+    """Whether `budget` is `asked` up to rounding (a 854x480 camera keeps 320x180, not 320x180 +- 1)."""
+    return abs(asked[0] - budget[0]) <= 1 and abs(asked[1] - budget[1]) <= 1
 
 
 def scaled_size(size: tuple[int, int], scale: float) -> tuple[int, int]:
@@ -49,7 +71,7 @@ def fit(image: Tensor, size: tuple[int, int]) -> Tensor:
 
 
 class SizeGovernor:
-    """The processing size now: the asked size (or the device's) times the out-of-memory scale.
+    """The processing size now: the asked size (or the device's) at the frames' aspect, times the out-of-memory scale.
 
     Written by the worker thread only; `size`, `notice` and `steps` are single immutable
     values, so the health report reads them from any thread without a lock.
@@ -58,13 +80,18 @@ class SizeGovernor:
     def __init__(self) -> None:
         self._base: tuple[int, int] | None = None
         self._scale = 1.0  # below 1 after running out of memory
+        self._source: tuple[int, int] | None = None  # the last frame's (width, height): its aspect is kept
         self.size: tuple[int, int] | None = None
         self.notice: str | None = None  # the last step-down, for the status file and HUD
         self.steps = 0
 
-    def follow(self, asked: tuple[int, int] | None, device: torch.device) -> tuple[int, int]:
-        """The size to dream this frame at: `asked` (None: the device's auto size), stepped down so far."""
-        self._base = asked or auto_process_size(device)
+    def follow(self, asked: tuple[int, int] | None, device: torch.device,
+               source: tuple[int, int] | None = None) -> tuple[int, int]:  # fmt: skip
+        """The size to dream this frame at: `asked` (None: the device's auto size) as a pixel budget at the
+        aspect of `source` (the frame's width, height; None: the last frame's), stepped down so far."""
+        if source is not None:
+            self._source = source
+        self._base = budget_size(asked or auto_process_size(device), self._source)
         self.size = scaled_size(self._base, self._scale)
         return self.size
 

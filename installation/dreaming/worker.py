@@ -96,7 +96,8 @@ class DreamWorker:
             return self._settings
 
     def set_output_size(self, size: tuple[int, int] | None) -> None:
-        """Compose shown frames at (width, height): the screen's, or the video's; None = the camera's own."""
+        """Compose shown frames for (width, height), the screen's or the video's, under the settings' fit rule
+        (at the camera's aspect, cropped or barred by whoever shows them); None = the camera's own size."""
         with self._lock:
             self._output_size = size
 
@@ -255,6 +256,7 @@ class DreamWorker:
         """The dreamer's shown frame becomes the newest dream; the rate and time per frame count it."""
         now = self._clock()
         source_seq, source_time = (frame.seq, frame.timestamp) if frame is not None else (0, started)
-        self._slot.publish(lambda seq: Dream(shown, seq, now, source_seq, source_time, label, mode))
+        fit = self._dreamer.fit  # the rule `shown` was composed under (set by the dreamer just before)
+        self._slot.publish(lambda seq: Dream(shown, seq, now, source_seq, source_time, label, mode, fit))
         self._rate.tick()
         self._step_ms.add((now - started) * 1000)

@@ -22,10 +22,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-import cv2
 import numpy as np
 
 from engine.errors import DreamwallError, check_range
+from engine.framing import check_fit, frame_into
 from installation.common.atomic import temporary_beside
 from installation.outputs.video_io import VideoWriter, check_video_output
 
@@ -78,6 +78,8 @@ class Recorder:
     realtime: when True, frames are repeated or skipped so the video runs at wall-clock
         speed whatever rate `write` is called at (live output); when False every frame
         taken by the encoder becomes one video frame (offline use: write with block=True).
+    fit: how a frame of another size than the file's (a resized window, a replugged camera)
+        meets it (engine.framing): fill crops, fit bars, stretch changes its aspect.
     """
 
     def __init__(
@@ -90,8 +92,10 @@ class Recorder:
         on_error: ErrorCallback | None = None,
         writer_factory: WriterFactory = VideoWriter,
         clock: Clock = time.monotonic,
+        fit: str = "fill",
     ) -> None:
         check_range("recording fps", fps, 1, 240)
+        self.fit = check_fit(fit)
         self.path = check_video_output(path, role="recording")
         self.fps = float(fps)
         self.size = (int(size[0]), int(size[1]))
@@ -252,10 +256,10 @@ class Recorder:
         return frame()
 
     def _fit(self, rgb: np.ndarray) -> np.ndarray:
-        """Frames of another size (display resized, preset changed) are scaled to the file's size."""
+        """Frames of another size (display resized, camera replugged) meet the file's size by the fit rule."""
         if (rgb.shape[1], rgb.shape[0]) == self.size:
             return rgb
-        return cv2.resize(rgb, self.size, interpolation=cv2.INTER_AREA)
+        return frame_into(rgb, self.size, self.fit)
 
     def _fail(self, message: str) -> None:
         with self._changed:

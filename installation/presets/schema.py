@@ -19,6 +19,7 @@ from engine.attract import AttractParams
 from engine.bounds import BOUNDS, check_bound
 from engine.compose import COMPOSE_MODES
 from engine.errors import DreamwallError, check_range, did_you_mean
+from engine.framing import FIT_MODES
 from engine.masks import MASK_MODES, STILL_FADE_S, MaskParams
 from engine.networks import NETWORKS, DreamNet
 from engine.objectives import GuideLoader, Objective
@@ -226,6 +227,9 @@ class Preset:
     backend: str = one_of(BACKENDS, "which engine backend runs the step")
     precision: str = one_of(PRECISIONS, "arithmetic: auto = fp16 on CUDA; on the CPU bf16 if native and faster")
     compose: str = one_of(COMPOSE_MODES, "shown frame: camera at output size + dream detail, or the dream upscaled")
+    fit: str = one_of(FIT_MODES, "how the frame meets the screen, a video's or render's size: fill = crop to "
+                      "cover, fit = whole frame between black bars, stretch = change the aspect (people look fat "
+                      "or thin)")
     mask: str = one_of(MASK_MODES, "who dreams: visitors = only what moves in front of a still camera, room = all "
                        f"but that (a visitor standing still fades into the room over about {STILL_FADE_S:g} s)")
     mask_strength: float = number("mask_strength", "0 = the mask changes nothing, 1 = the rest shows the camera")

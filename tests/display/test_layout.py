@@ -1,13 +1,11 @@
-"""Crossfades and the geometry of showing a dream on a screen: pure functions, no window."""
+"""Crossfades: pure functions, no window (the geometry on screen is tests/engine/test_framing.py)."""
 
 import itertools
 
 import numpy as np
 import pytest
 
-from engine.errors import DreamwallError
 from installation.display.crossfade import FadeClock, crossfade, ease
-from installation.display.layout import fit
 from installation.testing.clocks import HandClock
 
 # ---- crossfade -----------------------------------------------------------------------------
@@ -46,38 +44,3 @@ def test_fade_clock_runs_from_start():
     assert fade.progress() == pytest.approx(0.5) and fade.weight() == pytest.approx(0.5)
     clock.now += 5.0
     assert fade.done() and fade.weight() == 1.0
-
-
-# ---- geometry ----------------------------------------------------------------------------
-
-SIZES = [(320, 180), (640, 480), (180, 320), (1920, 1080), (100, 100), (17, 999), (1024, 768)]
-
-
-@pytest.mark.parametrize("source", SIZES)
-@pytest.mark.parametrize("screen", SIZES)
-def test_fill_crops_to_screen_aspect_and_covers(source, screen):
-    layout = fit(source, screen, "fill")
-    x, y, w, h = layout.crop
-    assert layout.dest == (0, 0, *screen)
-    assert min(x, y) >= 0 and x + w <= source[0] and y + h <= source[1]
-    assert w == source[0] or h == source[1]  # crop only one dimension
-    assert abs(x - (source[0] - x - w)) <= 1 and abs(y - (source[1] - y - h)) <= 1  # centred
-    # aspect equal up to one source pixel of rounding
-    assert abs(w * screen[1] - h * screen[0]) <= max(screen)
-
-
-@pytest.mark.parametrize("source", SIZES)
-@pytest.mark.parametrize("screen", SIZES)
-def test_letterbox_shows_everything_centred(source, screen):
-    layout = fit(source, screen, "letterbox")
-    x, y, w, h = layout.dest
-    assert layout.crop == (0, 0, *source)
-    assert min(x, y) >= 0 and x + w <= screen[0] and y + h <= screen[1]
-    assert w == screen[0] or h == screen[1]  # as large as fits
-    assert abs(x - (screen[0] - x - w)) <= 1 and abs(y - (screen[1] - y - h)) <= 1
-    assert abs(w * source[1] - h * source[0]) <= max(source)
-
-
-def test_unknown_scale_mode_suggests():
-    with pytest.raises(DreamwallError, match="unknown scale mode 'leterbox' \\(did you mean 'letterbox'\\?\\)"):
-        fit((4, 3), (16, 9), "leterbox")

@@ -193,15 +193,16 @@ def test_shows_the_newest_frame_and_uploads_only_on_new_seq(make_renderer):
     assert feed.calls == 5
 
 
-def test_letterbox_draws_bars_and_fill_does_not(make_renderer):
+def test_fit_draws_bars_and_fill_and_stretch_do_not(make_renderer):
     feed = Feed()
     feed.set(1, solid(RED, (48, 48)))  # square dream on a 16:9 window
-    renderer = make_renderer(latest=feed, scale_mode="letterbox")
+    renderer = make_renderer(latest=feed, fit="fit")
     renderer.tick()
     assert centre() == RED and screen_pixel(2, WINDOW[1] // 2) == (0, 0, 0)
-    renderer.set_scale_mode("fill")
-    renderer.tick()
-    assert screen_pixel(2, WINDOW[1] // 2) == RED
+    for mode in ("fill", "stretch"):
+        renderer.set_fit(mode)
+        renderer.tick()
+        assert screen_pixel(2, WINDOW[1] // 2) == RED
 
 
 def test_hud_toggle_draws_info(make_renderer):

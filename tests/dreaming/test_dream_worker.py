@@ -157,16 +157,16 @@ def test_settings_swap_applies_from_the_next_frame(photo: np.ndarray, settings: 
 
     with Capture(PhotoCamera(photo)) as capture, DreamWorker(capture, settings, gradient_factory=factory) as worker:
         assert collect(worker, 2)
-        other = settings.replace(objective=parse_objective("fire5", settings.net), label="other", process_size=(48, 32))
+        other = settings.replace(objective=parse_objective("fire5", settings.net), label="other", process_size=(48, 36))
         worker.set_settings(other)
         assert worker.settings is other
         assert wait_until(lambda: worker.latest().label == "other")  # type: ignore[union-attr]
         dream = collect(worker, 1)[0]
     assert dream.label == "other"
-    assert worker.health().process_size == (48, 32)
+    assert worker.health().process_size == (48, 36)
     assert dream.image.shape == photo.shape  # dreamt smaller, still shown at the camera's size
     assert built[0] == ("fire3", SIZE)
-    assert built[-1] == ("fire5", (48, 32))
+    assert built[-1] == ("fire5", (48, 36))
     assert len(built) == 2  # built once per settings, not per frame
 
 

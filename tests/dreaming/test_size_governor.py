@@ -73,3 +73,30 @@ def test_nothing_to_step_down_before_the_first_frame_or_at_the_smallest_size() -
     smallest.follow((96, 64), torch.device("cpu"))
     assert smallest.step_down(release=lambda: released.append(1)) is None
     assert smallest.size == (96, 64) and smallest.steps == 0 and released == []
+
+
+@pytest.mark.parametrize(
+    ("asked", "camera", "expected"),
+    [
+        # worked out by hand: width = sqrt(pixels * aspect), height = sqrt(pixels / aspect), rounded
+        (None, (640, 480), (277, 208)),  # 57,600 px at 4:3: sqrt(76,800) = 277.1, sqrt(43,200) = 207.8
+        (None, (2560, 1080), (370, 156)),  # 21:9 (64:27): sqrt(136,533) = 369.504, sqrt(24,300) = 155.9
+        (None, (1080, 1920), (180, 320)),  # a camera turned to portrait: the same budget, upright
+        (None, (1280, 720), (320, 180)),  # the setting's own aspect: exactly the setting
+        (None, (854, 480), (320, 180)),  # not quite 16:9: rounding does not move the size by a pixel
+        ((640, 360), (640, 480), (554, 416)),  # an explicit size is a budget too: 230,400 px at 4:3
+    ],
+)
+def test_the_size_is_a_pixel_budget_at_the_cameras_aspect(asked, camera, expected) -> None:
+    sizes = SizeGovernor()
+    assert sizes.follow(asked, torch.device("cpu"), camera) == expected
+    assert sizes.follow(asked, torch.device("cpu")) == expected  # no frame (camera lost): the last one's aspect
+
+
+def test_a_step_down_keeps_the_cameras_aspect(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    sizes = SizeGovernor()
+    sizes.follow((160, 120), torch.device("cpu"), (1920, 1080))  # 19,200 px at 16:9: 185x104 (184.8, 103.9)
+    assert sizes.size == (185, 104)
+    sizes.step_down(release=lambda: None)
+    assert sizes.follow((160, 120), torch.device("cpu"), (1920, 1080)) == (139, 78)  # x0.75

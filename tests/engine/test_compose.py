@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from engine.compose import compose, compose_host, cover_size
+from engine.compose import compose, compose_host
 from engine.errors import DreamwallError
 from engine.imageops import resize, to_uint8
 
@@ -64,13 +64,6 @@ def test_bad_mode_and_mismatched_camera_are_refused() -> None:
         compose(image, image, image, (48, 27), "detial")
     with pytest.raises(ValueError, match="camera frame is 48x27, the output 192x108"):
         compose(image, image, image, OUT)
-
-
-def test_cover_size_fills_or_fits_the_screen_at_the_dream_aspect() -> None:
-    assert cover_size((320, 180), (1920, 1080)) == (1920, 1080)
-    assert cover_size((320, 180), (1920, 1200)) == (2133, 1200)  # fill: cropped at the sides by the renderer
-    assert cover_size((320, 180), (1920, 1200), letterbox=True) == (1920, 1080)
-    assert cover_size((640, 480), (1280, 720)) == (1280, 960)
 
 
 @pytest.mark.parametrize("mode", ["detail", "upscale"])

@@ -33,6 +33,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--from-image", type=Path, metavar="PNG",
                         help="turn a screenshot's or still's settings back into a preset file (with -o)")  # fmt: skip
     parser.add_argument("-o", "--output", type=Path, help="with --from-image: the preset file to write (.yaml)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="with --from-image: allow -o to replace a presets folder's default.yaml")  # fmt: skip
 
 
 KEYS = 9  # number keys 1-9 select the playlist's entries as listed
@@ -70,12 +72,12 @@ def _check_file(path: Path, directory: Path) -> int:
     return 0
 
 
-def _from_image(image: Path, output: Path | None) -> int:
-    """Settings inside a PNG -> a preset file, written only when the loader accepts it."""
+def _from_image(image: Path, output: Path | None, overwrite: bool) -> int:
+    """Settings inside a PNG -> a complete preset file, written only when the loader accepts it."""
     if output is None:
         raise DreamwallError("--from-image needs -o FILE.yaml: where to write the recovered preset")
     check_output_path(output, (".yaml",), "a preset", inputs=(image,))
-    preset = recover_preset(read_settings(image), output, display_path(image))
+    preset = recover_preset(read_settings(image), output, display_path(image), overwrite=overwrite)
     print(f"{display_path(output)}: ok, {preset.summary()}")
     return 0
 
@@ -83,9 +85,9 @@ def _from_image(image: Path, output: Path | None) -> int:
 def run(args: argparse.Namespace) -> int:
     directory = args.dir if args.dir is not None else environment_presets_dir()
     if args.from_image is not None:
-        return _from_image(args.from_image, args.output)
-    if args.output is not None:
-        raise DreamwallError("-o is for --from-image only")
+        return _from_image(args.from_image, args.output, args.overwrite)
+    if args.output is not None or args.overwrite:
+        raise DreamwallError(f"{'-o' if args.output is not None else '--overwrite'} is for --from-image only")
     if args.schema:
         width = max(map(len, SCHEMA))
         for key, rule in SCHEMA.items():

@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from engine.errors import DreamwallError, did_you_mean, unknown_name
+from engine.errors import DreamwallError, did_you_mean, excerpt, number_text, unknown_name
 from engine.networks import DreamNet
 from engine.networks.shapes import architecture
 from engine.objectives import parse_objective
@@ -33,7 +33,7 @@ from installation.presets.schema import SCHEMA, Preset, section_keys, thaw
 __all__ = [  # what other modules import from here (the schema's names stay importable from the loader)
     "DEFAULT_NAME", "MAX_GUIDE_SIDE", "PRESETS_DIR", "SCHEMA", "SUFFIX", "Preset", "PresetLibrary",
     "catalogue_network", "check_process_size", "display_path", "environment_presets_dir", "load_preset",
-    "read_defaults", "unknown_key",
+    "merge_trees", "read_defaults", "unknown_key", "validate_tree",
 ]  # fmt: skip
 
 PRESETS_DIR = HOME / "presets"
@@ -46,7 +46,7 @@ SUFFIX = ".yaml"
 
 def unknown_key(shown: str, path: str, choices: Sequence[str]) -> DreamwallError:
     """'unknown key' with the closest full key path as the suggestion (a misplaced key finds its section)."""
-    return DreamwallError(f"{shown}: unknown key '{path}'{did_you_mean(path, choices)}")
+    return DreamwallError(f"{shown}: unknown key '{excerpt(path)}'{did_you_mean(path, choices)}")
 
 
 def _all_paths(section: type = Preset, prefix: str = "") -> Iterator[str]:
@@ -92,6 +92,16 @@ def _merge(base: Mapping[str, Any], override: Mapping[str, Any], section: type) 
     return merged
 
 
+def validate_tree(data: Mapping[str, Any], shown: str) -> dict[str, Any]:
+    """A (partial) preset's keys and values checked against the schema, as a file's are; the converted tree."""
+    return _validate(data, Preset, shown)
+
+
+def merge_trees(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """`override` (already validated) merged over `base` as a preset file is merged over default.yaml."""
+    return _merge(base, override, Preset)
+
+
 def _build(section: type, tree: Mapping[str, Any], **extra: Any) -> Any:
     values = dict(extra)
     for key, item in section_keys(section).items():
@@ -120,10 +130,13 @@ def _check_whole(tree: dict[str, Any], shown: str, folder: Path) -> str:
     Resolves tree['objective'] in place (guide paths relative to `folder`, the file that holds them).
     """
     if tree["lr"] > tree["lr_max"]:
-        raise DreamwallError(f"{shown}: key 'lr': must not exceed lr_max ({tree['lr_max']:g}), got {tree['lr']:g}")
+        raise DreamwallError(
+            f"{shown}: key 'lr': must not exceed lr_max ({number_text(tree['lr_max'])}), got {number_text(tree['lr'])}"
+        )
     if tree["transition"] > tree["duration"]:
         raise DreamwallError(
-            f"{shown}: key 'transition': must not exceed duration ({tree['duration']:g} s), got {tree['transition']:g}"
+            f"{shown}: key 'transition': must not exceed duration ({number_text(tree['duration'])} s), "
+            f"got {number_text(tree['transition'])}"
         )
     if tree["process_size"] is not None:
         check_process_size(tree["process_size"], tree["network"], f"{shown}: key 'process_size':")

@@ -16,13 +16,15 @@ from typing import Any
 
 import yaml
 
-from engine.errors import DreamwallError
+from engine.errors import DreamwallError, excerpt
 from installation import HOME
 from installation.common.atomic import atomic_path
-from installation.presets.loader import load_preset
+from installation.common.userfile import display_path
+from installation.presets.loader import DEFAULT_NAME, PRESETS_DIR, SUFFIX, load_preset, merge_trees, validate_tree
 from installation.presets.schema import Preset, section_keys, thaw
 
 FORMAT = 1  # the record's layout; readers refuse what they do not know
+SHIPPED_DEFAULTS = PRESETS_DIR / f"{DEFAULT_NAME}{SUFFIX}"
 
 
 @cache
@@ -74,25 +76,60 @@ def settings_record(preset_name: str, values: Mapping[str, Any], source: str) ->
     }
 
 
-def recover_preset(record: Mapping[str, Any], target: Path, shown: str) -> Preset:
-    """Write the record's values as a preset file at `target`, atomically, only if the loader accepts it."""
+def recover_preset(record: Mapping[str, Any], target: Path, shown: str, overwrite: bool = False) -> Preset:
+    """Write the record's values as a complete preset file at `target`, atomically, only if the loader accepts it.
+
+    Complete: keys the record lacks come from the defaults the preset will be merged
+    over, so the file is never a partial default.yaml, and the presets folder's
+    default.yaml is replaced only with `overwrite` (every other preset is merged over it).
+    Only validated values reach the file, through the YAML emitter; the comment line
+    quotes the record's words as escaped excerpts (a name may hold a newline).
+    """
     if record.get("format") != FORMAT or not isinstance(record.get("preset"), Mapping):
         raise DreamwallError(f"{shown}: Dreamwall settings in an unknown layout (format {FORMAT} expected)")
-    values = dict(record["preset"])
-    note = f"# recovered from {shown}: preset {record.get('preset_name')}, Dreamwall {record.get('version')}\n"
-    text = note + yaml.safe_dump(values, sort_keys=False, allow_unicode=True)
     target = Path(target)
+    is_default = target.name == f"{DEFAULT_NAME}{SUFFIX}"
+    if is_default and target.exists() and not overwrite:
+        raise DreamwallError(
+            f"{display_path(target)} is the defaults every other preset is merged over; "
+            "choose another name, or add --overwrite to replace it"
+        )
+    defaults = _defaults_for(target)
+    try:
+        recorded = dict(record["preset"])
+        validate_tree(recorded, shown)  # an unknown key or a bad value stops here, before any writing
+        values = merge_trees(_default_values(defaults, is_default), recorded)
+    except DreamwallError as error:
+        raise DreamwallError(f"{shown}: the settings do not make a valid preset: {error}") from None
+    note = "# recovered from {}: preset {}, Dreamwall {}\n".format(
+        *(excerpt(str(word)) for word in (shown, record.get("preset_name"), record.get("version")))
+    )
+    text = note + yaml.safe_dump(values, sort_keys=False, allow_unicode=True)
     with atomic_path(target) as temp:
         temp.write_text(text, encoding="utf-8")
         try:
-            preset = load_preset(temp, _defaults_for(target))
+            preset = load_preset(temp, temp if is_default else defaults)
         except DreamwallError as error:
             message = str(error).replace(str(temp.name), target.name)
             raise DreamwallError(f"{shown}: the settings do not make a valid preset: {message}") from None
     return dataclasses.replace(preset, name=target.stem, path=target)
 
 
-def _defaults_for(target: Path) -> Path | None:
-    """The sibling default.yaml the preset will be merged over, else the shipped one (None)."""
-    sibling = target.parent / "default.yaml"
-    return sibling if sibling.is_file() else None
+def _default_values(defaults: Path, replacing: bool) -> dict[str, Any]:
+    """Every key's value in `defaults`, to fill what a record lacks.
+
+    When `defaults` is the very file being replaced and it is broken (as a partial
+    default.yaml written by an older Dreamwall was), the shipped defaults fill in.
+    """
+    try:
+        return preset_values(load_preset(defaults, defaults))
+    except DreamwallError:
+        if not replacing:
+            raise
+        return preset_values(load_preset(SHIPPED_DEFAULTS, SHIPPED_DEFAULTS))
+
+
+def _defaults_for(target: Path) -> Path:
+    """The sibling default.yaml the preset will be merged over, else the shipped one."""
+    sibling = target.parent / f"{DEFAULT_NAME}{SUFFIX}"
+    return sibling if sibling.is_file() else SHIPPED_DEFAULTS

@@ -47,6 +47,7 @@ from installation.presets.snapshot import live_preset, preset_values, settings_r
 from installation.sources.capture import Capture
 from installation.sources.feed import SwitchableFeed
 from installation.sources.openers import DEMO, FrameSource, camera_available, open_source
+from installation.sources.orientation import orientation_for
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +122,8 @@ class App:
             self.notify(notice)
         self._source_factory = source_factory or open_source
         self.source_spec = spec
+        self.orientation = orientation_for(spec, config.mirror, config.rotate)  # turned once, in the capture
+        log.info("source %s: %s", spec, self.orientation.describe())
         settings = self.director.settings()  # fails on a bad objective before any thread starts
         self.feed = SwitchableFeed(self._open_capture())
         self._torch_threads = torch.get_num_threads()  # given back on close: the tuner changes it
@@ -158,7 +161,7 @@ class App:
             self.status_file.maybe_write(status.as_json)
 
     def _open_capture(self) -> Capture:
-        return Capture(self._source_factory(self.source_spec)).start()
+        return Capture(self._source_factory(self.source_spec), orientation=self.orientation).start()
 
     def _open_audio(self) -> AudioReactive | None:
         if not self.config.audio:

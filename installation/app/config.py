@@ -37,6 +37,8 @@ class LiveConfig:
     mask: str | None = None              # overrides every preset's mask (none | visitors | room); None: its own
     panorama: bool = False               # every preset dreams the input as a 360 panorama; False: each its own
     fit: str | None = None               # fill | fit | stretch for every preset; None: each preset's own
+    mirror: bool | None = None           # mirror the source left-right; None: cameras yes, files and streams no
+    rotate: int = 0                      # turn the source clockwise: 0 | 90 | 180 | 270 degrees
     hud: bool = False
     screenshots_dir: Path = OUT_DIR
     recordings_dir: Path = OUT_DIR

@@ -11,6 +11,7 @@ from engine.masks import MASK_MODES
 from installation.app.config import LiveConfig
 from installation.common.cli import choice_arg, size_arg, start_done, whole_arg
 from installation.controls.inputs import ControlsConfig
+from installation.sources.orientation import ROTATIONS
 
 HELP = "run the installation (the default command): camera -> dream -> fullscreen, or headless to a video"
 QUIET_START = True  # start logs are held until the checks pass (installation.common.cli.StartLog)
@@ -37,6 +38,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
                          "--size: fill (crop to cover), fit (black bars), stretch (aspect changes) "
                          "(default: the preset's, fill)")  # fmt: skip
     framing.add_argument("--letterbox", action="store_true", help="the same as --fit fit")
+    parser.add_argument("--mirror", action=argparse.BooleanOptionalAction, help="mirror the source left-right "
+                        "(default: cameras mirrored, files and streams not)")  # fmt: skip
+    parser.add_argument("--rotate", type=int, choices=ROTATIONS, default=0, metavar="DEGREES",
+                        help="turn the source clockwise by 0, 90, 180 or 270 degrees (a camera on its side, "
+                        "a portrait screen)")  # fmt: skip
     parser.add_argument("--hud", action="store_true", help="start with the HUD shown")
     parser.add_argument("--backend", help="auto | torch | compile | onnx | tensorrt (default: the preset's choice)")
     parser.add_argument("--device", default="auto",
@@ -91,6 +97,8 @@ def config_from_args(args: argparse.Namespace) -> LiveConfig:
         backend=args.backend,
         device=args.device,
         fit="fit" if args.letterbox else args.fit,
+        mirror=args.mirror,
+        rotate=args.rotate,
         hud=args.hud,
         controls=ControlsConfig(
             bindings=args.bindings,

@@ -20,6 +20,7 @@ import numpy as np
 
 from installation.common.rates import Clock, RateMeter
 from installation.sources.openers import FrameSource
+from installation.sources.orientation import AS_DELIVERED, Orientation
 
 logger = logging.getLogger(__name__)
 
@@ -158,6 +159,8 @@ class Capture:
 
     `max_failures` (None = retry for ever, right for an installation) turns a source
     that never comes back into the `failed` state and ends the thread, for one-shot runs.
+    `orientation` (mirror, rotation) is applied here, once, to every frame before it is
+    published: everything downstream sees the turned frame.
     """
 
     def __init__(
@@ -168,8 +171,10 @@ class Capture:
         clock: Clock = time.monotonic,
         join_timeout: float = 2.0,
         numbers: SequenceNumbers = FRAME_NUMBERS,
+        orientation: Orientation = AS_DELIVERED,
     ) -> None:
         self.source = source
+        self.orientation = orientation
         self._backoff = backoff
         self._max_failures = max_failures
         self._clock = clock
@@ -311,5 +316,7 @@ class Capture:
 
     def _publish(self, image: np.ndarray) -> None:
         now = self._clock()
+        if not self.orientation.identity:
+            image = self.orientation.apply(image)
         self._slot.publish(lambda seq: Frame(image=image, seq=seq, timestamp=now))
         self._rate.tick()

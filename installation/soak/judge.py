@@ -19,6 +19,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from installation.soak.panel import PanelReport, judge_panel
+from installation.soak.wakes import Wake, judge_wakes
+
 PROC_STATUS = Path("/proc/self/status")
 PROC_FD = Path("/proc/self/fd")
 APP_THREADS = ("capture", "dream")  # must be alive whenever the installation is awake
@@ -80,6 +83,7 @@ class Sample:
     source_state: str
     asleep: bool = False
     missing: tuple[str, ...] = ()  # app threads that should be alive but are not
+    frozen: bool = False
 
 
 def sample_from(t: float, snapshot: dict[str, Any], process: ProcessFigures, missing: tuple[str, ...]) -> Sample:
@@ -98,13 +102,15 @@ def sample_from(t: float, snapshot: dict[str, Any], process: ProcessFigures, mis
         source_state=str(snapshot["source"]["state"]),
         asleep=asleep,
         missing=() if asleep else missing,
+        frozen=bool(snapshot.get("frozen")),
     )
 
 
 class StallMeter:
     """The longest time without a new dream, polled more often than samples are taken.
 
-    Time asleep does not count: a closed gallery is supposed to stop dreaming.
+    Time asleep (or frozen) does not count: a closed gallery is supposed to stop dreaming.
+    Any counter that must keep moving can be watched (the status file's write time too).
     """
 
     def __init__(self) -> None:
@@ -140,6 +146,9 @@ class SoakLimits:
     fd_growth: int = 3
     window_fraction: float = 0.2  # share of the post-warm-up samples in each compared window
     min_window: int = 3
+    wake_s: float = 5.0        # after each wake, a camera frame must be dreamt within this (awake, unfrozen)
+    status_gap_s: float = 5.0  # the status file (rewritten every second) may go this long unchanged
+    stop_s: float = 15.0       # from SIGTERM to the app's orderly return
 
     def warmup_s(self, duration_s: float) -> float:
         """Warm-up: the larger of `min_warmup_s` and `warmup_fraction` of the run, at most half of it."""
@@ -177,6 +186,25 @@ def _growth(samples: Sequence[Sample], value: Callable[[Sample], float | None], 
     return _Growth(statistics.median(known[:window]), statistics.median(known[-window:]))
 
 
+@dataclass(frozen=True)
+class RunChecks:
+    """What the soak watched besides the samples; None: not watched in this run.
+
+    wakes / expected_wakes: every wake-up seen and how many the opening hours had to make;
+    panel: the panel visitor's tally; status_gap_s: the longest time the status file went
+    unchanged; stop_s: from SIGTERM to the app's return (None: not sent, the app had ended);
+    recovered: outages after which the camera delivered again (counted across
+    every capture of the run; None: the last sample's reconnect count stands for it).
+    """
+
+    wakes: Sequence[Wake] | None = None
+    expected_wakes: int | None = None
+    panel: PanelReport | None = None
+    status_gap_s: float | None = None
+    stop_s: float | None = None
+    recovered: int | None = None
+
+
 def judge(
     samples: Sequence[Sample],
     limits: SoakLimits,
@@ -187,6 +215,7 @@ def judge(
     osc_malformed: int | None = None,
     osc_ignored: int | None = None,
     preset_changes: int | None = None,
+    checks: RunChecks | None = None,
 ) -> Verdict:
     """PASS or FAIL from the samples, with a readable line per failure.
 
@@ -194,7 +223,9 @@ def judge(
     from each of them by the last sample. osc_malformed / osc_ignored: malformed OSC
     messages sent and counted as dropped by the app: every one must have been dropped.
     preset_changes: changes seen between samples (at least one expected). None: not checked.
+    checks: wakes, the panel, the status file and the stop (RunChecks).
     """
+    checks = checks or RunChecks()
     verdict = Verdict(passed=True)
     warmup = limits.warmup_s(duration_s)
     after = [s for s in samples if s.t >= warmup]
@@ -208,7 +239,8 @@ def judge(
         verdict.failures.append("no samples were taken")
     _judge_memory(verdict, after, window, warmup, limits)
     _judge_counts(verdict, after, window, limits)
-    _judge_liveness(verdict, samples, longest_stall_s, limits.max_stall_s, expected_reconnects)
+    _judge_liveness(verdict, samples, longest_stall_s, limits.max_stall_s, expected_reconnects, checks.recovered)
+    _judge_run(verdict, checks, limits)
     if osc_malformed and osc_ignored is not None:
         _judge_osc(verdict, osc_malformed, osc_ignored)
     if preset_changes is not None:
@@ -251,7 +283,7 @@ def _judge_counts(verdict: Verdict, after: Sequence[Sample], window: int, limits
 
 
 def _judge_liveness(verdict: Verdict, samples: Sequence[Sample], longest_stall_s: float, max_stall_s: float,
-                    expected_reconnects: int | None) -> None:  # fmt: skip
+                    expected_reconnects: int | None, recovered: int | None = None) -> None:  # fmt: skip
     """Threads alive while awake, no long stall, and the source back from every outage that ended."""
     dead = [(s.t, name) for s in samples for name in s.missing]
     if dead:
@@ -262,12 +294,35 @@ def _judge_liveness(verdict: Verdict, samples: Sequence[Sample], longest_stall_s
         verdict.failures.append(f"no new dream for {longest_stall_s:.1f} s (allowed {max_stall_s:.1f} s: "
                                 f"the simulated outage plus reconnect time)")  # fmt: skip
     if expected_reconnects is not None and samples:
-        reconnects = samples[-1].reconnects
+        reconnects = recovered if recovered is not None else samples[-1].reconnects
         verdict.figures.update(reconnects=reconnects, expected_reconnects=expected_reconnects)
         if reconnects < expected_reconnects:
             verdict.failures.append(
                 f"the source came back from {reconnects} of {expected_reconnects} simulated outages"
             )
+
+
+def _judge_run(verdict: Verdict, checks: RunChecks, limits: SoakLimits) -> None:
+    """Wakes bring the camera back, the panel behaves, the status file keeps being written, SIGTERM stops."""
+    if checks.wakes is not None:
+        wakes = judge_wakes(checks.wakes, limits.wake_s, checks.expected_wakes)
+        verdict.failures += wakes.failures
+        verdict.notes += wakes.notes
+        verdict.figures.update(wakes.figures, wake_limit_s=limits.wake_s)
+    if checks.panel is not None:
+        panel = judge_panel(checks.panel)
+        verdict.failures += panel.failures
+        verdict.figures.update(panel.figures)
+    if checks.status_gap_s is not None:
+        verdict.figures["longest_status_gap_s"] = round(checks.status_gap_s, 2)
+        if checks.status_gap_s > limits.status_gap_s:
+            verdict.failures.append(f"the status file was not rewritten for {checks.status_gap_s:.1f} s "
+                                    f"(allowed {limits.status_gap_s:g} s: a hung hot reload or housekeeping?)")
+    if checks.stop_s is not None:
+        verdict.figures["stop_s"] = round(checks.stop_s, 2)
+        if checks.stop_s > limits.stop_s:
+            verdict.failures.append(f"the show took {checks.stop_s:.1f} s to stop after SIGTERM "
+                                    f"(allowed {limits.stop_s:g} s)")  # fmt: skip
 
 
 def _judge_osc(verdict: Verdict, malformed: int, ignored: int) -> None:

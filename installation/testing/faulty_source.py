@@ -81,21 +81,33 @@ class FaultCounts:
     failed_reads: int
     failed_opens: int
     frames: int
+    recovered: int = 0  # outages after which a frame was read again
 
 
 class FaultySource:
     """Wraps any FrameSource; reads and opens fail while `schedule` says the device is gone."""
 
-    def __init__(self, inner: FrameSource, schedule: FaultSchedule, clock: Clock = time.monotonic) -> None:
+    def __init__(self, inner: FrameSource, schedule: FaultSchedule, clock: Clock = time.monotonic,
+                 origin: float | None = None) -> None:  # fmt: skip
+        """`origin`: the `clock()` time the schedule counts from, shared by the successive sources of
+        one show (a reopened camera keeps the same outage times); None: this source's first open."""
         self.inner = inner
         self.schedule = schedule
         self.description = f"{inner.description} (failing {schedule.outage_s:g} s every {schedule.period_s:g} s)"
         self._clock = clock
-        self._started: float | None = None
+        self._origin = origin
+        self._opened: float | None = None
+        self._closed: float | None = None
         self._lock = threading.Lock()
         self._failed_reads = 0
         self._failed_opens = 0
         self._frames = 0
+        self._down = False  # a read or open failed and no frame came since
+        self._recovered = 0
+
+    @property
+    def _started(self) -> float | None:
+        return self._origin if self._origin is not None else self._opened
 
     def _outage(self) -> int | None:
         if self._started is None:
@@ -103,12 +115,14 @@ class FaultySource:
         return self.schedule.outage_at(self._clock() - self._started)
 
     def open(self) -> None:
-        if self._started is None:
-            self._started = self._clock()
+        if self._opened is None:
+            self._opened = self._clock()
+        self._closed = None
         index = self._outage()
         if index is not None:
             with self._lock:
                 self._failed_opens += 1
+                self._down = True
             raise ConnectionError(f"simulated outage {index + 1}: device not present")
         self.inner.open()
 
@@ -119,18 +133,35 @@ class FaultySource:
             if frame is not None:
                 with self._lock:
                     self._frames += 1
+                    self._recovered += self._down
+                    self._down = False
             return frame
         with self._lock:
             self._failed_reads += 1
+            self._down = True
         if self.schedule.returns_none(index):
             return None
         raise ConnectionError(f"simulated outage {index + 1}: read failed")
 
     def close(self) -> None:
+        self._closed = self._clock()
         self.inner.close()
 
+    def recoveries_due(self, margin_s: float) -> int:
+        """Outages that ended while this source was open, at least `margin_s` before it closed (or now):
+        each should have been followed by a frame read again (FaultCounts.recovered)."""
+        if self._opened is None or self._started is None:
+            return 0
+        until = (self._closed if self._closed is not None else self._clock()) - margin_s
+        return max(0, self.schedule.outages_ended(until - self._started)
+                   - self.schedule.outages_ended(self._opened - self._started))  # fmt: skip
+
     def counts(self) -> FaultCounts:
-        elapsed = self._clock() - self._started if self._started is not None else 0.0
+        """Outages counts those begun while this source was open (all of them without an `origin`)."""
+        if self._opened is None or self._started is None:
+            return FaultCounts(0, 0, 0, 0)
+        now = self._closed if self._closed is not None else self._clock()
+        before = self.schedule.outages_started(self._opened - self._started) if self._origin is not None else 0
         with self._lock:
-            return FaultCounts(self.schedule.outages_started(elapsed), self._failed_reads, self._failed_opens,
-                               self._frames)  # fmt: skip
+            return FaultCounts(self.schedule.outages_started(now - self._started) - before, self._failed_reads,
+                               self._failed_opens, self._frames, self._recovered)  # fmt: skip

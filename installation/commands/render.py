@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import shlex
 import signal
 import sys
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from pathlib import Path
 from types import FrameType
 
 from engine.errors import DreamwallError
+from engine.framing import FIT_MODES
 from engine.masks import MASK_MODES
 from engine.networks import DreamNet, check_network_name, load_network
 from engine.objectives import Objective
@@ -67,10 +69,15 @@ def interruptible() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def interrupted(stop: KeyboardInterrupt, kept: str, resumed: bool) -> int:
+def resume_command(argv: list[str]) -> str:
+    """The command line that continues this render: the one given, with --resume (once)."""
+    words = [Path(sys.executable).name if sys.executable else "python", *argv]
+    return shlex.join(words if "--resume" in argv else [*words, "--resume"])
+
+
+def interrupted(stop: KeyboardInterrupt, kept: str) -> int:
     """The one line after a stopped render: what is kept and the command that continues it; 128 + the signal."""
-    again = "run the same command again" if resumed else "run the same command with --resume"
-    sys.stderr.write(f"\ninterrupted {kept}; {again} to continue\n")
+    sys.stderr.write(f"\ninterrupted {kept}; continue with: {resume_command(sys.argv)}\n")
     return 128 + (stop.signum if isinstance(stop, Interrupted) else signal.SIGINT)
 
 
@@ -86,6 +93,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--feedback", type=number_arg("feedback"), help="dream carried between frames")
     parser.add_argument("--no-flow", action="store_true", help="carry the dream in place, not along optical flow")
     parser.add_argument("--size", type=size_arg, help="output WxH (default: the input's size)")
+    parser.add_argument("--fit", type=choice_arg("fit", FIT_MODES), help="how an input of another aspect meets "
+                        "--size: fill (crop), fit (black bars), stretch (aspect changes) (preset: fit)")  # fmt: skip
     parser.add_argument("--fps", type=number_arg("fps"), help=f"frame rate of an image folder "
                         f"(default {DEFAULT_FOLDER_FPS:g}); videos and GIFs keep theirs")  # fmt: skip
     parser.add_argument("--seed", type=whole_arg("seed"), help="jitter seed (preset: seed)")
@@ -131,14 +140,14 @@ def run(args: argparse.Namespace) -> int:
         with interruptible():
             result = render(source, output, dreamer, resume=args.resume, progress=bar, keep_frames=args.keep_frames)
     except KeyboardInterrupt as stop:
-        return interrupted(stop, f"after {work.done(info.frame_count)} of {info.frame_count} frames", args.resume)
+        return interrupted(stop, f"after {work.done(info.frame_count)} of {info.frame_count} frames")
     print(result.output)
     return 0
 
 
 def _settings(preset: Preset, args: argparse.Namespace, net: DreamNet, objective: Objective,
               input_size: tuple[int, int]) -> RenderSettings:  # fmt: skip
-    settings = render_settings(preset, args, net, objective, args.size or input_size)
+    settings = render_settings(preset, args, net, objective, args.size or input_size, input_size)
     if settings.step.panorama_pad:
         log.warning("panorama: the output does not keep the input's spherical (360) metadata; re-inject it")
     return settings
@@ -169,7 +178,7 @@ def _run_on_ray(args: argparse.Namespace, output: Path, preset: Preset, source: 
         except KeyboardInterrupt as stop:
             kept = ChunkFolder(output)
             finished = len(kept.recorded(plan)) if kept.path.exists() else 0
-            return interrupted(stop, f"with {finished} of {len(plan.chunks)} chunks finished", args.resume)
+            return interrupted(stop, f"with {finished} of {len(plan.chunks)} chunks finished")
     finally:
         cluster.close()
     print(result.output)

@@ -5,6 +5,7 @@ continues it, for the one-machine render and the split one (where Ray has a SIGT
 from __future__ import annotations
 
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -48,6 +49,15 @@ def stop_when(process: subprocess.Popen[str], ready: object, what: str, signum: 
     return process.returncode, stderr
 
 
+def continue_with(line: str, kept: str) -> list[str]:
+    """The command the last line offers (checked to say what was kept: a pattern), as arguments of this python."""
+    head, _, command = line.partition("; continue with: ")
+    assert re.fullmatch(f"interrupted {kept}", head) and command, line
+    words = shlex.split(command)
+    assert words[1:3] == ["run.py", "render"] and words.count("--resume") == 1, command
+    return [sys.executable, *words[1:]]
+
+
 def last_word(stderr: str) -> str:
     """Besides the log and the progress bar, one line: no traceback, no Ray crash output."""
     said = [line for line in stderr.splitlines()
@@ -71,14 +81,14 @@ def test_a_stopped_render_says_how_to_continue_and_the_resume_finishes_it(clip, 
                              "two finished frames", signum)  # fmt: skip
     assert code == status, stderr
     kept = frames_done(output)
-    assert last_word(stderr) == (f"interrupted after {kept} of {FRAMES} frames; run the same command with --resume "
-                                 "to continue")  # fmt: skip
-    code, stderr = stop_when(start(str(clip), "-o", str(output), "--resume", *QUICK),
-                             lambda: frames_done(output) > kept, "one more frame", signum)  # fmt: skip
+    resume = continue_with(last_word(stderr), f"after {kept} of {FRAMES} frames")
+    assert resume[3:] == [str(clip), "-o", str(output), *QUICK, "--resume"]
+    process = subprocess.Popen(resume, cwd=HOME, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    code, stderr = stop_when(process, lambda: frames_done(output) > kept, "one more frame", signum)
     assert code == status, stderr
-    assert last_word(stderr).endswith("frames; run the same command again to continue")
-    finished = subprocess.run([sys.executable, "run.py", "render", str(clip), "-o", str(output), "--resume", *QUICK],
-                              cwd=HOME, capture_output=True, text=True, timeout=240, check=False)  # fmt: skip
+    resumed = frames_done(output)
+    assert continue_with(last_word(stderr), f"after {resumed} of {FRAMES} frames") == resume  # --resume once
+    finished = subprocess.run(resume, cwd=HOME, capture_output=True, text=True, timeout=240, check=False)
     assert finished.returncode == 0, finished.stderr
     assert count_frames(output) == FRAMES and not work_folder(output).exists()
 
@@ -98,10 +108,10 @@ def test_sigterm_stops_a_split_render_and_its_resume_in_one_line(tmp_path):
     code, stderr = stop_when(start(*split), lambda: finished() >= 1, "a finished chunk", signal.SIGTERM)
     assert code == 143, stderr
     kept = finished()
-    line = last_word(stderr)
-    assert line.startswith("interrupted with ") and line.endswith(
-        "chunks finished; run the same command with --resume to continue")
-    code, stderr = stop_when(start(*split, "--resume"), lambda: finished() > kept, "one more chunk", signal.SIGTERM)
+    resume = continue_with(last_word(stderr), r"with \d+ of 16 chunks finished")
+    assert resume[3:] == [*split, "--resume"]
+    process = subprocess.Popen(resume, cwd=HOME, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    code, stderr = stop_when(process, lambda: finished() > kept, "one more chunk", signal.SIGTERM)
     assert code == 143, stderr
-    assert last_word(stderr).endswith("chunks finished; run the same command again to continue")
+    assert continue_with(last_word(stderr), r"with \d+ of 16 chunks finished") == resume
     assert finished() > kept  # kept for the next resume

@@ -8,6 +8,10 @@ the float arithmetic, and a feedback dream amplifies a sub-level difference abou
 a frame, so a render resumed on a machine with other cores continues the dream, not its exact
 pixels (README, "What a split render equals").
 
+An input of another aspect than the output (`render --size`) meets it by the fit rule
+(engine.framing): fill crops it, fit dreams the whole picture and puts it between black
+bars (the bars are not dreamt), stretch changes its aspect.
+
 A mask (engine.masks) is made from each frame as live, at the frame interval `fps` gives;
 a resumed render relearns the room from the frame before the resume point, so its mask
 (not its look) can differ from an uninterrupted render's for the first seconds.
@@ -24,6 +28,7 @@ import torch
 from torch import Tensor
 
 from engine.compose import host_resize
+from engine.framing import check_fit, crop_scale, framing, place
 from engine.imageops import resize, to_tensor, to_uint8
 from engine.masks import BackgroundMask, MaskParams, masked
 from engine.networks import DreamNet
@@ -49,6 +54,15 @@ class RenderSettings:
     post: PostParams
     seed: int
     mask: MaskParams = field(default_factory=MaskParams)
+    fit: str = "fill"  # how an input of another aspect meets `size` (engine.framing)
+    picture: tuple[int, int] | None = None  # the dreamt picture inside `size` (fit: between bars); None: all of it
+
+    def __post_init__(self) -> None:
+        check_fit(self.fit)
+
+    @property
+    def picture_size(self) -> tuple[int, int]:
+        return self.picture or self.size
 
     def manifest(self) -> dict[str, object]:
         return json.loads(json.dumps(asdict(self)))  # tuples become lists, as when read back
@@ -69,11 +83,19 @@ class FrameDreamer:
         self.settings = settings
         self.temporal = TemporalFeedback(flow_fn)
         self.walk = JitterWalk(settings.seed)
-        self.dream_size = dreamable_size(settings.size, net.name)  # upscaled when the output is too small
+        self.dream_size = dreamable_size(settings.picture_size, net.name)  # upscaled when the output is too small
         parameter = next(net.parameters())
         self.device, self.dtype = parameter.device, parameter.dtype
         self.frame_interval = 1.0 / fps
         self._background = BackgroundMask()
+
+    def take(self, rgb: np.ndarray) -> np.ndarray:
+        """An input frame as the dream takes it: the part the fit rule shows, at the picture's size."""
+        return crop_scale(rgb, self.settings.size, self.settings.fit)
+
+    def _framed(self, picture: np.ndarray) -> np.ndarray:
+        """The picture at the output size: between bars under fit, else scaled to it."""
+        return place(host_resize(picture, self.settings.picture_size), self.settings.size)
 
     def tensor(self, rgb: np.ndarray) -> Tensor:
         return to_tensor(rgb, device=self.device, dtype=self.dtype)
@@ -107,24 +129,25 @@ class FrameDreamer:
         self.temporal.remember(source, self.tensor(dreamed_u8))
         shown = dreamed_u8 if s.post.identity else to_uint8(masked(apply_post(dreamed, s.post, raw=source),
                                                                    source, mask))  # fmt: skip
-        return host_resize(shown, s.size), dreamed_u8
+        return self._framed(shown), dreamed_u8
 
     def undreamt(self, source_rgb: np.ndarray) -> np.ndarray:
         """The frame as it would be shown with no dream in it (graded, at the output size): what the dream detail
         of a shown frame is measured against (a split render's crossfade keeps that detail's strength)."""
         s = self.settings
         if s.post.identity:
-            return host_resize(source_rgb, s.size)
+            return self._framed(source_rgb)
         source = self.tensor(host_resize(source_rgb, self.dream_size))
-        return host_resize(to_uint8(apply_post(source, s.post, raw=source)), s.size)
+        return self._framed(to_uint8(apply_post(source, s.post, raw=source)))
 
 
 def render_settings(preset: Preset, args: object, net: DreamNet, objective: Objective,
-                    size: tuple[int, int]) -> RenderSettings:  # fmt: skip
+                    size: tuple[int, int], input_size: tuple[int, int] | None = None) -> RenderSettings:  # fmt: skip
     """The preset's own step, octave and feedback values with the overrides `args` carries.
 
     `args`: the command line (or any object) with attributes lr, octaves, steps, feedback, no_flow,
-    seed, mask, panorama; a missing or None attribute keeps the preset's value.
+    seed, mask, panorama, fit; a missing or None attribute keeps the preset's value.
+    `input_size`: the input's (width, height), for where its picture sits in `size` (None: it fills it).
     """
 
     def pick(name: str, preset_value: object) -> object:
@@ -151,4 +174,12 @@ def render_settings(preset: Preset, args: object, net: DreamNet, objective: Obje
         post=preset.post_params(),
         seed=int(pick("seed", preset.seed)),
         mask=dataclasses.replace(preset.mask_params(), mode=str(pick("mask", preset.mask))),
+        fit=str(pick("fit", preset.fit)),
+        picture=_picture(input_size, size, str(pick("fit", preset.fit))),
     )
+
+
+def _picture(input_size: tuple[int, int] | None, size: tuple[int, int], fit: str) -> tuple[int, int] | None:
+    """The dreamt picture's size when it does not fill `size` (fit: between bars), else None."""
+    picture = framing(input_size, size, fit).size if input_size is not None else size
+    return None if picture == size else picture

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.compose import host_resize
 from engine.errors import DreamwallError
 from installation.common.cli import start_done
 from installation.outputs.video_io import FrameSource, encode_frames
@@ -67,19 +66,18 @@ def _open_work(work: WorkFolder, manifest: dict[str, object], dreamer: FrameDrea
 def _dream_frames(frames: Iterator[np.ndarray], work: WorkFolder, dreamer: FrameDreamer, done: int, total: int,
                   stop: StopFn | None, progress: ProgressFn | None) -> int | None:  # fmt: skip
     """Dream and keep frames `done`.. of `frames` (which starts one earlier when resuming); None when stopped."""
-    size = dreamer.settings.size
     if done:
         previous = next(frames, None)
         if previous is None:
             raise DreamwallError(f"cannot resume: the input has no frame {done} any more; delete {work.path} "
                                  "and render again")  # fmt: skip
-        dreamer.continue_from(host_resize(previous, size), work.last_dream())
+        dreamer.continue_from(dreamer.take(previous), work.last_dream())
     for index, rgb in enumerate(frames, start=done):
         if index >= total:
             break
         if stop is not None and stop(index):
             return None
-        shown, dreamed = dreamer(index, host_resize(rgb, size))
+        shown, dreamed = dreamer(index, dreamer.take(rgb))
         try:
             work.save(index, shown, dreamed)
         except DreamwallError as error:  # a full disk: what is kept can be continued

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import torch
 
-from engine.compose import host_resize
 from engine.errors import DreamwallError
 from engine.networks import DreamNet, load_network
 from installation.outputs.images import encode_image
@@ -93,14 +92,13 @@ def dream_chunk(job: ChunkJob, chunk: Chunk) -> Iterator[ChunkItem]:
         raise DreamwallError(f"{socket.gethostname()} cannot see {job.input}: every node must read the input "
                              "at the same path (shared storage)")  # fmt: skip
     dreamer = chunk_dreamer(job)
-    size = job.settings.size
     frames = open_source(job.input, folder_fps=job.folder_fps, frame_count=job.frames).frames(chunk.dream_from)
     index = chunk.dream_from
     try:
         for rgb in frames:
             if index >= chunk.stop:
                 break
-            rgb = host_resize(rgb, size)
+            rgb = dreamer.take(rgb)  # the fit rule: cropped, or the picture that sits between bars
             shown, _ = dreamer(index, rgb)
             if index >= chunk.keep_from:
                 lead_in = encode_image(dreamer.undreamt(rgb), ".png") if index < chunk.first else None

@@ -11,8 +11,9 @@ import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
-import cv2
 import numpy as np
+
+from engine.framing import frame_into
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,8 @@ def camera_factory() -> CameraFactory | None:
 
 
 class VirtualCamera:
-    """Sends RGB frames to a virtual camera of a fixed size; frames of another size are scaled.
+    """Sends RGB frames to a virtual camera of a fixed size; frames of another size meet it by the fit rule
+    (`fit`, engine.framing: fill crops, fit bars, stretch changes the aspect).
 
     Use `VirtualCamera.open(...)`: it returns None instead of raising when no backend
     or device is there. `send` never raises: a failing device switches the output off.
@@ -62,6 +64,7 @@ class VirtualCamera:
     def __init__(self, camera: CameraBackend, size: tuple[int, int]) -> None:
         self._camera: CameraBackend | None = camera
         self.size = size
+        self.fit = "fill"
         self.frames_sent = 0
 
     @classmethod
@@ -92,7 +95,7 @@ class VirtualCamera:
         if self._camera is None:
             return
         if (rgb.shape[1], rgb.shape[0]) != self.size:
-            rgb = cv2.resize(rgb, self.size, interpolation=cv2.INTER_AREA)
+            rgb = frame_into(rgb, self.size, self.fit)
         try:
             self._camera.send(np.ascontiguousarray(rgb, dtype=np.uint8))
         except (RuntimeError, OSError, ValueError) as error:

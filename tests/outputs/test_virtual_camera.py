@@ -62,7 +62,7 @@ def test_fake_backend_receives_every_frame_at_the_camera_size():
     assert camera is not None and camera.active and made[0].device == "/dev/video7"
     frame = np.full((48, 64, 3), 7, np.uint8)
     camera.send(frame)
-    camera.send(np.zeros((90, 120, 3), np.uint8))  # another size: scaled, not refused
+    camera.send(np.zeros((90, 120, 3), np.uint8))  # another size: framed, not refused
     assert len(made[0].frames) == 2 == camera.frames_sent
     assert np.array_equal(made[0].frames[0], frame)
     camera.close()
@@ -70,6 +70,17 @@ def test_fake_backend_receives_every_frame_at_the_camera_size():
     assert made[0].closed == 1 and not camera.active
     camera.send(frame)  # after close: ignored
     assert len(made[0].frames) == 2
+
+
+def test_a_frame_of_another_aspect_is_cropped_not_squeezed():
+    made: list[FakeCamera] = []
+    camera = VirtualCamera.open((64, 36), 25, factory=lambda **kwargs: made.append(FakeCamera(**kwargs)) or made[-1])
+    assert camera is not None
+    square = np.zeros((48, 64, 3), np.uint8)  # a 4:3 frame with a 24x24 white square in the middle
+    square[12:36, 20:44] = 255
+    camera.send(square)
+    rows, cols = np.nonzero(made[0].frames[0][..., 0] > 127)
+    assert cols.max() - cols.min() == rows.max() - rows.min()  # still square (stretched it was 24x18)
 
 
 def test_device_failing_while_running_switches_the_output_off(caplog):

@@ -14,10 +14,11 @@ STAMP := $(VENV)/.installed
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt requirements-ray.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-ray.txt requirements-ndi.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-ndi.txt  # optional for a show; the NDI tests need it
 	touch $(STAMP)
 
 run: $(STAMP)

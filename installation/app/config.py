@@ -49,6 +49,7 @@ class LiveConfig:
     audio_device: str | None = None
     web_port: int | None = None          # the remote control panel (installation.web); None: off
     web_host: str = "127.0.0.1"          # anything else needs the token
+    ndi: str | None = None               # send the shown frame as this NDI source (live --ndi); None: off
 
 
 def display_available() -> bool:

@@ -125,7 +125,7 @@ class ShowLoop:
             dream = app.worker.latest()
             if dream is not None and dream.seq != sent_seq:
                 sent_seq = dream.seq
-                app.outputs.send_to_virtual_camera(dream.image)
+                app.outputs.shown_frame(dream.image)
             if renderer.shown_seq is not None:
                 app.outputs.record.capture(renderer.grab)  # at most 25 grabs/s; converted on the recorder thread
             code = self.tick()

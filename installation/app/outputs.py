@@ -1,4 +1,4 @@
-"""Where the show goes besides the screen: the record toggle, the virtual camera, screenshots."""
+"""Where the show goes besides the screen: the record toggle, the virtual camera, NDI, screenshots."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 
 from installation.app.config import LiveConfig
+from installation.common.ndi import NdiUnavailable
+from installation.outputs.ndi_out import NdiOutput
 from installation.outputs.recorder import RecordToggle, recording_name
 from installation.outputs.virtual_camera import VirtualCamera
 
@@ -25,6 +27,18 @@ class Outputs:
         self.record = RecordToggle(config.recordings_dir, fps=25.0, on_message=notify)
         self.virtual_camera: VirtualCamera | None = None
         self._virtual_camera_wanted = config.virtual_camera
+        self.ndi: NdiOutput | None = None
+        if config.ndi is not None:
+            try:
+                self.ndi = NdiOutput.open(config.ndi)
+            except NdiUnavailable as error:  # `live` refuses this at its start; an App made otherwise goes on
+                notify(f"NDI out off: {error}")
+
+    def shown_frame(self, frame: np.ndarray) -> None:
+        """A newly dreamt frame as shown, at the output size: to the virtual camera and NDI."""
+        if self.ndi is not None:
+            self.ndi.offer(frame)
+        self.send_to_virtual_camera(frame)
 
     def send_to_virtual_camera(self, frame: np.ndarray) -> None:
         if not self._virtual_camera_wanted:
@@ -39,9 +53,9 @@ class Outputs:
         self.virtual_camera.send(frame)
 
     def headless_frame(self, frame: np.ndarray) -> None:
-        """A frame a headless show made: to the virtual camera, and to the record control's recording while it
+        """A frame a headless show made: to the virtual camera and NDI, and to the record control's recording while it
         is on (with no window there is no screen to grab, so it takes the frames themselves)."""
-        self.send_to_virtual_camera(frame)
+        self.shown_frame(frame)
         self.record.capture(lambda: frame)
 
     def screenshot(
@@ -65,5 +79,7 @@ class Outputs:
 
     def close(self) -> None:
         self.record.stop()
+        if self.ndi is not None:
+            self.ndi.close()
         if self.virtual_camera is not None:
             self.virtual_camera.close()

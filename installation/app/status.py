@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from installation.display.hud import HudInfo
 from installation.dreaming.worker import WorkerHealth
 from installation.ops.sd_notify import status_line
+from installation.outputs.ndi_out import NdiOutStats
 from installation.sources.capture import CaptureHealth
 from installation.sources.openers import DEMO
 
@@ -63,6 +64,7 @@ class ShowStatus:
     blackout: bool = False  # the screen is black (B, or asleep): the pad lights and the panel show it
     web_qr: tuple[str, ...] = ()  # the web panel's address + token as QR rows, for the HUD
     precision_reason: str = ""  # why this precision, e.g. "auto bf16: 20.8 vs 39.6 ms/step (avx512_bf16)"
+    ndi: NdiOutStats | None = None  # live --ndi: what is sent, dropped and who receives
 
     @property
     def source_state(self) -> str:
@@ -106,6 +108,7 @@ class ShowStatus:
             "recording": self.recording, "uptime_s": round(self.uptime_s, 1), "headless": self.headless,
             "osc": {"port": self.osc.port, "ignored": self.osc.ignored} if self.osc is not None else None,
             "blackout": self.blackout,
+            "ndi": self.ndi.as_json() if self.ndi is not None else None,
         }  # fmt: skip
 
     def hud_info(self, fresh_notices: tuple[str, ...]) -> HudInfo:
@@ -153,4 +156,5 @@ def build_status(app: App) -> ShowStatus:
         blackout=bool(app.renderer is not None and app.renderer.blackout),
         web_qr=getattr(getattr(app, "web", None), "qr", ()),
         precision_reason=director.placement_now.precision_reason if director.placement_now is not None else "",
+        ndi=app.outputs.ndi.stats() if app.outputs.ndi is not None else None,
     )  # fmt: skip

@@ -74,6 +74,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     web.add_argument("--web-host", default=os.environ.get("DREAMWALL_WEB_HOST", "127.0.0.1"),
                      help="address the panel binds to (default 127.0.0.1; any other needs the token)")
     outputs.add_argument("--virtual-camera-device", help="e.g. /dev/video10 when there are several loopbacks")
+    outputs.add_argument("--ndi", nargs="?", const="Dreamwall", default=os.environ.get("DREAMWALL_NDI") or None,
+                         metavar="NAME", help="send the shown frame as an NDI source (default name Dreamwall; "
+                         "default: $DREAMWALL_NDI, else off; needs requirements-ndi.txt)")  # fmt: skip
 
 
 def config_from_args(args: argparse.Namespace) -> LiveConfig:
@@ -114,14 +117,18 @@ def config_from_args(args: argparse.Namespace) -> LiveConfig:
         audio_device=args.audio_device,
         web_port=args.web_port,
         web_host=args.web_host,
+        ndi=args.ndi,
     )
 
 
 def check_arguments(args: argparse.Namespace) -> None:
     """Fail in one line before any thread starts: the output-path rule for --out, a --source file probed,
     the web panel's port free."""
+    from installation.common.ndi import runtime
     from installation.ops.status import check_status_path
+    from installation.outputs.ndi_out import ndi_name
     from installation.outputs.video_io import check_video_output
+    from installation.sources.ndi import check_ndi_source, is_ndi_spec
     from installation.sources.openers import open_source
 
     if args.out is not None:
@@ -130,6 +137,11 @@ def check_arguments(args: argparse.Namespace) -> None:
         check_status_path(args.status_file)
     if args.source is not None:
         open_source(args.source)
+    if args.source is not None and is_ndi_spec(args.source):
+        check_ndi_source(args.source)  # a name no NDI source answers to (did you mean), an address nobody answers at
+    if args.ndi is not None:
+        ndi_name(args.ndi)
+        runtime()  # the package and its runtime: one line, exit 2, where NDI out was asked for
     if args.web_port:
         from installation.web.service import check_port
 

@@ -148,6 +148,10 @@ def open_source(spec: str, size: tuple[int, int] | None = None, fps: float | Non
         return DemoSource(size=size or (640, 360), fps=fps or 30.0)
     if text.isdigit():
         return OpenCVSource(int(text), f"camera {int(text)}", size=size)
+    if text.lower().startswith("ndi:"):  # ndi:NAME and ndi://HOST:PORT
+        from installation.sources.ndi import ndi_source
+
+        return ndi_source(text)
     if text.lower().startswith(URL_SCHEMES):
         return OpenCVSource(text, f"stream {text}", api=cv2.CAP_FFMPEG)
     if "!" in text:

@@ -17,5 +17,6 @@ COMMANDS = (
     "soak",
     "export",
     "fetch-weights",
+    "cameras",
     "web-token",
 )

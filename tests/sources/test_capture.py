@@ -13,6 +13,7 @@ import pytest
 
 from engine.errors import DreamwallError
 from installation.common.rates import Pacer, RateMeter
+from installation.sources.cameras.source import CameraSource
 from installation.sources.capture import Backoff, Capture, NewestSlot
 from installation.sources.demo import DemoSource
 from installation.sources.openers import FrameSource, OpenCVSource, camera_available, open_source
@@ -220,9 +221,13 @@ def test_backoff_doubles_and_is_capped_so_a_camera_resumes_quickly() -> None:
 def test_open_source_parses_each_kind() -> None:
     assert isinstance(open_source("demo"), DemoSource)
     camera = open_source("1")
-    assert isinstance(camera, OpenCVSource)
-    assert camera.target == 1
-    assert open_source("rtsp://example.org/live").description.startswith("stream")
+    assert isinstance(camera, CameraSource)
+    assert camera.description == "camera 1"
+    by_id = "/dev/v4l/by-id/usb-cam-video-index0"
+    assert open_source(by_id).description == f"camera {by_id}"
+    assert open_source("name:C920").description == "camera 'C920'"
+    stream = open_source("rtsp://example.org/live")
+    assert isinstance(stream, OpenCVSource) and stream.description.startswith("stream")
 
 
 @pytest.mark.parametrize(

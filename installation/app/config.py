@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from installation.controls.inputs import ControlsConfig
+from installation.sources.cameras.settings import CameraSettings
 
 HEADLESS_DEFAULT_SECONDS = 10.0
 OUT_DIR = Path("out")
@@ -50,6 +51,7 @@ class LiveConfig:
     web_port: int | None = None          # the remote control panel (installation.web); None: off
     web_host: str = "127.0.0.1"          # anything else needs the token
     ndi: str | None = None               # send the shown frame as this NDI source (live --ndi); None: off
+    camera: CameraSettings = field(default_factory=CameraSettings)  # a camera's mode and controls (kiosk config)
 
 
 def display_available() -> bool:

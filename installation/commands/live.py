@@ -11,6 +11,9 @@ from engine.masks import MASK_MODES
 from installation.app.config import LiveConfig
 from installation.common.cli import choice_arg, size_arg, start_done, whole_arg
 from installation.controls.inputs import ControlsConfig
+from installation.sources.cameras.settings import CONFIG_ENVIRONMENT as CAMERA_CONFIG_ENV
+from installation.sources.cameras.settings import ENVIRONMENT as CAMERA_ENV
+from installation.sources.cameras.settings import format_arg, fps_arg, from_options
 from installation.sources.orientation import ROTATIONS
 
 HELP = "run the installation (the default command): camera -> dream -> fullscreen, or headless to a video"
@@ -18,8 +21,8 @@ QUIET_START = True  # start logs are held until the checks pass (installation.co
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--source", help="camera index, video file, URL, GStreamer pipeline or 'demo' "
-                        "(default: camera 0, else demo)")  # fmt: skip
+    parser.add_argument("--source", help="camera index, /dev/video2, /dev/v4l/by-id/..., 'name:C920', video "
+                        "file, URL, GStreamer pipeline or 'demo' (default: camera 0, else demo)")  # fmt: skip
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--preset", help="show one preset instead of a playlist")
     which.add_argument("--playlist", help="playlist name (default: default)")
@@ -53,6 +56,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "(only what moves), room (all but what moves) or none (default: the preset's)")  # fmt: skip
     parser.add_argument("--panorama", action="store_true", help="the camera or file is 360-degree (2:1) "
                         "equirectangular: every preset dreams it seamlessly (default: each preset's own)")  # fmt: skip
+    camera = parser.add_argument_group("camera (defaults from the kiosk environment file: $DREAMWALL_CAMERA_*)")
+    # argparse checks a string default from the environment like the option itself
+    camera.add_argument("--camera-size", type=size_arg, default=os.environ.get(CAMERA_ENV["size"]) or None,
+                        help="camera mode WxH (default: the largest not larger than the output at >= 30 fps)")
+    camera.add_argument("--camera-fps", type=fps_arg, default=os.environ.get(CAMERA_ENV["fps"]) or None,
+                        help="camera frame rate (default: as the mode rule chooses)")
+    camera.add_argument("--camera-format", type=format_arg, default=os.environ.get(CAMERA_ENV["format"]) or None,
+                        help="mjpg | yuyv | auto (default: auto, MJPG where the camera offers it)")
+    camera.add_argument("--camera-config", type=Path, default=os.environ.get(CAMERA_CONFIG_ENV) or None,
+                        help="the kiosk's camera file: a YAML 'camera:' section with exposure, gain, "
+                        "white_balance, focus, lock_after (and size, fps, format)")  # fmt: skip
     controls = parser.add_argument_group("controls")
     controls.add_argument("--bindings", type=Path, help="keyboard/MIDI/OSC bindings (default: bindings/default.yaml)")
     controls.add_argument("--osc-port", type=whole_arg("osc_port"), help="listen for OSC on this UDP port")
@@ -118,6 +132,7 @@ def config_from_args(args: argparse.Namespace) -> LiveConfig:
         web_port=args.web_port,
         web_host=args.web_host,
         ndi=args.ndi,
+        camera=from_options(args.camera_config, args.camera_size, args.camera_fps, args.camera_format, args.size),
     )
 
 
@@ -128,8 +143,9 @@ def check_arguments(args: argparse.Namespace) -> None:
     from installation.ops.status import check_status_path
     from installation.outputs.ndi_out import ndi_name
     from installation.outputs.video_io import check_video_output
+    from installation.sources.cameras.devices import LinuxpyLayer, check_camera_spec
     from installation.sources.ndi import check_ndi_source, is_ndi_spec
-    from installation.sources.openers import open_source
+    from installation.sources.openers import is_camera_spec, open_source
 
     if args.out is not None:
         check_video_output(args.out)
@@ -137,6 +153,8 @@ def check_arguments(args: argparse.Namespace) -> None:
         check_status_path(args.status_file)
     if args.source is not None:
         open_source(args.source)
+        if is_camera_spec(args.source):
+            check_camera_spec(args.source, LinuxpyLayer())  # a name or path no camera present answers to
     if args.source is not None and is_ndi_spec(args.source):
         check_ndi_source(args.source)  # a name no NDI source answers to (did you mean), an address nobody answers at
     if args.ndi is not None:

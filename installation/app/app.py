@@ -15,7 +15,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from functools import partial
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -28,6 +27,7 @@ from installation.app.handlers import Handlers
 from installation.app.loops import ShowLoop
 from installation.app.messages import Messages
 from installation.app.outputs import Outputs
+from installation.app.pauses import Pauses
 from installation.app.status import NO_CAMERA_NOTICE, ShowStatus, build_status
 from installation.controls.actions import Dispatcher
 from installation.controls.audio import AudioReactive
@@ -121,7 +121,7 @@ class App:
         spec, notice = choose_source(config.source)
         if notice:
             self.notify(notice)
-        self._source_factory = source_factory or partial(open_source, camera=config.camera, notify=self.notify)
+        self._source_factory = source_factory or open_source
         self.source_spec = spec
         self.orientation = orientation_for(spec, config.mirror, config.rotate)  # turned once, in the capture
         log.info("source %s: %s", spec, self.orientation.describe())
@@ -132,6 +132,7 @@ class App:
         self.worker = DreamWorker(self.feed, settings, gradient_factory=self.backends, seed=config.seed,
                                   thread_tuner=tuner).start()  # fmt: skip
         self.director.worker = self.worker
+        self.pauses = Pauses(self.worker)
         self.running = True
         self.asleep = False
         self.outputs = Outputs(config, self.notify)
@@ -222,7 +223,7 @@ class App:
         if self.asleep:
             return
         self.asleep = True
-        self.worker.set_frozen(True)
+        self.pauses.set("asleep", True)
         capture = self.feed.detach()
         if capture is not None:
             capture.close()
@@ -235,9 +236,9 @@ class App:
             return
         self.asleep = False
         self.feed.attach(self._open_capture())
-        self.worker.set_frozen(False)
+        self.pauses.set("asleep", False)
         if self.renderer is not None:
-            self.renderer.set_blackout(False)
+            self.renderer.set_blackout(self.pauses.holds("blackout"))  # a blackout from before the night stays
         log.info("awake")
 
     def screenshot(self) -> Path | None:

@@ -15,11 +15,10 @@ if TYPE_CHECKING:
 
 
 class Handlers:
-    """Gets the app's parts through `app`; keeps the one piece of state a blackout needs."""
+    """Gets the app's parts through `app`; why the dream is paused lives in `app.pauses`."""
 
     def __init__(self, app: App) -> None:
         self._app = app
-        self._frozen_before_blackout = False
 
     def register(self, dispatcher: Dispatcher) -> None:
         app, director, programme = self._app, self._app.director, self._app.programme
@@ -57,28 +56,17 @@ class Handlers:
         director.set_overrides(value, director.overrides.feedback)
 
     def toggle_freeze(self) -> None:
-        """During a blackout the dream is paused anyway: a freeze then applies once the picture is back."""
-        app = self._app
-        if app.renderer is not None and app.renderer.blackout and not app.asleep:
-            self._frozen_before_blackout = not self._frozen_before_blackout
-        else:
-            app.worker.set_frozen(not app.worker.frozen)
+        """A performer's freeze; during a blackout or the night it applies once the picture is back."""
+        self._app.pauses.toggle("freeze")
 
     def toggle_blackout(self) -> None:
-        """Black screen and a paused dream (no CPU/GPU spent on a picture nobody sees); a freeze
-        set before the blackout is still there after it. Asleep, sleep() owns the freeze."""
+        """Black screen and a paused dream (no CPU/GPU spent on a picture nobody sees)."""
         app = self._app
         if app.renderer is None:
             return
-        on = not app.renderer.blackout
-        app.renderer.set_blackout(on)
-        if app.asleep:
-            return
-        if on:
-            self._frozen_before_blackout = app.worker.frozen
-            app.worker.set_frozen(True)
-        else:
-            app.worker.set_frozen(self._frozen_before_blackout)
+        on = not app.pauses.holds("blackout")
+        app.pauses.set("blackout", on)
+        app.renderer.set_blackout(on or app.asleep)  # the night keeps the screen black whatever is toggled
 
 
 def _number(action: Action) -> float:

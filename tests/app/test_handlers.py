@@ -6,6 +6,7 @@ import pytest
 
 from engine.errors import DreamwallError
 from installation.app.handlers import Handlers
+from installation.app.pauses import Pauses
 from installation.controls.actions import ACTION_KINDS, Action, Dispatcher
 from installation.dreaming.looks import Overrides
 
@@ -70,6 +71,7 @@ def rig():
         wake=lambda: calls.append(("app.wake",)), stop=lambda: calls.append(("app.stop",)),
         screenshot=lambda: calls.append(("app.screenshot",)),
     )  # fmt: skip
+    app.pauses = Pauses(app.worker)
     dispatcher = Dispatcher()
     Handlers(app).register(dispatcher)  # type: ignore[arg-type]
 
@@ -131,8 +133,26 @@ def test_a_freeze_during_a_blackout_waits_for_the_picture(rig):
     assert not app.renderer.blackout and app.worker.frozen
 
 
-def test_asleep_a_blackout_leaves_the_freeze_to_sleep(rig):
+def test_asleep_a_blackout_keeps_the_screen_black_and_is_remembered_for_the_morning(rig):
     app, press, _ = rig
     app.renderer, app.asleep = Renderer([]), True
-    press("blackout")
-    assert app.renderer.blackout and not app.worker.frozen
+    app.pauses.set("asleep", True)
+    app.renderer.set_blackout(True)
+    press("blackout")  # on
+    press("blackout")  # off again: still night
+    assert app.renderer.blackout and app.worker.frozen
+    press("blackout")  # on, for the morning
+    app.asleep = False
+    app.pauses.set("asleep", False)
+    assert app.worker.frozen  # the blackout asked for at night holds after the wake
+
+
+def test_a_freeze_toggled_at_night_does_not_wake_the_dream_and_survives_the_wake(rig):
+    app, press, _ = rig
+    app.pauses.set("asleep", True)
+    press("freeze")
+    assert app.worker.frozen  # before: the toggle unfroze the worker, which dreamt on all night
+    app.pauses.set("asleep", False)
+    assert app.worker.frozen  # the performer's freeze holds
+    press("freeze")
+    assert not app.worker.frozen

@@ -176,7 +176,7 @@ def test_no_midi_backend_is_one_warning_and_the_lights_stay_dark(caplog):
         assert lights.show(Status()) == 0
     lights.close()
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == [
-        "MIDI unavailable (MidiOutAlsa::initialize: error creating ALSA sequencer client object.); "
+        "MIDI unavailable: MidiOutAlsa::initialize: error creating ALSA sequencer client object.; "
         "the pad lights stay dark"]
 
 

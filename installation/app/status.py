@@ -13,6 +13,7 @@ from installation.display.hud import HudInfo
 from installation.dreaming.worker import WorkerHealth
 from installation.ops.sd_notify import status_line
 from installation.outputs.ndi_out import NdiOutStats
+from installation.sources.cameras.source import CameraReport, camera_report
 from installation.sources.capture import CaptureHealth
 from installation.sources.openers import DEMO
 
@@ -65,6 +66,7 @@ class ShowStatus:
     web_qr: tuple[str, ...] = ()  # the web panel's address + token as QR rows, for the HUD
     precision_reason: str = ""  # why this precision, e.g. "auto bf16: 20.8 vs 39.6 ms/step (avx512_bf16)"
     ndi: NdiOutStats | None = None  # live --ndi: what is sent, dropped and who receives
+    camera: CameraReport | None = None  # a V4L2 camera: which, its mode, its controls as applied
 
     @property
     def source_state(self) -> str:
@@ -109,6 +111,7 @@ class ShowStatus:
             "osc": {"port": self.osc.port, "ignored": self.osc.ignored} if self.osc is not None else None,
             "blackout": self.blackout,
             "ndi": self.ndi.as_json() if self.ndi is not None else None,
+            "camera": self.camera.as_json() if self.camera is not None else None,
         }  # fmt: skip
 
     def hud_info(self, fresh_notices: tuple[str, ...]) -> HudInfo:
@@ -157,4 +160,5 @@ def build_status(app: App) -> ShowStatus:
         web_qr=getattr(getattr(app, "web", None), "qr", ()),
         precision_reason=director.placement_now.precision_reason if director.placement_now is not None else "",
         ndi=app.outputs.ndi.stats() if app.outputs.ndi is not None else None,
+        camera=camera_report(app.capture.source) if app.capture is not None else None,
     )  # fmt: skip

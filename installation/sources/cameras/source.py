@@ -168,3 +168,8 @@ class CameraSource:
         self._told.add(text)
         if self._notify_to is not None:
             self._notify_to(text)
+
+
+def camera_report(source: object) -> CameraReport | None:
+    """The camera part of the status: a CameraSource's report, None for any other source."""
+    return source.report() if isinstance(source, CameraSource) else None

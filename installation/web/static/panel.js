@@ -14,10 +14,17 @@ async function post(kind, value) {
   $("error").textContent = r.ok ? "" : (await r.text()).trim();
 }
 
+function camera(c) {
+  if (!c) return "–";
+  const controls = Object.entries(c.controls || {}).map(([k, v]) => `${k} ${v}`).join(", ");
+  return `${c.name} ${c.mode}` + (controls ? ` · ${controls}` : "") + (c.locked ? " (locked)" : "");
+}
+
 function health(s) {
   const fps = s.fps || {};
   return [
     ["preset", s.preset], ["mode", s.worker && s.worker.mode], ["source", s.source && s.source.state],
+    ["camera", camera(s.camera)],
     ["device", `${s.device} ${s.backend}${s.precision ? " " + s.precision : ""}`],
     ["dream fps", fps.dream], ["display fps", fps.display], ["latency", s.latency_ms == null ? "–" : s.latency_ms + " ms"],
     ["midi", s.midi], ["osc", s.osc ? `port ${s.osc.port}` : "off"], ["uptime", Math.round(s.uptime_s) + " s"],

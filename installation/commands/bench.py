@@ -7,7 +7,8 @@ from pathlib import Path
 
 from installation.common.cli import int_in
 
-HELP = "measure ms per dream step and frames/s against a plain autograd loop (--backends, --live, --temporal, --ray)"
+HELP = ("measure ms per dream step and frames/s against a plain autograd loop "
+        "(--backends, --live, --temporal, --ray, --ndi)")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -18,6 +19,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                       help="temporal stability on moving clips: warping error, flicker per dream strength")
     what.add_argument("--ray", action="store_true",
                       help="a 300-frame render on one process vs render --ray with 2 workers, and its seams")
+    what.add_argument("--ndi", action="store_true",
+                      help="NDI out: cost per frame, the show's dream rate with NDI off and on, the codec's loss "
+                      "(in a loopback-only network namespace: needs root)")
     parser.add_argument("--strip", type=Path, help="with --temporal: write a restart/before/after strip (JPEG)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--repeats", type=int_in(1, 100, "repeats"), default=5, help="runs per figure (median)")
@@ -32,6 +36,10 @@ def run(args: argparse.Namespace) -> int:
         from installation.benchmarks.live import run_live_bench
 
         return run_live_bench(json_output=args.json, repeats=args.repeats)
+    if args.ndi:
+        from installation.benchmarks.ndi import run_ndi_bench
+
+        return run_ndi_bench(json_output=args.json, repeats=args.repeats)
     if args.ray:
         from installation.benchmarks.ray_render import run_ray_bench
 

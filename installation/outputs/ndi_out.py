@@ -11,6 +11,7 @@ SDK's compression run beside the dream instead of between its frames.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -29,6 +30,9 @@ log = logging.getLogger(__name__)
 DEFAULT_NAME = "Dreamwall"
 NAME_ENV = "DREAMWALL_NDI"
 MAX_NAME = 63
+NICENESS = 10
+"""The NDI thread yields the CPU to the dream (Linux: a thread has its own nice value): where cores are short,
+NDI drops frames (counted) instead of the dream slowing down. On a GPU machine the CPU has room for both."""
 WAIT_S = 0.5  # the thread's longest wait for a frame before it looks at the stop flag and the receivers again
 SEND_ERRORS = (RuntimeError, ValueError, TypeError, OSError)
 
@@ -127,6 +131,10 @@ class NdiOutput:
     # ---- the NDI thread ---------------------------------------------------------------------
 
     def _run(self) -> None:
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
+        except (AttributeError, OSError) as error:  # not Linux, or not allowed: NDI shares the CPU evenly
+            log.debug("NDI out: thread priority unchanged (%s)", error)
         seq = 0
         while not self._stop.is_set():
             item = self._slot.wait_newer(seq, timeout=WAIT_S)

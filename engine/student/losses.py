@@ -1,0 +1,91 @@
+"""What a student is trained on: the look's own objective, the teacher's detail, and stability.
+
+Measured on this project (EXAMPLES.md): a student trained only to copy the teacher's pixels
+averages the teacher's hallucinations (whose places depend on the jitter) into a faint texture
+and reaches a few hundredths of its objective gain. So the main term is the look's own
+objective through the embedded network, applied to the student's dream, as fast style transfer
+trains on its perceptual objective:
+
+- objective: minus the student's objective gain as a share of the teacher's on the same batch
+  (gain = (objective(dream) - objective(frame)) / |objective(frame)|), so 1 + this term is what
+  is still missing and the weight means the same for every layer and network;
+- excess: the student may not buy its gain with more detail than the teacher's (RMS above the
+  teacher's is penalised, squared, relative to it): gain per unit of change is the look;
+- pixel: L1 distance to the teacher's detail, relative to the teacher's mean absolute detail
+  (where the teacher puts its patterns, and their colours);
+- equivariance: the detail of a shifted, slightly noisy frame is the shifted detail of the
+  frame (temporal stability without optical flow: a still scene with camera noise gives a still
+  dream, and a small pan moves the dream with it), relative to the teacher's detail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from engine.networks import DreamNet
+from engine.objectives import Objective
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    objective: float = 1.0
+    excess: float = 4.0
+    pixel: float = 0.5
+    equivariance: float = 0.5
+    noise: float = 2.0 / 255  # camera noise (std, [0, 1] units) in the equivariance term
+    shift: int = 3  # largest shift in pixels in the equivariance term (under the student's stride of 4)
+
+
+def objective_value(net: DreamNet, objective: Objective, image: Tensor) -> Tensor:
+    return objective(net.forward_to(image, objective.layers))
+
+
+def objective_gain(net: DreamNet, objective: Objective, frame: Tensor, dreamed: Tensor) -> Tensor:
+    """(objective(dreamed) - objective(frame)) / |objective(frame)|: how much the dream raised the look's objective."""
+    with torch.no_grad():
+        base = objective_value(net, objective, frame)
+    return (objective_value(net, objective, dreamed) - base) / base.abs().clamp_min(1e-8)
+
+
+def _rms(x: Tensor) -> Tensor:
+    return (x.float().pow(2).mean() + 1e-12).sqrt()  # finite gradient at zero detail (an untrained student)
+
+
+def student_losses(student: torch.nn.Module, net: DreamNet, objective: Objective, frames: Tensor,
+                   teacher: Tensor, weights: LossWeights, generator: torch.Generator) -> dict[str, Tensor]:  # fmt: skip
+    """The weighted terms and their sum ("total") for a batch of frames and the teacher's dreams of them.
+
+    `generator` draws the equivariance shift and noise (seeded: same batch, same loss).
+    """
+    detail = student(frames)
+    target = (teacher - frames).detach()
+    scale = target.abs().mean().clamp_min(1e-6)
+    terms: dict[str, Tensor] = {}
+    zero = detail.new_zeros(())
+    if weights.objective > 0:
+        with torch.no_grad():
+            base = objective_value(net, objective, frames)
+            teacher_gain = (objective_value(net, objective, teacher) - base) / base.abs().clamp_min(1e-8)
+        gain = (objective_value(net, objective, (frames + detail).clamp(0, 1)) - base) / base.abs().clamp_min(1e-8)
+        terms["objective"] = -weights.objective * gain / teacher_gain.clamp_min(1e-6)
+    else:
+        terms["objective"] = zero
+    if weights.excess > 0:
+        over = (_rms(detail) / _rms(target).clamp_min(1e-6) - 1.0).clamp_min(0.0)
+        terms["excess"] = weights.excess * over.pow(2)
+    else:
+        terms["excess"] = zero
+    terms["pixel"] = weights.pixel * (detail - target).abs().mean() / scale if weights.pixel > 0 else zero
+    if weights.equivariance > 0:
+        dy, dx = (int(v) for v in torch.randint(0, weights.shift + 1, (2,), generator=generator))
+        height, width = frames.shape[-2:]
+        noise = torch.randn(frames[..., dy:, dx:].shape, generator=generator).to(frames) * weights.noise
+        moved = student((frames[..., dy:, dx:] + noise).clamp(0, 1))
+        terms["equivariance"] = weights.equivariance * (moved - detail[..., dy:height, dx:width]).abs().mean() / scale
+    else:
+        terms["equivariance"] = zero
+    terms["total"] = sum((v for k, v in terms.items()), zero)
+    return terms

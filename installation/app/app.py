@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -121,7 +122,7 @@ class App:
         spec, notice = choose_source(config.source)
         if notice:
             self.notify(notice)
-        self._source_factory = source_factory or open_source
+        self._source_factory = source_factory or partial(open_source, camera=config.camera, notify=self.notify)
         self.source_spec = spec
         self.orientation = orientation_for(spec, config.mirror, config.rotate)  # turned once, in the capture
         log.info("source %s: %s", spec, self.orientation.describe())

@@ -6,6 +6,7 @@ import pytest
 
 from installation.app.status import ASLEEP_BADGE, CAMERA_LOST_BADGE, NO_CAMERA_NOTICE, OscStatus, ShowStatus
 from installation.dreaming.worker import WorkerHealth
+from installation.outputs.ndi_out import NdiOutStats
 from installation.sources.capture import CaptureHealth
 
 WORKER = WorkerHealth(state="running", fps=7.456, frames=120, dropped=3, errors=1, consecutive_errors=0,
@@ -42,8 +43,16 @@ def test_the_status_file_keeps_its_keys_and_rounding():
                    "notice": None, "threads": "1 torch thread (48.1 ms per frame; 76.6 ms with 2)"},
         "motion": {"level": 0.123, "scale": 1.235}, "process_size": [320, 180], "errors": 1,
         "last_error": "oom once", "notices": ["a", "b"], "recording": None, "uptime_s": 12.3, "headless": True,
-        "osc": {"port": 9000, "ignored": 4}, "blackout": False,
+        "osc": {"port": 9000, "ignored": 4}, "blackout": False, "camera": None, "ndi": None,
     }  # fmt: skip
+
+
+def test_the_status_file_counts_what_ndi_sent_and_dropped():
+    ndi = NdiOutStats(name="STAGE (Dreamwall)", state="sending", sent=500, dropped=7, connections=2, fps=11.987,
+                      send_ms=8.4567, last_error=None)  # fmt: skip
+    assert status(ndi=ndi).as_json()["ndi"] == {"name": "STAGE (Dreamwall)", "state": "sending", "sent": 500,
+                                                "dropped": 7, "connections": 2, "fps": 11.99, "send_ms": 8.46,
+                                                "last_error": None}  # fmt: skip
 
 
 def test_asleep_the_status_file_says_so_without_a_capture():

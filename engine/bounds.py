@@ -82,6 +82,13 @@ BOUNDS = _table(
     # a preset in a playlist
     duration=(1.0, 86400.0, "duration", "seconds on screen in a playlist"),
     transition=(0.0, 60.0, "transition", "crossfade seconds into a preset"),
+    # musical time (engine.beats, installation.tempo): spans in beats, a bar counted as 4 beats
+    duration_beats=(1.0, 100_000.0, "duration", "beats on screen in a playlist"),
+    transition_beats=(0.0, 256.0, "transition", "crossfade beats into a preset"),
+    pulse_every_beats=(0.25, 64.0, "pulse every", "beats between two swells of a pulse"),
+    pulse_depth=(0.0, 1.0, "pulse depth", "share the pulsed setting dips between swells"),
+    tempo=(20.0, 999.0, "tempo", "beats per minute"),
+    beats_per_bar=(1, 16, "beats per bar", "beats in one bar (Link's quantum)"),
     # randomness, pictures and commands
     seed=(0, 2**31 - 1, "seed", "seed of the jitter generator"),
     width=(16, 7680, "width", "picture width in pixels (8K UHD at most)"),

@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     for name, result in library.check_all():
         key = f"key {keys[name]}" if name in keys else "-"
         if isinstance(result, Preset):
-            print(f"ok      {key:<6} {result.summary()}  ({result.duration:g} s) - {result.description}")
+            print(f"ok      {key:<6} {result.summary()}  ({result.duration}) - {result.description}")
         else:
             broken += 1
             print(f"BROKEN  {key:<6} {name}: {result}")

@@ -31,6 +31,7 @@ from installation.controls.bindings import CONTINUOUS, Binding, Bindings, Smooth
 
 log = logging.getLogger(__name__)
 
+CLOCK_TYPES = frozenset({"clock", "start", "stop", "continue", "songpos"})
 _CC_PRESSED = 64  # a CC bound to a trigger fires when it rises to here or above
 # What a learnt CC controls continuously, by the armed action's kind.
 _LEARN_CONTINUOUS = {"intensity": "intensity", "intensity_step": "intensity", "feedback": "feedback"}
@@ -123,6 +124,7 @@ class MidiInput:
         smoother: Smoother | None = None,
         rescan_interval: float = 1.0,
         on_learned: Callable[[str, int, Binding], None] | None = None,
+        on_clock: Callable[[Any], None] | None = None,
     ) -> None:
         self._dispatcher = dispatcher
         self._bindings = bindings
@@ -135,6 +137,7 @@ class MidiInput:
         self._smoother = smoother or self._own_smoother or Smoother(dispatcher)
         self._rescan_interval = rescan_interval
         self._on_learned = on_learned
+        self._on_clock = on_clock  # MIDI clock, start/stop/continue, song position: the tempo room's
         self._lock = threading.Lock()
         self._port: MidiPort | None = None
         self._port_name: str | None = None
@@ -251,6 +254,10 @@ class MidiInput:
 
     def handle(self, message: Any) -> None:
         """Map one mido message to an action (or a learnt binding)."""
+        if message.type in CLOCK_TYPES:  # system messages: no channel
+            if self._on_clock is not None:
+                self._on_clock(message)
+            return
         table = self._bindings.midi
         if table.channel is not None and getattr(message, "channel", None) != table.channel - 1:
             return

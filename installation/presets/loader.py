@@ -20,6 +20,7 @@ from typing import Any
 
 import torch
 
+from engine.beats import exceeds
 from engine.errors import DreamwallError, did_you_mean, excerpt, number_text, unknown_name
 from engine.networks import DreamNet
 from engine.networks.shapes import architecture
@@ -133,10 +134,9 @@ def _check_whole(tree: dict[str, Any], shown: str, folder: Path) -> str:
         raise DreamwallError(
             f"{shown}: key 'lr': must not exceed lr_max ({number_text(tree['lr_max'])}), got {number_text(tree['lr'])}"
         )
-    if tree["transition"] > tree["duration"]:
+    if exceeds(tree["transition"], tree["duration"]):
         raise DreamwallError(
-            f"{shown}: key 'transition': must not exceed duration ({number_text(tree['duration'])} s), "
-            f"got {number_text(tree['transition'])}"
+            f"{shown}: key 'transition': must not exceed duration ({tree['duration']}), got {tree['transition']}"
         )
     if tree["process_size"] is not None:
         check_process_size(tree["process_size"], tree["network"], f"{shown}: key 'process_size':")

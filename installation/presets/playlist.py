@@ -4,6 +4,10 @@ A `Playlist` is a frozen value read from presets/playlists/NAME.yaml. A `Playlis
 walks it with a clock passed in (every method takes `now`), so tests drive time by
 hand and nothing here sleeps or spawns threads. The player is not thread-safe: the
 app thread owns it and applies actions (next, previous, select) to it.
+
+Durations and transitions may be musical ('16 bars', '1 beat'): with a tempo source
+(`beats`, the show's one clock) an entry lasts that many beats of it, ending on the
+beat or bar line nearest where it would end; without one, beats count at 120 BPM.
 """
 
 from __future__ import annotations
@@ -14,21 +18,23 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.bounds import BOUNDS
-from engine.errors import DreamwallError, check_range, did_you_mean, unknown_name
+from engine.beats import DEFAULT_BEATS_PER_BAR, QUANTIZE_MODES, Span, nearest_boundary, parse_span
+from engine.errors import DreamwallError, did_you_mean, unknown_name
 from installation.common.yamlfile import display_path, read_yaml_mapping, show
 from installation.presets.loader import Preset, PresetLibrary, unknown_key
+from installation.tempo.clock import BeatState
 
 ORDERS = ("ordered", "shuffled")
-PLAYLIST_KEYS = ("description", "order", "seed", "entries")
+PLAYLIST_KEYS = ("description", "order", "seed", "quantize", "entries")
 ENTRY_KEYS = ("preset", "duration")
-DURATION = BOUNDS["duration"]  # the same range as a preset's own duration
+Beats = Callable[[float], BeatState | None]
+"""now -> where the beat is (the show's one clock), None without a tempo source."""
 
 
 @dataclass(frozen=True)
 class Entry:
     preset: str
-    duration: float | None = None  # None: the preset's own duration
+    duration: Span | None = None  # None: the preset's own duration
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,7 @@ class Playlist:
     shuffle: bool = False
     seed: int = 0
     description: str = ""
+    quantize: str | None = None  # off | beat | bar for every preset; None: each preset's own
 
     def __post_init__(self) -> None:
         if not self.entries:
@@ -82,11 +89,8 @@ def crossfade_weight(elapsed: float, transition: float) -> float:
 # ---------------------------------------------------------------------------- files
 
 
-def _duration(value: object, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise DreamwallError(f"{where} must be a number of seconds between {DURATION.low:g} and {DURATION.high:g}, "
-                             f"got {show(value)}")  # fmt: skip
-    return float(check_range(where, float(value), DURATION.low, DURATION.high))
+def _duration(value: object, where: str) -> Span:
+    return parse_span(value, where, "duration")  # the same rule as a preset's own duration
 
 
 def _entry(item: object, index: int, shown: str, available: Sequence[str]) -> Entry:
@@ -125,6 +129,13 @@ def load_playlist(path: Path, library: PresetLibrary) -> Playlist:
     seed = data.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise DreamwallError(f"{shown}: key 'seed': must be a whole number 0 or more, got {show(seed)}")
+    quantize = data.get("quantize")
+    if quantize is False:
+        quantize = "off"  # YAML 1.1 reads a bare off as false
+    if quantize is not None and quantize not in QUANTIZE_MODES:
+        hint = did_you_mean(quantize, QUANTIZE_MODES) if isinstance(quantize, str) else ""
+        raise DreamwallError(f"{shown}: key 'quantize': must be one of {', '.join(QUANTIZE_MODES)}, "
+                             f"got {show(quantize)}{hint}")  # fmt: skip
     description = data.get("description", "")
     if not isinstance(description, str):
         raise DreamwallError(f"{shown}: key 'description': must be text, got {show(description)}")
@@ -133,7 +144,7 @@ def load_playlist(path: Path, library: PresetLibrary) -> Playlist:
         raise DreamwallError(f"{shown}: key 'entries': must be a non-empty list of preset names, got {show(entries)}")
     available = library.names()
     parsed = tuple(_entry(item, index, shown, available) for index, item in enumerate(entries))
-    return Playlist(path.stem, parsed, order == "shuffled", seed, description)
+    return Playlist(path.stem, parsed, order == "shuffled", seed, description, quantize)
 
 
 def playlists_dir(library: PresetLibrary) -> Path:
@@ -174,6 +185,7 @@ class PlaylistPlayer:
         now: float | None = None,
         clock: Callable[[], float] = time.monotonic,
         auto_advance: bool = True,
+        beats: Beats | None = None,
     ) -> None:
         missing = [n for n in playlist.names() if n not in presets]
         if missing:
@@ -182,9 +194,20 @@ class PlaylistPlayer:
         self._presets = dict(presets)
         self._clock = clock
         self.auto_advance = auto_advance
+        self.beats: Beats = beats if beats is not None else _no_tempo
         self._position = 0
-        self._started = self._now(now)
         self._previous: Preset | None = None
+        self._start(self._now(now))
+
+    def _start(self, moment: float, beat: float | None = None) -> None:
+        """The current entry starts at `moment` (at `beat` on the clock, when known); a musical
+        transition is turned into seconds at the tempo of this moment."""
+        state = self.beats(moment)
+        self._started = moment
+        self._started_beat = beat if beat is not None else (state.beat_at(moment) if state is not None else None)
+        bpm, per_bar = (state.bpm, state.beats_per_bar) if state is not None else (None, DEFAULT_BEATS_PER_BAR)
+        self.transition_seconds = min(self.current.transition.seconds(bpm, per_bar),
+                                      self.duration_span().seconds(bpm, per_bar))  # fmt: skip
 
     def _now(self, now: float | None) -> float:
         return self._clock() if now is None else now
@@ -207,13 +230,25 @@ class PlaylistPlayer:
         """1-based number of the current entry in the playlist as listed (what key N selects)."""
         return self.playlist.entries.index(self.entry) + 1
 
-    def duration(self) -> float:
+    def duration_span(self) -> Span:
         return self.entry.duration if self.entry.duration is not None else self.current.duration
 
-    def _go(self, position: int, now: float | None) -> Preset:
+    def duration(self, now: float | None = None) -> float:
+        """The current entry's time on screen in seconds, at the tempo of `now`."""
+        state = self.beats(self._now(now))
+        if state is None:
+            return self.duration_span().seconds()
+        return self.duration_span().seconds(state.bpm, state.beats_per_bar)
+
+    @property
+    def quantize(self) -> str:
+        """How a change asked by a control waits: the playlist's rule, else the preset on screen's."""
+        return self.playlist.quantize or self.current.quantize
+
+    def _go(self, position: int, now: float | None, beat: float | None = None) -> Preset:
         self._previous = self.current
         self._position = position
-        self._started = self._now(now)
+        self._start(self._now(now), beat)
         return self.current
 
     def next(self, now: float | None = None) -> Preset:
@@ -245,20 +280,36 @@ class PlaylistPlayer:
         if not self.auto_advance:
             return False
         moment = self._now(now)
+        span, state = self.duration_span(), self.beats(moment)
+        if span.musical and state is not None and self._started_beat is not None:
+            return self._update_on_beats(span, state, moment, self._started_beat)
         elapsed = moment - self._started
-        duration = self.duration()
+        duration = span.seconds(state.bpm if state is not None else None)
         if elapsed < duration:
             return False
         start = self._started + duration if elapsed < 2 * duration else moment
         self._go(self._position + 1, start)
         return True
 
+    def _update_on_beats(self, span: Span, state: BeatState, moment: float, started: float) -> bool:
+        """An entry of N beats or bars ends N of them after the beat (bar) line nearest its start."""
+        grid = float(state.beats_per_bar) if span.unit == "bars" else 1.0
+        length = span.beats(state.beats_per_bar)
+        end = nearest_boundary(started, grid) + length
+        beat = state.beat_at(moment)
+        if beat < end:
+            return False
+        if beat - end < length:  # on time, or a tick late: the next entry starts on the line
+            self._go(self._position + 1, state.time_of(end), end)
+        else:  # a long pause (the machine slept): one entry on, from now
+            self._go(self._position + 1, moment)
+        return True
+
     def crossfade(self, now: float | None = None) -> float:
         """Weight of the current preset; 1 when there is nothing to fade from."""
         if self._previous is None:
             return 1.0
-        transition = min(self.current.transition, self.duration())
-        return crossfade_weight(self._now(now) - self._started, transition)
+        return crossfade_weight(self._now(now) - self._started, self.transition_seconds)
 
     def blend(self, now: float | None = None) -> Blend:
         moment = self._now(now)
@@ -272,3 +323,7 @@ class PlaylistPlayer:
         if self._previous is not None and self._previous.name == preset.name:
             self._previous = preset
         self._presets[preset.name] = preset
+
+
+def _no_tempo(now: float) -> BeatState | None:
+    return None

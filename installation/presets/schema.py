@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from engine.attract import AttractParams
+from engine.beats import QUANTIZE_MODES, SHAPES, Span, parse_span
 from engine.bounds import BOUNDS, check_bound
 from engine.compose import COMPOSE_MODES
 from engine.errors import DreamwallError, check_range, did_you_mean
@@ -34,6 +35,7 @@ BACKENDS = ("auto", "torch", "compile", "onnx", "tensorrt")
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 MOTION_MODES = ("off", "grow-when-still", "grow-when-moving")
 MOTION_MEASURES = ("difference", "flow")
+PULSE_TARGETS = ("off", "intensity", "feedback", "mix")
 
 ObjectiveSpec = str | Mapping[str, Any] | tuple[Any, ...]
 """Preset syntax of an objective (see engine.objectives.parse_objective), made read-only."""
@@ -145,6 +147,27 @@ def _check_objective_shape(value: object, where: str) -> ObjectiveSpec:
     return _freeze(value)  # type: ignore[return-value]
 
 
+def span(name: str, doc: str) -> Any:
+    """Seconds (a number) or a musical span ('16 bars', '1 beat'), each in its range from engine.bounds."""
+    seconds, beats = BOUNDS[name], BOUNDS[f"{name}_beats"]
+
+    def check(value: object, where: str) -> Span:
+        return parse_span(value, where, name)
+
+    return _rule(f"seconds {seconds.low:g}-{seconds.high:g} | 'N beats' | 'N bars' ({beats.low:g}-{beats.high:g} "
+                 "beats)", check, doc)
+
+
+def beat_span(name: str, doc: str) -> Any:
+    """A musical span only ('1 beat', '2 bars'): something that only has a meaning with a tempo."""
+    bound = BOUNDS[f"{name}_beats"]
+
+    def check(value: object, where: str) -> Span:
+        return parse_span(value, where, name)  # name has no seconds range: a span in seconds is refused
+
+    return _rule(f"'N beats' | 'N bars' ({bound.low:g}-{bound.high:g} beats)", check, doc)
+
+
 def size_or_auto(doc: str) -> Any:
     return _rule("auto | WxH", _check_size, doc)
 
@@ -190,6 +213,17 @@ class Attract:
 
 
 @dataclass(frozen=True)
+class Pulse:
+    """The dream breathes with the music: a setting swells on each beat or bar (issue 23)."""
+
+    target: str = one_of(PULSE_TARGETS, "what swells on the beat: off, intensity, feedback or mix (only while a "
+                         "tempo source is present)")
+    shape: str = one_of(SHAPES, "the swell's shape over one period: 1 on the beat, falling to 1 - depth")
+    every: Span = beat_span("pulse_every", "the period: '1 beat', '1 bar', '2 beats', '0.5 beat'")  # noqa: RUF009
+    depth: float = number("pulse_depth", "how far the setting dips between swells, as a share of its value")
+
+
+@dataclass(frozen=True)
 class Render:
     """Offline / still quality (`run.py render`, `run.py dream`): octaves and steps."""
 
@@ -221,8 +255,13 @@ class Preset:
     feedback: float = number("feedback", "how much of the previous dream detail carries into the next frame")
     flow: bool = flag("warp the carried detail with optical flow (off: add it in place)")
     process_size: tuple[int, int] | None = size_or_auto("dreaming resolution; auto = by device (smaller on CPU)")
-    duration: float = number("duration", "seconds on screen in a playlist")
-    transition: float = number("transition", "crossfade seconds into this preset")
+    duration: Span = span(  # noqa: RUF009 - returns a dataclasses.field
+        "duration", "time on screen in a playlist: seconds, or '16 bars' / '32 beats' on the show's tempo (120 BPM "
+        "without one)"
+    )
+    transition: Span = span("transition", "crossfade into this preset: seconds, or '1 beat' / '2 bars'")  # noqa: RUF009
+    quantize: str = one_of(QUANTIZE_MODES, "a change to another preset asked by any control waits for the next "
+                           "beat or bar (with a tempo source); off = at once")
     seed: int = whole("seed", "seed of the jitter generator")
     backend: str = one_of(BACKENDS, "which engine backend runs the step")
     precision: str = one_of(PRECISIONS, "arithmetic: auto = fp16 on CUDA; on the CPU bf16 if native and faster")
@@ -238,6 +277,7 @@ class Preset:
     post: Post = field(metadata={"section": Post})
     motion: Motion = field(metadata={"section": Motion})
     attract: Attract = field(metadata={"section": Attract})
+    pulse: Pulse = field(metadata={"section": Pulse})
     render: Render = field(metadata={"section": Render})
 
     def step_params(self) -> StepParams:
@@ -299,6 +339,8 @@ class Preset:
 
 
 def thaw(value: object) -> object:
+    if isinstance(value, Span):
+        return value.to_data()
     if isinstance(value, Mapping):
         return {k: thaw(v) for k, v in value.items()}
     if isinstance(value, tuple):

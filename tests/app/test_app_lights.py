@@ -65,7 +65,7 @@ def test_every_control_lights_the_pad_of_the_active_preset(tmp_path, monkeypatch
         assert lit_after(Action("select", 3, "keyboard")) == [83]
         assert lit_after(Action("select", "ghost", "osc")) == [87]
         assert lit_after(Action("previous", source="midi")) == [86]
-        now[0] += app.programme.current.duration + 0.1  # the playlist's timer moves on
+        now[0] += app.programme.duration() + 0.1  # the playlist's timer moves on
         assert lit_after() == [87]
         assert lit_after(Action("freeze", source="web")) == [87, 89]
         sent = backend.port.messages

@@ -18,14 +18,15 @@ from installation.presets.loader import SCHEMA
 
 SCHEMA_BOUNDS = {  # preset key path -> its setting in the table
     "lr": "lr", "lr_max": "lr_max", "steps": "steps", "jitter": "jitter", "jitter_walk": "jitter_walk",
-    "smooth": "smooth", "tv": "tv", "feedback": "feedback", "duration": "duration", "transition": "transition",
-    "seed": "seed", "post.saturation": "saturation", "post.contrast": "contrast", "post.brightness": "brightness",
-    "post.gamma": "gamma", "post.mix": "mix", "motion.sensitivity": "motion_sensitivity",
+    "smooth": "smooth", "tv": "tv", "feedback": "feedback", "seed": "seed", "post.saturation": "saturation",
+    "post.contrast": "contrast", "post.brightness": "brightness", "post.gamma": "gamma", "post.mix": "mix",
+    "motion.sensitivity": "motion_sensitivity",
     "motion.smoothing": "motion_smoothing", "motion.floor": "motion_floor", "attract.after": "attract_after",
     "attract.zoom": "attract_zoom", "attract.rotate": "attract_rotate", "attract.fade": "attract_fade",
     "render.octaves": "octaves", "render.octave_scale": "octave_scale", "render.steps": "render_steps",
-    "mask_strength": "mask_strength", "mask_feather": "mask_feather",
+    "mask_strength": "mask_strength", "mask_feather": "mask_feather", "pulse.depth": "pulse_depth",
 }  # fmt: skip
+SPAN_BOUNDS = {"duration": "duration", "transition": "transition"}  # seconds, or beats and bars (engine.beats)
 
 
 def test_every_numeric_preset_key_has_the_tables_range():
@@ -36,6 +37,12 @@ def test_every_numeric_preset_key_has_the_tables_range():
         low, high = (int(bound.low), int(bound.high)) if SCHEMA[key].expected.startswith("whole") else (
             f"{bound.low:g}", f"{bound.high:g}")  # fmt: skip
         assert SCHEMA[key].expected.endswith(f" {low} to {high}"), key
+    spans = {key for key, rule in SCHEMA.items() if rule.expected.startswith("seconds")}
+    assert spans == set(SPAN_BOUNDS)
+    for key, name in SPAN_BOUNDS.items():
+        seconds, beats = BOUNDS[name], BOUNDS[f"{name}_beats"]
+        assert SCHEMA[key].expected.startswith(f"seconds {seconds.low:g}-{seconds.high:g} "), key
+        assert f"({beats.low:g}-{beats.high:g} beats)" in SCHEMA[key].expected, key
 
 
 def test_live_steps_and_render_steps_are_different_settings():

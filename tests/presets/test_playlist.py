@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.beats import seconds
 from engine.errors import DreamwallError
 from installation.presets.loader import PRESETS_DIR, PresetLibrary, display_path
 from installation.presets.playlist import (
@@ -26,7 +27,7 @@ from installation.presets.playlist import (
 def presets() -> dict:
     base = PresetLibrary().load("default")
     return {
-        name: dataclasses.replace(base, name=name, duration=duration, transition=transition)
+        name: dataclasses.replace(base, name=name, duration=seconds(duration), transition=seconds(transition))
         for name, duration, transition in [("a", 10.0, 2.0), ("b", 20.0, 4.0), ("c", 5.0, 0.0), ("d", 8.0, 1.0)]
     }
 
@@ -42,7 +43,7 @@ def test_crossfade_weight_runs_from_0_to_1_monotonically() -> None:
 
 
 def test_ordered_playback_follows_durations(presets: dict) -> None:
-    playlist = Playlist("p", (Entry("a"), Entry("b", 3.0), Entry("c")))
+    playlist = Playlist("p", (Entry("a"), Entry("b", seconds(3.0)), Entry("c")))
     player = PlaylistPlayer(playlist, presets, now=100.0)
     seen = [player.current.name]
     for now in [x * 0.5 + 100.0 for x in range(1, 80)]:

@@ -16,6 +16,7 @@ COMMANDS = (
     "atlas",
     "soak",
     "export",
+    "distill",
     "fetch-weights",
     "cameras",
     "web-token",

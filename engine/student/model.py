@@ -68,7 +68,7 @@ class StudentNet(nn.Module):
         nn.init.zeros_(self.out.bias)
 
     def forward(self, image: Tensor) -> Tensor:
-        height, width = image.shape[-2:]
+        height, width = int(image.shape[-2]), int(image.shape[-1])  # constants in an exported graph
         pad_h, pad_w = (-height) % STRIDE, (-width) % STRIDE
         x = (image - 0.5) * 2.0
         if pad_h or pad_w:

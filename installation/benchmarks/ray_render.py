@@ -33,7 +33,7 @@ from engine.networks import load_network
 from engine.temporal import dis_flow
 from installation.benchmarks.temporal import clips
 from installation.outputs.images import read_image, write_image
-from installation.outputs.video_io import VideoSource, ffmpeg_exe, open_source
+from installation.outputs.video_io import VideoSource, open_source
 from installation.presets.loader import PresetLibrary, environment_presets_dir
 from installation.presets.schema import Preset
 from installation.rendering.frame_dreamer import FrameDreamer, RenderSettings, render_settings
@@ -43,6 +43,7 @@ from installation.rendering.split.driver import farm_render
 from installation.rendering.split.plan import ChunkPlan, default_chunk_frames, warmup_frames
 from installation.rendering.split.task import ChunkJob
 from installation.rendering.work_folder import WorkFolder
+from installation.testing.clips import ffmpeg_exe
 
 CLIP = "pan chelsea"
 SIZE = (160, 96)

@@ -1,9 +1,11 @@
-"""Video in and out through the ffmpeg that imageio-ffmpeg bundles (no system ffmpeg needed).
+"""Video in and out through PyAV: FFmpeg's libraries in this process, no ffmpeg binary, no text to parse.
 
 Reading: a video file, an animated GIF or a folder of images, all as RGB uint8 frames
-with one `frames(start)` hook so the renderer can resume in the middle. Writing: raw
-RGB piped into ffmpeg (H.264 when the binary has libx264, else MPEG-4 part 2), and
-PNG frame folders encoded with the source's audio track carried over.
+with one `frames(start)` hook so the renderer can resume in the middle (a video seeks
+there exactly: installation.outputs.video_seek). Writing: RGB frames encoded on the
+caller's thread (H.264 when the build has libx264, else MPEG-4 part 2; live recordings
+take a hardware H.264 encoder when one opens here), and PNG frame folders encoded with
+the source's audio packets copied over as they are.
 """
 
 from __future__ import annotations
@@ -11,22 +13,26 @@ from __future__ import annotations
 import errno
 import logging
 import re
-import subprocess
-import tempfile
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import cache
 from pathlib import Path
-from typing import IO, Protocol
+from typing import Protocol
 
+import av
 import cv2
 import numpy as np
+from av.audio.stream import AudioStream
+from av.container import InputContainer, OutputContainer
+from av.video.stream import VideoStream
 
 from engine.errors import DreamwallError
 from installation.common.atomic import atomic_path, check_output_path
 from installation.common.userfile import check_regular_file
 from installation.outputs.images import check_pixels, read_image
-from installation.outputs.video_seek import frame_times, seek_input
+from installation.outputs.video_seek import frame_times
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +40,15 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 FRAME_PATTERN = "%06d.png"  # frame files of a work folder: 000000.png, 000001.png, ...
 DEFAULT_FOLDER_FPS = 25.0
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov")  # the writers here make MP4 files: the name must say so
+HARDWARE_H264 = ("h264_nvenc", "h264_qsv", "h264_vaapi")  # tried in this order for live recording
+COPIED_AUDIO = frozenset({"aac", "mp3", "opus", "ac3", "eac3", "flac", "alac"})  # MP4 takes these as they are
+ENCODER_OPTIONS = {  # (render, live): render keeps detail; live must keep up on 2 cores at 1080p
+    "libx264": ({"preset": "veryfast", "crf": "18"}, {"preset": "ultrafast", "crf": "20"}),
+    "mpeg4": ({"qscale": "3"}, {"qscale": "4"}),
+    "h264_nvenc": ({"preset": "p5", "cq": "19"}, {"preset": "p1", "tune": "ll", "cq": "21"}),
+    "h264_qsv": ({"preset": "medium", "global_quality": "20"}, {"preset": "veryfast", "global_quality": "22"}),
+    "h264_vaapi": ({"qp": "20"}, {"qp": "22"}),
+}
 
 
 def check_video_output(
@@ -43,112 +58,183 @@ def check_video_output(
     return check_output_path(path, VIDEO_SUFFIXES, "a video", role, inputs=inputs, overwrite=overwrite)
 
 
-@cache
-def ffmpeg_exe() -> str:
-    """Path of the bundled ffmpeg binary; a DreamwallError if imageio-ffmpeg is missing or broken."""
+def _opens(codec: str) -> bool:
+    """Whether `codec` is in this build and opens here (a hardware encoder needs its device and driver)."""
+    if codec not in av.codecs_available:
+        return False
     try:
-        import imageio_ffmpeg
-    except ImportError:
-        raise DreamwallError("video needs imageio-ffmpeg: pip install imageio-ffmpeg==0.8.1") from None
-    try:
-        return imageio_ffmpeg.get_ffmpeg_exe()
-    except RuntimeError as error:
-        raise DreamwallError(f"no ffmpeg binary found: {error}") from None
+        context = av.CodecContext.create(codec, "w")
+        context.width, context.height, context.pix_fmt = 256, 144, "yuv420p"
+        context.time_base = Fraction(1, 25)
+        context.open()
+    except (av.FFmpegError, ValueError) as error:  # no device, no driver, or frames it cannot take
+        log.debug("encoder %s does not open here: %s", codec, error)
+        return False
+    return True
 
 
 @cache
 def video_codec() -> str:
-    """'libx264' (H.264, plays everywhere) when the ffmpeg build has it, else 'mpeg4'."""
-    result = subprocess.run([ffmpeg_exe(), "-hide_banner", "-encoders"], capture_output=True, text=True, check=False)
-    if re.search(r"^\s*V\S*\s+libx264\s", result.stdout, flags=re.MULTILINE):
+    """'libx264' (H.264, plays everywhere) when this build has it, else 'mpeg4'."""
+    if _opens("libx264"):
         return "libx264"
-    log.warning("this ffmpeg has no H.264 encoder (libx264); writing MPEG-4 part 2 video instead")
+    log.warning("this FFmpeg build has no H.264 encoder (libx264); writing MPEG-4 part 2 video instead")
     return "mpeg4"
 
 
-def _codec_args(codec: str) -> list[str]:
-    quality = ["-preset", "veryfast", "-crf", "18"] if codec == "libx264" else ["-q:v", "3"]
-    # yuv420p needs even sides; pad odd sizes by one pixel rather than fail
-    return ["-c:v", codec, *quality, "-pix_fmt", "yuv420p", "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2"]
+@cache
+def live_codec() -> str:
+    """The first hardware H.264 encoder that opens here, else video_codec(); chosen once per process."""
+    codec = next((name for name in HARDWARE_H264 if _opens(name)), None) or video_codec()
+    log.info("live recordings encode with %s", codec)
+    return codec
 
 
-def _stderr_reason(text: str) -> str:
-    """The last meaningful line of ffmpeg's stderr (its own summary of what went wrong)."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else "ffmpeg failed without a message"
+def _os_error(error: av.FFmpegError | OSError, path: Path) -> OSError:
+    """An encoder or muxer failure as an OSError (errno.ENOSPC for a full disk, so callers can say so)."""
+    if isinstance(error, OSError):
+        return error
+    return OSError(errno.EIO, getattr(error, "strerror", None) or str(error), str(path))
 
 
-def _os_error(stderr: str, path: Path) -> OSError:
-    """ffmpeg's failure as an OSError; ENOSPC when it ran out of disk so callers can say so.
+def _rate(fps: float) -> Fraction:
+    """29.97 -> 2997/100, 30000/1001 stays itself: a time base the muxer can keep exactly."""
+    return Fraction(fps).limit_denominator(1001)
 
-    ffmpeg's last line is often a consequence ("Nothing was written"), so a full disk is
-    looked for anywhere in its output.
+
+class _AudioTrack:
+    """The source's first audio track carried into an output, interleaved with the video as it is written.
+
+    Packets are copied as they are when MP4 takes the codec; others (PCM, Vorbis) are decoded and
+    encoded to AAC. Times are kept relative to the source's first video frame, and the track ends
+    with the video (as ffmpeg's -shortest).
     """
-    full = next((line.strip() for line in stderr.splitlines() if "No space left on device" in line), None)
-    if full is not None:
-        return OSError(errno.ENOSPC, full, str(path))
-    return OSError(errno.EIO, _stderr_reason(stderr), str(path))
+
+    def __init__(self, source: InputContainer, output: OutputContainer) -> None:
+        self._source = source
+        audio = source.streams.audio[0]
+        self._input = audio
+        video = source.streams.video[0] if source.streams.video else None
+        start = video.start_time * video.time_base if video is not None and video.start_time else 0
+        self._shift = round(start / audio.time_base) if audio.time_base else 0
+        self._copy = audio.codec_context.name in COPIED_AUDIO & output.supported_codecs
+        if self._copy:
+            self.stream: AudioStream = output.add_stream_from_template(audio)
+        else:
+            self.stream = output.add_stream("aac", rate=audio.rate, layout=audio.layout.name)
+        self._output = output
+        self._packets = (packet for packet in source.demux(audio) if packet.pts is not None)
+        self._pending: av.Packet | None = None
+        self._done = False
+
+    def until(self, seconds: float) -> None:
+        """Write the source's audio shown before `seconds` of the output."""
+        while not self._done:
+            if self._pending is None:
+                self._pending = next(self._packets, None)
+                if self._pending is None:
+                    self._done = True
+                    break
+            packet = self._pending
+            assert packet.time_base is not None and packet.pts is not None
+            if float((packet.pts - self._shift) * packet.time_base) >= seconds:
+                return
+            self._pending = None
+            self._write(packet)
+
+    def _write(self, packet: av.Packet) -> None:
+        if self._copy:
+            packet.pts -= self._shift
+            if packet.dts is not None:
+                packet.dts -= self._shift
+            packet.stream = self.stream
+            self._output.mux(packet)
+            return
+        for frame in self._input.decode(packet):
+            frame.pts = None  # the encoder numbers its own samples
+            self._output.mux(self.stream.encode(frame))
+
+    def close(self, seconds: float) -> None:
+        self.until(seconds)
+        self._done = True
+        if not self._copy:
+            self._output.mux(self.stream.encode(None))
+        self._source.close()
+
+    def abort(self) -> None:
+        with suppress(av.FFmpegError, OSError):
+            self._source.close()
 
 
 class VideoWriter:
-    """Raw RGB frames piped into an ffmpeg process that writes an MP4.
+    """RGB frames encoded in this process into an MP4, optionally with another file's audio track.
 
-    Writes exactly `path` (callers choose a temp name and rename); a failed write or
-    exit raises OSError with ffmpeg's reason and `errno.ENOSPC` for a full disk.
+    Writes exactly `path` (callers choose a temp name and rename); a failed write or close
+    raises OSError with FFmpeg's reason and `errno.ENOSPC` for a full disk. `live` chooses the
+    fast settings (and a hardware encoder where one opens) for recording a running show.
     """
 
-    def __init__(self, path: Path, fps: float, size: tuple[int, int], codec: str | None = None) -> None:
+    def __init__(self, path: Path, fps: float, size: tuple[int, int], codec: str | None = None, *,
+                 live: bool = False, audio_from: Path | None = None) -> None:  # fmt: skip
         self.path = Path(path)
         self.size = size
-        self.codec = codec or video_codec()
-        width, height = size
-        command = [
-            ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
-            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", f"{fps:g}", "-i", "-",
-            "-an", *_codec_args(self.codec), "-movflags", "+faststart", "-f", "mp4", str(self.path),
-        ]  # fmt: skip
-        self._stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the process
-        self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._stderr)
+        self.codec = codec or (live_codec() if live else video_codec())
+        self.frames = 0
+        self._fps = _rate(fps)
+        self._audio: _AudioTrack | None = None
+        source: InputContainer | None = None
+        try:
+            self._container = av.open(str(self.path), "w", format="mp4", options={"movflags": "+faststart"})
+            # yuv420p needs even sides: an odd size is padded by one black pixel rather than refused
+            self._stream: VideoStream = self._container.add_stream(self.codec, rate=self._fps)
+            self._stream.width, self._stream.height = (side + side % 2 for side in size)
+            self._stream.pix_fmt = "nv12" if self.codec in ("h264_qsv", "h264_vaapi") else "yuv420p"
+            self._stream.options = ENCODER_OPTIONS.get(self.codec, ({}, {}))[live]
+            if audio_from is not None:
+                source = av.open(str(audio_from))
+                if source.streams.audio:
+                    self._audio = _AudioTrack(source, self._container)
+                else:
+                    source.close()
+        except (av.FFmpegError, OSError) as error:
+            if source is not None:
+                source.close()
+            raise _os_error(error, self.path) from None
 
     def write(self, rgb: np.ndarray) -> None:
         height, width = rgb.shape[:2]
         if (width, height) != self.size:
             raise ValueError(f"frame is {width}x{height}, the video is {self.size[0]}x{self.size[1]}")
-        assert self._process.stdin is not None
+        if width % 2 or height % 2:
+            rgb = np.pad(rgb, ((0, height % 2), (0, width % 2), (0, 0)))
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb, dtype=np.uint8), format="rgb24")
+        frame.pts = self.frames
+        self.frames += 1
         try:
-            self._process.stdin.write(np.ascontiguousarray(rgb, dtype=np.uint8).tobytes())
-        except OSError:  # BrokenPipe: ffmpeg died, its stderr says why
-            self._process.kill()
-            self._process.wait()
-            raise _os_error(self._read_stderr(), self.path) from None
+            self._container.mux(self._stream.encode(frame))
+            if self._audio is not None:
+                self._audio.until(float(self.frames / self._fps))
+        except (av.FFmpegError, OSError) as error:
+            self.abort()
+            raise _os_error(error, self.path) from None
 
     def close(self) -> None:
-        """Finish the file; OSError if ffmpeg could not."""
-        assert self._process.stdin is not None
+        """Finish the file; OSError if FFmpeg could not."""
         try:
-            self._process.stdin.close()
-        except OSError:
-            pass  # already broken; the exit code below tells
-        code = self._process.wait()
-        stderr = self._read_stderr()
-        self._stderr.close()
-        if code != 0:
-            raise _os_error(stderr, self.path)
+            self._container.mux(self._stream.encode(None))
+            if self._audio is not None:
+                self._audio.close(float(self.frames / self._fps))
+            self._container.close()
+        except (av.FFmpegError, OSError) as error:
+            self.abort()
+            raise _os_error(error, self.path) from None
 
     def abort(self) -> None:
-        """Stop ffmpeg without finishing the file (the caller deletes it)."""
-        self._process.kill()
-        self._process.wait()
-        if self._process.stdin is not None:
-            try:
-                self._process.stdin.close()
-            except OSError:
-                pass
-        self._stderr.close()
-
-    def _read_stderr(self) -> str:
-        self._stderr.seek(0)
-        return self._stderr.read().decode("utf-8", "replace")
+        """Stop without finishing the file (the caller deletes it)."""
+        if self._audio is not None:
+            self._audio.abort()
+        with suppress(av.FFmpegError, OSError):
+            self._container.close()
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -159,7 +245,7 @@ class SourceInfo:
     path: Path
     kind: str  # "video", "gif" or "folder"
     fps: float
-    size: tuple[int, int]  # width, height
+    size: tuple[int, int]  # width, height (as shown: after the file's rotation)
     frame_count: int
     has_audio: bool
 
@@ -176,41 +262,64 @@ class FrameSource(Protocol):
 class Probe:
     streams: tuple[str, ...]  # "video", "audio", ... in file order
     fps: float | None
-    size: tuple[int, int] | None
+    size: tuple[int, int] | None  # as shown: width and height swapped for a quarter turn
+    rotation: int = 0  # degrees counter-clockwise the stored picture is turned to be shown (0, 90, 180, 270)
+
+
+def _open_input(path: Path) -> InputContainer:
+    try:
+        return av.open(str(path))
+    except (av.FFmpegError, OSError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise DreamwallError(f"cannot read {path}: {reason}; expected a video, an animated GIF or an image "
+                             "folder") from None  # fmt: skip
+
+
+def _decoded(container: InputContainer, stream: VideoStream, path: Path) -> Iterator[av.VideoFrame]:
+    """Every frame the file holds; a damaged stretch ends the video there, as a truncated file does."""
+    try:
+        for packet in container.demux(stream):
+            yield from stream.decode(packet)
+    except av.FFmpegError as error:
+        log.warning("%s is damaged after its readable frames: %s", path, getattr(error, "strerror", error))
+
+
+def _rotation(frame: av.VideoFrame) -> int:
+    """The frame's display-matrix turn, in quarter turns counter-clockwise (as ffmpeg's autorotate)."""
+    return round(frame.rotation / 90) % 4 * 90
 
 
 def probe(path: Path) -> Probe:
-    """What ffmpeg sees in a media file (ffprobe is not bundled, so `ffmpeg -i` is parsed)."""
-    command = [ffmpeg_exe(), "-hide_banner", "-i", str(path)]
-    text = subprocess.run(command, capture_output=True, text=True, check=False).stderr
-    streams = tuple(m.group(1).lower() for m in re.finditer(r"Stream #\d+:\d+\S*: (\w+):", text))
-    if not streams:
-        opening = re.search(r"Error opening input files?: (.+)", text)
-        reason = opening.group(1).strip() if opening else "ffmpeg finds no audio or video in it"
-        raise DreamwallError(f"cannot read {path}: {reason}; expected a video, an animated GIF or an image folder")
-    video_line = next((line for line in text.splitlines() if re.search(r"Stream #.*: Video:", line)), "")
-    size_match = re.search(r"[ ,](\d{2,5})x(\d{2,5})[ ,]", video_line)
-    fps_match = re.search(r"([\d.]+) (?:fps|tbr)", video_line)
-    return Probe(
-        streams=streams,
-        fps=float(fps_match.group(1)) if fps_match else None,
-        size=(int(size_match.group(1)), int(size_match.group(2))) if size_match else None,
-    )
+    """What FFmpeg sees in a media file: streams, rate, shown size and rotation (from its first frame)."""
+    with _open_input(path) as container:
+        streams = tuple(stream.type for stream in container.streams)
+        if not streams:
+            raise DreamwallError(f"cannot read {path}: FFmpeg finds no audio or video in it; expected a video, "
+                                 "an animated GIF or an image folder")  # fmt: skip
+        if not container.streams.video:
+            return Probe(streams, None, None)
+        video = container.streams.video[0]
+        rate = video.average_rate or video.guessed_rate or video.base_rate
+        size = (video.codec_context.width, video.codec_context.height)
+        first = next(_decoded(container, video, path), None)
+        rotation = 0 if first is None else _rotation(first)
+    if rotation in (90, 270):
+        size = (size[1], size[0])
+    return Probe(streams, float(rate) if rate else None, size if min(size) > 0 else None, rotation)
 
 
 def count_frames(path: Path) -> int:
-    """Exact number of video frames: ffmpeg decodes the whole file (as slow as reading every frame)."""
-    import imageio_ffmpeg
-
-    try:
-        frames, _ = imageio_ffmpeg.count_frames_and_secs(str(path))
-    except (OSError, RuntimeError, ValueError) as error:
-        raise DreamwallError(f"cannot count frames of {path}: {str(error).splitlines()[0]}") from None
-    return frames
+    """Exact number of video frames: every frame is decoded (not converted), as a render will read them."""
+    with _open_input(path) as container:
+        if not container.streams.video:
+            raise DreamwallError(f"cannot count frames of {path}: it has no video stream")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        return sum(1 for _ in _decoded(container, stream, path))
 
 
 class VideoSource:
-    """A video file decoded by ffmpeg; starting at frame k seeks to it (installation.outputs.video_seek), or
+    """A video file decoded in process; starting at frame k seeks to it (installation.outputs.video_seek), or
     decodes and skips k frames where the file's times cannot be trusted; exact either way."""
 
     def __init__(self, path: Path, frame_count: int | None = None) -> None:
@@ -222,28 +331,37 @@ class VideoSource:
         if count < 1:
             raise DreamwallError(f"{path} has no video frames")
         fps = found.fps or DEFAULT_FOLDER_FPS
-        self.info = SourceInfo(path, "video", fps, found.size, count, "audio" in found.streams)
-        self._times: list[float] | None = None
+        self.info = SourceInfo(Path(path), "video", fps, found.size, count, "audio" in found.streams)
+        self._turns = found.rotation // 90
+        self._times: list[int] | None = None
         self._timed = False
 
-    def frames(self, start: int = 0) -> Iterator[np.ndarray]:
-        import imageio_ffmpeg
+    def _rgb(self, frame: av.VideoFrame) -> np.ndarray:
+        rgb = frame.to_ndarray(format="rgb24")
+        return np.ascontiguousarray(np.rot90(rgb, self._turns)) if self._turns else rgb
 
+    def frames(self, start: int = 0) -> Iterator[np.ndarray]:
         if start > 0 and not self._timed:
-            self._times, self._timed = frame_times(ffmpeg_exe(), self.info.path, self.info.frame_count), True
-        seek = seek_input(self._times, start)
-        # passthrough: every decoded frame once (ffmpeg's default would duplicate or drop to a constant rate)
-        reader = imageio_ffmpeg.read_frames(str(self.info.path), pix_fmt="rgb24", input_params=seek,
-                                            output_params=["-fps_mode", "passthrough"])  # fmt: skip
-        skip = 0 if seek else start
-        try:
-            meta = next(reader)
-            width, height = meta["size"]
-            for index, raw in enumerate(reader):
-                if index >= skip:
-                    yield np.frombuffer(raw, dtype=np.uint8).reshape(height, width, 3).copy()
-        finally:
-            reader.close()
+            self._times, self._timed = frame_times(self.info.path, self.info.frame_count), True
+        if start > 0 and self._times is not None:
+            target = self._times[start]
+            with _open_input(self.info.path) as container:
+                stream = container.streams.video[0]
+                stream.thread_type = "AUTO"
+                container.seek(target, stream=stream, backward=True)
+                frames = (f for f in _decoded(container, stream, self.info.path) if f.pts is None or f.pts >= target)
+                first = next(frames, None)
+                if first is not None and first.pts == target:
+                    yield self._rgb(first)
+                    yield from map(self._rgb, frames)
+                    return
+            log.debug("%s: the seek to frame %d missed; decoding from the first", self.info.path, start)
+        with _open_input(self.info.path) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            for index, frame in enumerate(_decoded(container, stream, self.info.path)):
+                if index >= start:
+                    yield self._rgb(frame)
 
 
 class GifSource:
@@ -311,7 +429,7 @@ def open_source(path: Path, folder_fps: float = DEFAULT_FOLDER_FPS, frame_count:
         raise DreamwallError(f"input not found: {path}")
     if path.is_dir():
         return FolderSource(path, folder_fps)
-    check_regular_file(path, "render input")  # ffmpeg and OpenCV would wait for ever on a FIFO
+    check_regular_file(path, "render input")  # FFmpeg and OpenCV would wait for ever on a FIFO
     if path.suffix.lower() == ".gif":
         return GifSource(path)
     return VideoSource(path, frame_count)
@@ -321,16 +439,20 @@ def open_source(path: Path, folder_fps: float = DEFAULT_FOLDER_FPS, frame_count:
 
 
 def encode_frames(folder: Path, fps: float, output: Path, audio_from: Path | None = None) -> None:
-    """PNG frames (FRAME_PATTERN) -> MP4 at `output`, atomically, with `audio_from`'s audio if it has any.
-
-    `-map 1:a?` makes the audio optional, so a silent source still gives a video.
-    """
-    command = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
-               "-framerate", f"{fps:g}", "-i", str(Path(folder) / FRAME_PATTERN)]  # fmt: skip
-    if audio_from is not None:
-        command += ["-i", str(audio_from), "-map", "0:v:0", "-map", "1:a?", "-c:a", "aac", "-shortest"]
+    """PNG frames (FRAME_PATTERN, numbered from 0) -> MP4 at `output`, atomically, with `audio_from`'s audio
+    track if it has one (copied as it is where MP4 takes its codec)."""
+    files = []
+    while (file := Path(folder) / (FRAME_PATTERN % len(files))).is_file():
+        files.append(file)
+    if not files:
+        raise DreamwallError(f"cannot encode {output}: no frames in {folder}")
+    first = read_image(files[0])
     with atomic_path(Path(output), suffix=".mp4") as temp:
-        command += [*_codec_args(video_codec()), "-movflags", "+faststart", "-f", "mp4", str(temp)]
-        result = subprocess.run(command, capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            raise DreamwallError(f"cannot encode {output}: {_stderr_reason(result.stderr)}")
+        try:
+            writer = VideoWriter(temp, fps, (first.shape[1], first.shape[0]), audio_from=audio_from)
+            writer.write(first)
+            for file in files[1:]:
+                writer.write(read_image(file))
+            writer.close()
+        except OSError as error:
+            raise DreamwallError(f"cannot encode {output}: {error.strerror or error}") from None

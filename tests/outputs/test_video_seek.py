@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from installation.outputs.video_io import VideoSource, ffmpeg_exe
+from installation.outputs.video_io import VideoSource
 from installation.outputs.video_seek import frame_times
+from installation.testing.clips import ffmpeg_exe
 
 PATTERN = "testsrc=size=64x36:rate=25:duration=2.4"
 CLIPS = {
@@ -47,7 +48,7 @@ def test_starting_at_frame_k_gives_frame_k(clips, name):
     for start in (1, 5, 13, len(every) // 2, len(every) - 2):
         first = list(zip(range(3), source.frames(start), strict=False))  # the first three from `start`
         assert [np.array_equal(frame, every[start + i]) for i, frame in first] == [True] * min(3, len(every) - start)
-    seeks = frame_times(ffmpeg_exe(), clips[name], source.info.frame_count) is not None
+    seeks = frame_times(clips[name], source.info.frame_count) is not None
     assert seeks == (name != "transport stream.ts")  # it starts at 1.4 s: decoded from the first, still exact
 
 

@@ -14,6 +14,7 @@ once through `on_error`, and the show goes on.
 from __future__ import annotations
 
 import errno
+import functools
 import logging
 import threading
 import time
@@ -90,7 +91,7 @@ class Recorder:
         *,
         realtime: bool = False,
         on_error: ErrorCallback | None = None,
-        writer_factory: WriterFactory = VideoWriter,
+        writer_factory: WriterFactory | None = None,
         clock: Clock = time.monotonic,
         fit: str = "fill",
     ) -> None:
@@ -104,6 +105,7 @@ class Recorder:
         self.dropped = 0  # frames replaced by a newer one before the encoder took them
         self.conversions = 0  # lazy frames converted (on the recorder thread)
         self.error: str | None = None
+        self.codec: str | None = None  # the encoder the writer chose (VideoWriter.codec), once started
         self.kept: Path | None = None  # the finished file's path, once closed
         self._on_error = on_error
         self._clock = clock
@@ -115,7 +117,8 @@ class Recorder:
         self._temp = temporary_beside(self.path, ".mp4")
         self._slot: tuple[FrameLike, int] | None = None  # (frame, repeats): the newest frame wins
         self._changed = threading.Condition()
-        self._writer_factory = writer_factory
+        # live output takes the fast encoder settings (and a hardware encoder where one opens)
+        self._writer_factory = writer_factory or functools.partial(VideoWriter, live=realtime)
         self._thread = threading.Thread(target=self._run, name=f"recorder-{self.path.name}", daemon=True)
         self._thread.start()
         log.info("recording to %s (%dx%d, %g fps)", self.path, *self.size, self.fps)
@@ -235,6 +238,7 @@ class Recorder:
         writer: FrameWriter | None = None
         try:
             writer = self._writer_factory(self._temp, self.fps, self.size)
+            self.codec = getattr(writer, "codec", None)
             while (item := self._take()) is not None:
                 frame, repeats = item
                 rgb = self._fit(self._convert(frame))

@@ -44,12 +44,13 @@ from installation.ops.sd_notify import Notifier
 from installation.ops.status import StatusFile
 from installation.presets.hot_reload import HotReloader, watch_presets
 from installation.presets.loader import Preset, PresetLibrary, check_process_size, environment_presets_dir
-from installation.presets.playlist import Playlist, PlaylistPlayer, load_named_playlist
+from installation.presets.playlist import Beats, Playlist, PlaylistPlayer, load_named_playlist
 from installation.presets.snapshot import live_preset, preset_values, settings_record
 from installation.sources.capture import Capture
 from installation.sources.feed import SwitchableFeed
 from installation.sources.openers import DEMO, FrameSource, camera_available, open_source
 from installation.sources.orientation import orientation_for
+from installation.tempo.show_clock import open_show_clock
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ def choose_source(spec: str | None) -> tuple[str, str | None]:
 
 
 def load_programme(
-    config: LiveConfig, library: PresetLibrary, clock: Callable[[], float]
+    config: LiveConfig, library: PresetLibrary, clock: Callable[[], float], beats: Beats | None = None
 ) -> tuple[PlaylistPlayer, list[Preset]]:
     """The playlist (or the one --preset) and its presets, each checked before the show starts."""
     playlist = (Playlist.of([config.preset], name=config.preset) if config.preset
@@ -77,7 +78,7 @@ def load_programme(
     if config.process_size is not None:  # the override applies to every preset: each network must dream it
         for network in sorted({p.network for p in presets.values()}):
             check_process_size(config.process_size, network, "--process-size:")
-    return PlaylistPlayer(playlist, presets, clock=clock), list(presets.values())
+    return PlaylistPlayer(playlist, presets, clock=clock, beats=beats), list(presets.values())
 
 
 class App:
@@ -103,7 +104,8 @@ class App:
         if config.backend is not None:
             check_backend_here(config.backend, self.device)  # an explicit ask that cannot run: exit 2
         self.library = PresetLibrary(config.presets_dir or environment_presets_dir())
-        self.programme, presets = load_programme(config, self.library, clock)
+        self.tempo, midi_clock = open_show_clock(config.link, config.tempo, config.beats_per_bar, clock)
+        self.programme, presets = load_programme(config, self.library, clock, self.tempo.state)
         self.messages = Messages(clock, lambda: self.programme.current)
         self.notify, self.report_error = self.messages.notify, self.messages.report_error
         self.backends = BackendChooser(config.backend, store=DiskStore(), notify=self.notify)
@@ -114,8 +116,10 @@ class App:
         self.director.fit = config.fit
         self.director.prepare(presets)
         self.director.announce = self._announce
+        self.director.tempo = self.tempo
         self.dispatcher = Dispatcher()
-        self.controls = Controls(config.controls, self.dispatcher, self.notify)  # bad files fail here, exit 2
+        self.controls = Controls(config.controls, self.dispatcher, self.notify,  # bad files fail here, exit 2
+                                 on_midi_clock=midi_clock.feed)  # fmt: skip
         self.latest_status: Latest[ShowStatus] = Latest()
         self.status_file = StatusFile(config.status_file, clock=clock)
         self.reloader = self._watch_files()
@@ -186,7 +190,7 @@ class App:
         if self.headless:
             print(f"preset: {preset.name}", file=self.stdout, flush=True)
         if self.renderer is not None:
-            self.renderer.begin_crossfade(preset.transition)
+            self.renderer.begin_crossfade(self.programme.transition_seconds)  # '1 beat' at this moment's tempo
 
     @property
     def capture(self) -> Capture | None:
@@ -301,6 +305,7 @@ class App:
         if self.audio is not None:
             self.audio.close()
         self.notifier.stopping()
+        self.tempo.close()  # leaves the Link session
         self.worker.close()
         torch.set_num_threads(self._torch_threads)
         if self.capture is not None:

@@ -51,6 +51,9 @@ class LiveConfig:
     web_port: int | None = None          # the remote control panel (installation.web); None: off
     web_host: str = "127.0.0.1"          # anything else needs the token
     ndi: str | None = None               # send the shown frame as this NDI source (live --ndi); None: off
+    link: bool = False                   # join the Ableton Link session (installation.tempo)
+    tempo: float | None = None           # the show's own tempo until a tempo source leads; None: seconds
+    beats_per_bar: int = 4               # the bar of quantize, pulses and 'N bars' (Link's quantum)
     camera: CameraSettings = field(default_factory=CameraSettings)  # a camera's mode and controls (kiosk config)
 
 

@@ -25,8 +25,13 @@ from installation.dreaming.size_governor import auto_process_size
 from installation.dreaming.worker import DreamSettings, DreamWorker
 from installation.presets.loader import Preset
 from installation.presets.playlist import PlaylistPlayer
+from installation.tempo.clock import TempoClock
+from installation.tempo.cue import CuedChanges, Move
+from installation.tempo.pulse import NO_PULSE, pulse_now, pulsed
 
 log = logging.getLogger("installation.app.app")
+
+PULSE_STEP = 0.005  # a pulse moves the dream's settings only when its gain moved this much
 
 
 class LookDirector:
@@ -56,6 +61,9 @@ class LookDirector:
         self.placement_now: Placement | None = None
         self.worker: DreamWorker  # attached once started: the first settings are needed to start it
         self.announce: Callable[[Preset], None] = lambda preset: None
+        self.tempo: TempoClock | None = None  # the show's one clock (set by the app); None: seconds only
+        self.cued = CuedChanges()  # preset changes waiting for the beat (quantize)
+        self.pulse: tuple[str, float] = NO_PULSE  # (target, gain) of the preset's pulse this tick
         self._placements: dict[int, tuple[Preset, Placement]] = {}
         self._objective_of: tuple[Preset, Objective, DreamNet] | None = None
 
@@ -106,7 +114,8 @@ class LookDirector:
         if self._objective_of is None or self._objective_of[0] is not preset or self._objective_of[2] is not net:
             objective = preset.build_objective(net)  # once per preset version, not per knob move
             self._objective_of = (preset, objective, net)
-        return dream_settings(preset, net, self.overrides, self.process_size, lr_gain=self.audio_gain,
+        shown, overrides, lr_gain = pulsed(preset, self.overrides, self.audio_gain, self.pulse)
+        return dream_settings(shown, net, overrides, self.process_size, lr_gain=lr_gain,
                               objective=self._objective_of[1], placement=placement, mask=self.mask,
                               panorama=self.panorama, fit=self.fit)  # fmt: skip
 
@@ -122,10 +131,37 @@ class LookDirector:
             log.info("preset: %s", preset.summary())
             self.announce(preset)
 
-    def change_preset(self, move: Callable[[], object]) -> None:
-        """Run a playlist move (next, previous, select) and show its preset."""
-        move()
-        self.show_new_preset()
+    def change_preset(self, move: Move) -> None:
+        """Run a playlist move (next, previous, select) and show its preset; with `quantize: beat | bar` and a
+        running clock, on the next beat or bar line (follow_tempo lands it)."""
+        mode = self.programme.quantize
+        state = self.tempo.state() if self.tempo is not None and mode != "off" else None
+        if state is None or not state.playing:
+            move(None)
+            self.show_new_preset()
+            return
+        beat = self.cued.ask(move, mode, state, state.at)
+        log.info("preset change cued for beat %.2f (%s)", beat, mode)
+
+    def follow_tempo(self, now: float) -> None:
+        """Once per tick: land a cued change whose line has come, and move the pulse."""
+        state = self.tempo.state(now) if self.tempo is not None else None
+        moves, at = self.cued.due(state, now)
+        if moves:
+            for move in moves:
+                try:
+                    move(at)
+                except DreamwallError as error:  # e.g. a preset number the playlist does not have
+                    self.messages.report_error(str(error))
+            self.show_new_preset()
+        pulse = pulse_now(self.programme.current.pulse, state, now)
+        if pulse[0] != self.pulse[0] or abs(pulse[1] - self.pulse[1]) >= PULSE_STEP:
+            self.pulse = pulse
+            self.apply(announce=False)
+
+    def seconds_to_cue(self, now: float) -> float | None:
+        state = self.tempo.latest if self.tempo is not None else None
+        return self.cued.seconds_left(state, now)
 
     def show_new_preset(self) -> None:
         """A new preset starts from its own values: live overrides are cleared."""

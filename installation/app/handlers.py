@@ -5,10 +5,12 @@ Controls only post Actions (design rule 8); this is the one place they take effe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from engine.errors import DreamwallError
 from installation.controls.actions import Action, Dispatcher
+from installation.tempo.clock import TempoClock
 
 if TYPE_CHECKING:
     from installation.app.app import App
@@ -39,15 +41,28 @@ class Handlers:
         on("hud", lambda a: app.renderer and app.renderer.toggle_hud())
         on("fullscreen", lambda a: app.renderer and app.renderer.toggle_fullscreen())
         on("blackout", lambda a: self.toggle_blackout())
+        on("tap", lambda a: self.tempo(a, lambda clock, at: clock.tap(at, "tap")))
+        on("beat", lambda a: self.tempo(a, lambda clock, at: clock.tap(at, "osc", _beat_number(a))))
+        on("tempo", lambda a: self.tempo(a, lambda clock, at: clock.set_tempo(
+            _number(a), at, "osc" if a.source == "osc" else "manual")))
 
     def select(self, action: Action) -> None:
         """By number (a key, MIDI, OSC int) or by name; a wrong one is an error line, not a crash."""
         value, director, programme = action.value, self._app.director, self._app.programme
         try:
             if isinstance(value, (int, float)):
-                director.change_preset(lambda: programme.select(int(value)))
+                director.change_preset(lambda now=None: programme.select(int(value), now))
             else:
-                director.change_preset(lambda: programme.select_name(str(value)))
+                director.change_preset(lambda now=None: programme.select_name(str(value), now))
+        except DreamwallError as error:
+            self._app.messages.report_error(str(error))
+
+    def tempo(self, action: Action, change: Callable[[TempoClock, float], object]) -> None:
+        """A tap, a beat or a tempo, timed when the control sent it (a tap applied a tick late is still on
+        time); a tempo out of 20-999 BPM is an error line."""
+        clock = self._app.tempo
+        try:
+            change(clock, action.at if action.at is not None else self._app.clock())
         except DreamwallError as error:
             self._app.messages.report_error(str(error))
 
@@ -71,3 +86,8 @@ class Handlers:
 
 def _number(action: Action) -> float:
     return float(action.value or 0.0)
+
+
+def _beat_number(action: Action) -> int | None:
+    """`/dreamwall/beat 3`: the third beat of the bar; without a number, just a beat."""
+    return int(action.value) if isinstance(action.value, (int, float)) and action.value >= 1 else None

@@ -56,6 +56,7 @@ class ShowLoop:
         app.housekeeping.run_handed()  # reloaded presets apply here, where the dispatcher runs
         app.messages.forget_fixed_error()  # headless runs and the status file too, not only the HUD
         self._follow_audio()
+        app.director.follow_tempo(app.clock())  # a cued change lands on its beat; the pulse moves
         if app.programme.update():
             app.director.show_new_preset()
         self.status = app.show_status()
@@ -189,7 +190,8 @@ class ShowLoop:
             code = self.tick()
             if code is not None:
                 return code
-            dream = app.worker.wait_newer(last_seq, timeout=0.25)
+            cue = app.director.seconds_to_cue(app.clock())  # wake for a change cued on the beat
+            dream = app.worker.wait_newer(last_seq, timeout=0.25 if cue is None else min(0.25, cue))
             if dream is not None:
                 last_seq = dream.seq
                 frame = dream.image  # composed at the camera's aspect for --size (see the worker's output size)

@@ -16,6 +16,7 @@ from installation.outputs.ndi_out import NdiOutStats
 from installation.sources.cameras.source import CameraReport, camera_report
 from installation.sources.capture import CaptureHealth
 from installation.sources.openers import DEMO
+from installation.tempo.clock import BeatState
 
 if TYPE_CHECKING:
     from installation.app.app import App
@@ -65,6 +66,7 @@ class ShowStatus:
     blackout: bool = False  # the screen is black (B, or asleep): the pad lights and the panel show it
     web_qr: tuple[str, ...] = ()  # the web panel's address + token as QR rows, for the HUD
     precision_reason: str = ""  # why this precision, e.g. "auto bf16: 20.8 vs 39.6 ms/step (avx512_bf16)"
+    tempo: BeatState | None = None  # the show's one clock this tick; None: no tempo source, seconds
     ndi: NdiOutStats | None = None  # live --ndi: what is sent, dropped and who receives
     camera: CameraReport | None = None  # a V4L2 camera: which, its mode, its controls as applied
 
@@ -112,6 +114,7 @@ class ShowStatus:
             "blackout": self.blackout,
             "ndi": self.ndi.as_json() if self.ndi is not None else None,
             "camera": self.camera.as_json() if self.camera is not None else None,
+            "tempo": self.tempo.as_json() if self.tempo is not None else None,
         }  # fmt: skip
 
     def hud_info(self, fresh_notices: tuple[str, ...]) -> HudInfo:
@@ -131,6 +134,7 @@ class ShowStatus:
             recording=recording[0] if recording else None, recording_s=recording[1] if recording else 0.0,
             recording_dropped=recording[2] if recording else 0,
             notices=fresh_notices + worker_notice, last_error=self.last_error or "", badge=self.badge, qr=self.web_qr,
+            tempo=self.tempo.describe() if self.tempo is not None else "",
         )  # fmt: skip
 
     def systemd_line(self) -> str:
@@ -159,6 +163,7 @@ def build_status(app: App) -> ShowStatus:
         blackout=bool(app.renderer is not None and app.renderer.blackout),
         web_qr=getattr(getattr(app, "web", None), "qr", ()),
         precision_reason=director.placement_now.precision_reason if director.placement_now is not None else "",
+        tempo=app.tempo.latest,
         ndi=app.outputs.ndi.stats() if app.outputs.ndi is not None else None,
         camera=camera_report(app.capture.source) if app.capture is not None else None,
     )  # fmt: skip

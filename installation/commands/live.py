@@ -9,7 +9,7 @@ from pathlib import Path
 from engine.framing import FIT_MODES
 from engine.masks import MASK_MODES
 from installation.app.config import LiveConfig
-from installation.common.cli import choice_arg, size_arg, start_done, whole_arg
+from installation.common.cli import choice_arg, number_arg, size_arg, start_done, whole_arg
 from installation.controls.inputs import ControlsConfig
 from installation.sources.cameras.settings import CONFIG_ENVIRONMENT as CAMERA_CONFIG_ENV
 from installation.sources.cameras.settings import ENVIRONMENT as CAMERA_ENV
@@ -76,6 +76,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     midi.add_argument("--midi", metavar="PATTERN", help="use the MIDI input whose name matches this regex")
     midi.add_argument("--no-midi", action="store_true", help="do not look for MIDI devices")
     controls.add_argument("--schedule", type=Path, help="opening hours YAML: sleep (black, camera off) when closed")
+    tempo = parser.add_argument_group("tempo (the show's one clock: Link, else MIDI clock, else OSC / tap tempo)")
+    tempo.add_argument("--link", action="store_true", help="join the Ableton Link session on this network: follow "
+                       "its tempo and beat, propose a tapped or OSC tempo to it")
+    tempo.add_argument("--tempo", type=number_arg("tempo"), metavar="BPM", help="the show's own tempo until a "
+                       "tempo source leads (and Link's, if the show starts the session); default: seconds")
+    tempo.add_argument("--beats-per-bar", type=whole_arg("beats_per_bar"), default=4, metavar="N",
+                       help="beats in a bar for quantize, pulses and 'N bars' (Link's quantum; default 4)")
     outputs = parser.add_argument_group("outputs")
     outputs.add_argument("--virtual-camera", action="store_true", help="also send the dream to a virtual camera")
     outputs.add_argument("--audio", action="store_true",
@@ -132,6 +139,9 @@ def config_from_args(args: argparse.Namespace) -> LiveConfig:
         web_port=args.web_port,
         web_host=args.web_host,
         ndi=args.ndi,
+        link=args.link,
+        tempo=args.tempo,
+        beats_per_bar=args.beats_per_bar,
         camera=from_options(args.camera_config, args.camera_size, args.camera_fps, args.camera_format, args.size),
     )
 

@@ -34,6 +34,9 @@ ACTION_KINDS: dict[str, str | None] = {
     "wake": None,                  # schedule: open
     "quit": None,
     "learn": None,                 # MIDI learn: the next key's action is bound to the next moved control
+    "tap": None,                   # tap tempo: a beat is now (a key, a pad)
+    "tempo": "beats per minute, 20-999 (OSC /dreamwall/tempo)",
+    "beat": None,                  # a beat is now (OSC /dreamwall/beat [N]: N its place in the bar, 1 = the one)
 }
 
 
@@ -42,6 +45,7 @@ class Action:
     kind: str
     value: float | int | str | None = None
     source: str = ""  # "keyboard", "midi", "osc", "schedule": for logs and the HUD
+    at: float | None = None  # monotonic time the control sent it (taps need it); None: when it is applied
 
     def __post_init__(self) -> None:
         if self.kind not in ACTION_KINDS:

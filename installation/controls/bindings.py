@@ -29,6 +29,7 @@ from typing import Any
 
 import yaml
 
+from engine.beats import check_tempo
 from engine.errors import DreamwallError, did_you_mean
 from installation import HOME
 from installation.common.atomic import atomic_write_text
@@ -59,9 +60,9 @@ class Binding:
     def continuous(self) -> bool:
         return self.range is not None
 
-    def action(self, source: str, value: float | int | str | None = None) -> Action:
+    def action(self, source: str, value: float | int | str | None = None, at: float | None = None) -> Action:
         """The action this binding posts; `value` comes from the input when the binding fixes none."""
-        return Action(self.kind, self.value if self.value is not None else value, source)
+        return Action(self.kind, self.value if self.value is not None else value, source, at)
 
     def scaled(self, fraction: float) -> float:
         """Map a control's 0..1 onto the binding's range."""
@@ -258,6 +259,11 @@ class _Reader:
             if (_is_int(value) and value >= 1) or (isinstance(value, str) and value):
                 return value
             raise self.fail(where, f"select takes a preset number from 1 or a preset name, got {value!r}")
+        if kind == "tempo":
+            try:
+                return check_tempo(value)
+            except DreamwallError as error:
+                raise self.fail(where, str(error)) from None
         low, high = CONTINUOUS.get(kind, (-1.0, 1.0))
         if not _is_number(value) or not low <= value <= high:
             raise self.fail(where, f"{kind} value must be a number between {low:g} and {high:g}, got {value!r}")

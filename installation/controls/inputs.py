@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from installation.controls.actions import Action, Dispatcher
 from installation.controls.bindings import DEFAULT_BINDINGS, Bindings, Smoother, load_bindings
@@ -36,8 +37,10 @@ class ControlsConfig:
 
 
 class Controls:
-    def __init__(self, config: ControlsConfig, dispatcher: Dispatcher, notify: Callable[[str], None]) -> None:
+    def __init__(self, config: ControlsConfig, dispatcher: Dispatcher, notify: Callable[[str], None],
+                 on_midi_clock: Callable[[Any], None] | None = None) -> None:  # fmt: skip
         self._dispatcher = dispatcher
+        self._on_midi_clock = on_midi_clock  # MIDI clock on the input: the tempo room's (installation.tempo)
         self._notify = notify
         self.bindings_path = Path(config.bindings) if config.bindings is not None else DEFAULT_BINDINGS
         self.bindings: Bindings = load_bindings(self.bindings_path)
@@ -59,7 +62,7 @@ class Controls:
                                  smoother=self.smoother)  # fmt: skip
         if self._config.midi:
             self.midi = MidiInput(self._dispatcher, self.bindings, self._config.midi_pattern, smoother=self.smoother,
-                                  on_learned=self._learned).start()  # fmt: skip
+                                  on_learned=self._learned, on_clock=self._on_midi_clock).start()  # fmt: skip
             self._set_lights(self.bindings.lights)
         return self
 

@@ -21,6 +21,7 @@ import logging
 import re
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
@@ -267,7 +268,7 @@ class MidiInput:
                 return
             binding = table.notes.get(message.note)
             if binding is not None:
-                self._dispatcher.post(binding.action("midi"))
+                self._dispatcher.post(binding.action("midi", at=time.monotonic()))  # a tapped pad: timed now
         elif kind == "control_change":
             previous = self._cc_last.get(message.control, 0)
             self._cc_last[message.control] = message.value

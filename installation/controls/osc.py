@@ -11,12 +11,15 @@ from __future__ import annotations
 import errno
 import logging
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 from pythonosc.dispatcher import Dispatcher as OscDispatcher
 from pythonosc.osc_packet import OscPacket
 from pythonosc.osc_server import BlockingOSCUDPServer
 
+from engine.beats import check_tempo
 from engine.errors import DreamwallError
 from installation.controls.actions import Dispatcher
 from installation.controls.bindings import CONTINUOUS, Binding, Bindings, Smoother
@@ -35,8 +38,10 @@ def _is_number(value: Any) -> bool:
 class OscRouter:
     """Turns one OSC message into at most one action (or a glide); knows nothing about sockets."""
 
-    def __init__(self, dispatcher: Dispatcher, bindings: Bindings, smoother: Smoother) -> None:
+    def __init__(self, dispatcher: Dispatcher, bindings: Bindings, smoother: Smoother,
+                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
         self._dispatcher = dispatcher
+        self._clock = clock  # stamps each action: a tap or a beat is timed on arrival, not when applied
         self._bindings = bindings
         self._smoother = smoother
         self._warned: set[tuple[str, str]] = set()
@@ -64,18 +69,23 @@ class OscRouter:
                 return f"expected one float 0-1 for {binding.kind}"
             self._smoother.set(binding, float(args[0]), "osc")
             return None
-        if binding.value is None and binding.kind in ("select", "intensity_step", *CONTINUOUS):
+        if binding.value is None and binding.kind in ("select", "intensity_step", "tempo", *CONTINUOUS):
             value, problem = self._value_from(binding, args)
             if problem is not None:
                 return problem
-            self._dispatcher.post(binding.action("osc", value))
+            self._dispatcher.post(binding.action("osc", value, self._clock()))
+            return None
+        if binding.kind == "beat" and args and _is_number(args[0]) and args[0] >= 1:
+            if not float(args[0]).is_integer():
+                return "expected no argument, or the beat's place in the bar (1 = the downbeat)"
+            self._dispatcher.post(binding.action("osc", int(args[0]), self._clock()))
             return None
         # A trigger: no argument, or a non-zero first one (buttons send 1 on press, 0 on release).
         if args and not _is_number(args[0]) and not isinstance(args[0], bool):
             return f"{binding.kind} takes no argument or a number (1 press, 0 release)"
         if args and not args[0]:
             return None  # a release: not an error
-        self._dispatcher.post(binding.action("osc"))
+        self._dispatcher.post(binding.action("osc", at=self._clock()))
         return None
 
     @staticmethod
@@ -89,6 +99,11 @@ class OscRouter:
             if _is_number(value) and float(value).is_integer() and value >= 1:
                 return int(value), None
             return None, "expected a preset number from 1 or a preset name"
+        if binding.kind == "tempo":
+            try:
+                return check_tempo(value), None
+            except DreamwallError as error:
+                return None, str(error)
         low, high = CONTINUOUS.get(binding.kind, (-1.0, 1.0))
         if _is_number(value) and low <= value <= high:
             return float(value), None

@@ -67,6 +67,7 @@ class HudInfo:
     last_error: str = ""  # e.g. "preset melt.yaml broken: ... (kept last good)"
     badge: str | None = None  # a state the screen must show even with the HUD off, e.g. "no camera"
     qr: tuple[str, ...] = ()  # the web panel's address + token as QR rows of "1"/"0" (only with the HUD on)
+    tempo: str = ""  # "128.0 BPM  3/4  link (2 peers)"; empty: no tempo source, the show runs on seconds
 
 
 HUD_FIELDS = tuple(f.name for f in dataclasses.fields(HudInfo))
@@ -127,6 +128,8 @@ def hud_lines(info: HudInfo) -> list[HudLine]:
         HudLine("size", f"process {_size(info.process_size)} · screen {_size(info.screen_size)}", "info"),
         HudLine("source", source, "info"),
     ]
+    if info.tempo:
+        lines.append(HudLine("tempo", info.tempo, "info"))
     if info.badge:
         lines.append(HudLine("state", info.badge, "notice"))
     if info.recording:

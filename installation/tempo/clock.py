@@ -103,6 +103,7 @@ class ManualTempo:
         self._anchor = (0.0, 0.0)  # (time, beat): the beat at that moment
         self.label = "manual"
         self._taps = {"tap": TapTempo(), "osc": TapTempo()}  # a beat message is a tap from the desk
+        self._tapped_beat = 0.0  # the beat the last tap was given: the next tap of its series is one more
 
     def _beat(self, now: float) -> float:
         if self._bpm is None:
@@ -128,11 +129,11 @@ class ManualTempo:
             beat = self._beat(now)
             if number is not None:
                 target = nearest_boundary(beat - (number - 1), self.beats_per_bar) + (number - 1)
-            elif series_start or self._bpm is None:
+            elif series_start:
                 target = nearest_boundary(beat, self.beats_per_bar)
             else:
-                target = round(beat)
-            self._anchor = (now, target)
+                target = self._tapped_beat + 1.0
+            self._anchor, self._tapped_beat = (now, target), target
             if bpm is not None:
                 self._bpm = bpm
                 self.label = label

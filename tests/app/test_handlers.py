@@ -55,7 +55,10 @@ class Renderer:
 
 
 class Programme(Recorded):
-    def select(self, number: int) -> None:
+    def select_name(self, name: str, now=None) -> None:
+        self._calls.append(("programme.select_name", name))
+
+    def select(self, number: int, now=None) -> None:
         if number > 8:
             raise DreamwallError(f"preset number must be between 1 and 8, got {number}")
         self._calls.append(("programme.select", number))

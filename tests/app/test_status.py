@@ -44,6 +44,7 @@ def test_the_status_file_keeps_its_keys_and_rounding():
         "motion": {"level": 0.123, "scale": 1.235}, "process_size": [320, 180], "errors": 1,
         "last_error": "oom once", "notices": ["a", "b"], "recording": None, "uptime_s": 12.3, "headless": True,
         "osc": {"port": 9000, "ignored": 4}, "blackout": False, "camera": None, "ndi": None,
+        "tempo": None,
     }  # fmt: skip
 
 

@@ -20,6 +20,13 @@ function camera(c) {
   return `${c.name} ${c.mode}` + (controls ? ` · ${controls}` : "") + (c.locked ? " (locked)" : "");
 }
 
+function tempo(t) {
+  if (!t) return "– (seconds)";
+  const peers = t.peers == null ? "" : ` (${t.peers} peer${t.peers === 1 ? "" : "s"})`;
+  return `${t.bpm.toFixed(1)} BPM · ${t.beat_in_bar}/${t.beats_per_bar} · ${t.source}${peers}` +
+    (t.playing ? "" : " · stopped");
+}
+
 function health(s) {
   const fps = s.fps || {};
   return [
@@ -27,7 +34,8 @@ function health(s) {
     ["camera", camera(s.camera)],
     ["device", `${s.device} ${s.backend}${s.precision ? " " + s.precision : ""}`],
     ["dream fps", fps.dream], ["display fps", fps.display], ["latency", s.latency_ms == null ? "–" : s.latency_ms + " ms"],
-    ["midi", s.midi], ["osc", s.osc ? `port ${s.osc.port}` : "off"], ["uptime", Math.round(s.uptime_s) + " s"],
+    ["midi", s.midi], ["osc", s.osc ? `port ${s.osc.port}` : "off"], ["tempo", tempo(s.tempo)],
+    ["uptime", Math.round(s.uptime_s) + " s"],
     ["memory", s.memory_mb == null ? "–" : s.memory_mb + " MB"], ["errors", s.errors],
     ["last error", s.last_error || "–"], ["notices", (s.notices || []).join(" · ") || "–"],
   ];

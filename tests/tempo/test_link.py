@@ -134,3 +134,29 @@ def test_transport_stop_holds_the_beat_once_a_peer_has_played(session):
     wait_for(lambda: not clock.state().playing)
     held = clock.state()
     assert held.beat_at(held.at + 1.0) == held.beat
+
+
+def test_the_shows_status_and_hud_follow_a_peers_tempo(namespace_outcomes, request, tmp_path):
+    """The real show (headless, demo camera) started with --link: a tempo set by another peer reaches the status
+    file's JSON and the HUD on the next tick."""
+    if not inside():
+        assert namespace_outcomes.get(request.node.nodeid) == "PASSED", namespace_outcomes["<output>"]
+        return
+    from installation.app.app import App
+    from installation.app.config import LiveConfig
+    from installation.controls.inputs import ControlsConfig
+
+    peer = Peer(120.0)
+    app = App(LiveConfig(source="demo", headless=True, process_size=(64, 36), link=True, tempo=120.0,
+                         status_file=tmp_path / "status.json", recordings_dir=tmp_path,
+                         controls=ControlsConfig(midi=False)))  # fmt: skip
+    try:
+        wait_for(lambda: app.loop.tick() is None and (app.snapshot()["tempo"] or {}).get("peers") == 1)
+        peer.link.tempo = 137.0
+        took = wait_for(lambda: app.loop.tick() is None and app.snapshot()["tempo"]["bpm"] == 137.0)
+        print(f"a peer's tempo reached the show's status in {took * 1000:.1f} ms")
+        assert app.snapshot()["tempo"]["source"] == "link"
+        assert app.hud_info().tempo.startswith("137.0 BPM") and "link (1 peer)" in app.hud_info().tempo
+    finally:
+        app.close()
+        peer.close()

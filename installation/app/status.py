@@ -105,7 +105,7 @@ class ShowStatus:
                        "last_error": capture.last_error if capture else None},
             "worker": {"state": worker.state, "errors": worker.errors, "last_error": worker.last_error,
                        "mode": worker.mode, "step_ms": worker.step_ms, "notice": worker.notice,
-                       "threads": worker.threads},
+                       "threads": worker.threads, "dreamer": worker.dreamer},
             "motion": {"level": round(worker.motion_level, 3), "scale": round(worker.reactive_scale, 3)},
             "process_size": list(worker.process_size) if worker.process_size else None,
             "errors": self.errors, "last_error": self.last_error, "notices": list(self.notices),
@@ -121,7 +121,7 @@ class ShowStatus:
         """The HUD's view; `fresh_notices` are the ones posted in the last seconds."""
         mode, state = self.worker.mode, self.source_state
         recording = self.recording_hud
-        worker_notice = (self.worker.notice,) if self.worker.notice else ()
+        worker_notice = tuple(n for n in (self.worker.notice, self.worker.dreamer_notice) if n)
         return HudInfo(
             preset=self.preset, preset_number=self.preset_number, network=self.network,
             backend=self.backend, backend_reason=self.backend_reason,
@@ -134,6 +134,7 @@ class ShowStatus:
             recording=recording[0] if recording else None, recording_s=recording[1] if recording else 0.0,
             recording_dropped=recording[2] if recording else 0,
             notices=fresh_notices + worker_notice, last_error=self.last_error or "", badge=self.badge, qr=self.web_qr,
+            dreamer=self.worker.dreamer,
             tempo=self.tempo.describe() if self.tempo is not None else "",
         )  # fmt: skip
 

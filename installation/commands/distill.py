@@ -75,7 +75,8 @@ def _pictures(args: argparse.Namespace) -> tuple[str, Pictures]:
 
 def run(args: argparse.Namespace) -> int:
     preset = PresetLibrary(environment_presets_dir()).load(args.preset)
-    output = Path(args.output) if args.output is not None else student_path(preset.name)
+    default = student_path(preset.name, preset.path.parent / "students")  # where the show looks (beside the preset)
+    output = Path(args.output) if args.output is not None else default
     if args.output is None:
         output.parent.mkdir(parents=True, exist_ok=True)
     check_output_path(output, (SUFFIX,), "the student", "output")

@@ -1,4 +1,9 @@
-"""`python run.py dream IN -o OUT`: multi-octave DeepDream of a still image."""
+"""`python run.py dream IN -o OUT`: multi-octave DeepDream of a still image.
+
+With a --preset that says `dreamer: student`, the look's student dreams the still in one pass
+(at the preset's lr: the strength of its still dream, which the student was trained on); a flag
+that changes the look (network, layers, jitter, smoothing, octaves) or no student: the gradient.
+"""
 
 from __future__ import annotations
 
@@ -15,15 +20,17 @@ from engine.networks import DEFAULT_NETWORK, load_network
 from engine.objectives import parse_objective
 from engine.panorama import panorama_settings, seen_size
 from engine.step import dream_octaves
+from engine.student.dream import student_frame
 from engine.temporal import FeedbackParams
 from installation.common.cli import number_arg, size_arg, start_done, whole_arg
 from installation.dreaming.backend_choice import check_backend_here
 from installation.dreaming.cpu_precision import native_bf16
 from installation.dreaming.memory import check_dream_memory
 from installation.dreaming.placement import resolve_precision
+from installation.dreaming.students import STUDENTS, LookStudent
 from installation.ops.progress import ProgressBar
 from installation.outputs.images import check_writable_image_path, dreamable_size, read_image, write_image
-from installation.rendering.still_look import still_look
+from installation.rendering.still_look import StillLook, still_look
 
 HELP = "dream a still image (multi-octave)"
 QUIET_START = True  # start logs are held until the checks pass (installation.common.cli.StartLog)
@@ -77,6 +84,22 @@ def _compute(precision: str) -> str | None:
     return "bf16" if precision == "bf16" else None
 
 
+LOOK_FLAGS = ("network", "weights", "layers", "jitter", "smooth", "tv", "octaves", "octave_scale", "steps")
+"""Flags that make another look than the preset's: its student was not trained for it."""
+
+
+def still_student(args: argparse.Namespace, look: StillLook) -> LookStudent | None:
+    """The preset's student when it asks for one and the flags keep its look; else None (and a logged notice)."""
+    if not look.named or look.base.dreamer != "student":
+        return None
+    changed = [f"--{name.replace('_', '-')}" for name in LOOK_FLAGS if getattr(args, name, None) is not None]
+    if changed:
+        log.warning("preset %s: %s change the look its student learnt; dreaming with the gradient", look.base.name,
+                    ", ".join(changed))  # fmt: skip
+        return None
+    return STUDENTS.get(look.base)[0]  # no student: the cache logs why, once
+
+
 def run(args: argparse.Namespace) -> int:
     look = still_look(args, layers_spec(args.layers))
     check_backend_here(look.backend, "cpu")
@@ -103,10 +126,16 @@ def run(args: argparse.Namespace) -> int:
                        step.panorama_pad)  # fmt: skip
     backend, reason = select_backend(look.backend, net, objective, seen, compute=compute)
     log.info("backend: %s", reason)
+    student = still_student(args, look)
     start_done()
     start = resize(image, dream_height, dream_width)
-    dreamed = dream_octaves(net, start, objective, step, look.octave_params(), generator, backend.gradient,
-                            progress)  # fmt: skip
+    if student is not None:
+        log.info("dreamer: the student %s", student.path)
+        dreamed = student_frame(student.net, start, start, student.strength(look.lr), 0.0,
+                                panorama_pad=step.panorama_pad)  # fmt: skip
+    else:
+        dreamed = dream_octaves(net, start, objective, step, look.octave_params(), generator, backend.gradient,
+                                progress)  # fmt: skip
     dreamed = resize(dreamed, height, width)
     write_image(args.output, to_uint8(dreamed), look.record(objective_spec=look.objective or net.default_layer))
     print(args.output)

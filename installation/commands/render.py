@@ -29,7 +29,7 @@ from installation.ops.progress import ProgressBar
 from installation.outputs.video_io import DEFAULT_FOLDER_FPS, FrameSource, check_video_output, open_source
 from installation.presets.loader import DEFAULT_NAME, PresetLibrary, environment_presets_dir
 from installation.presets.schema import Preset
-from installation.rendering.frame_dreamer import FrameDreamer, RenderSettings, render_settings
+from installation.rendering.frame_dreamer import FrameDreamer, RenderSettings, render_settings, render_student
 from installation.rendering.offline import render
 from installation.rendering.render_device import cluster_placement, local_placement
 from installation.rendering.split.cluster import connect
@@ -131,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
     net = load_network(network).to(device, dtype)
     objective = preset.objective_on(net, layers)
     settings = _settings(preset, args, net, objective, info.size)
-    dreamer = FrameDreamer(net, objective, settings, fps=info.fps)
+    dreamer = FrameDreamer(net, objective, settings, fps=info.fps, student=render_student(preset, settings, net))
     check_dream_memory(network, objective.layers, dreamer.dream_size, device, "torch", settings.step.panorama_pad)
     work = WorkFolder(output)
     done = work.done(info.frame_count) if args.resume else 0

@@ -67,6 +67,7 @@ class HudInfo:
     last_error: str = ""  # e.g. "preset melt.yaml broken: ... (kept last good)"
     badge: str | None = None  # a state the screen must show even with the HUD off, e.g. "no camera"
     qr: tuple[str, ...] = ()  # the web panel's address + token as QR rows of "1"/"0" (only with the HUD on)
+    dreamer: str = "gradient"  # what dreams: gradient, or student (the look's one-pass student, said on the HUD)
     tempo: str = ""  # "128.0 BPM  3/4  link (2 peers)"; empty: no tempo source, the show runs on seconds
 
 
@@ -121,6 +122,8 @@ def hud_lines(info: HudInfo) -> list[HudLine]:
     fps = f"capture {_fps(info.capture_fps)} · dream {_fps(info.dream_fps)} · display {_fps(info.display_fps)}"
     source = " ".join(part for part in (info.source, info.source_health) if part) or "–"
     network = f"{info.network or '–'} · backend {backend_text(info.backend, info.placement)}"
+    if info.dreamer == "student":
+        network += " · one-pass student"
     lines = [
         HudLine("preset", " · ".join(state), "info"),
         HudLine("network", network, "info"),

@@ -9,6 +9,8 @@ camera frame the host already has, so they cost no transfer. The mode machine de
 between dreaming the camera and evolving the last dream; the size governor decides the
 processing size. A mask (engine.masks: who dreams) is made on the host from the same grey
 copy and goes up once, small; it scales the carried detail, every step and the shown detail.
+With `dreamer: student` and a student for the look, one pass of the student (engine.student.dream)
+replaces the gradient steps; everything around them is the same.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from engine.panorama import seen_size
 from engine.post import apply_post
 from engine.reactive import Modulation, MotionParams, MotionTracker, SharedFlow
 from engine.step import GradientFn, JitterWalk, StepParams, autograd_gradient
+from engine.student.dream import student_frame
 from engine.temporal import FeedbackParams, FlowFn, TemporalFeedback, flow_size, host_grey, upscale_flow, wrapping
 from installation.common.rates import Clock
 from installation.dreaming.host_link import Camera, HostLink
@@ -98,6 +101,8 @@ class FrameDreamer:
         self._background = BackgroundMask()
         self._mask_at: float | None = None
         self.mask: Tensor | None = None  # this frame's mask at processing size, or None (everything dreams)
+        self.dreamer = "gradient"  # what dreams the frames now: gradient or student (for the health report)
+        self.dreamer_notice: str | None = None  # a preset asked for a student it has not
 
     def restart_timers(self) -> None:
         """After a freeze (or sleep): neither the pause nor the camera's return counts as stillness or motion."""
@@ -122,8 +127,9 @@ class FrameDreamer:
             self._walk_step = 0
 
     def _setup(self, settings: DreamSettings, version: int, frame: Frame | None = None
-               ) -> tuple[HostLink, tuple[int, int], GradientFn]:  # fmt: skip
-        """Host link, size (at `frame`'s aspect; None: the last frame's) and gradient; follows a settings change."""
+               ) -> tuple[HostLink, tuple[int, int], GradientFn | None]:  # fmt: skip
+        """Host link, size (at `frame`'s aspect; None: the last frame's) and gradient (None when the student
+        dreams: no gradient graph is built); follows a settings change."""
         device, dtype = settings.device, settings.dtype
         link = self.link
         if link is None or (link.device, link.dtype) != (device, dtype):
@@ -138,6 +144,10 @@ class FrameDreamer:
         source = (frame.image.shape[1], frame.image.shape[0]) if frame is not None else None
         size = self.sizes.follow(settings.process_size, device, source)
         self._reseed(settings)
+        self.dreamer = "student" if settings.runs_student else "gradient"
+        self.dreamer_notice = settings.dreamer_notice
+        if settings.runs_student:
+            return link, size, None
         if self._gradient is None or self._gradient_key != (version, size):
             seen = seen_size(size, settings.step.panorama_pad)  # a panorama is padded before the network sees it
             self._gradient = self._gradient_factory(settings.net, settings.objective, seen)
@@ -241,7 +251,7 @@ class FrameDreamer:
         self.reactive_scale = modulation.intensity
         return modulation
 
-    def _dream(self, source: Tensor, settings: DreamSettings, gradient: GradientFn, modulation: Modulation,
+    def _dream(self, source: Tensor, settings: DreamSettings, gradient: GradientFn | None, modulation: Modulation,
                flow: Tensor | None) -> Tensor:  # fmt: skip
         step, feedback = settings.step, settings.feedback
         if modulation.intensity != 1.0:
@@ -249,10 +259,19 @@ class FrameDreamer:
         if modulation.feedback != 1.0:
             feedback = dataclasses.replace(feedback, feedback=feedback.feedback * modulation.feedback)
         start = masked(self._temporal.start(source, feedback, flow), source, self.mask)
+        if settings.student is not None and gradient is None:
+            return student_frame(settings.student.net, start, source, settings.student.strength(step.lr),
+                                 feedback.feedback, self.mask, step.panorama_pad)  # fmt: skip
         return self._steps(start, settings, step, gradient, self.mask)
 
-    def _steps(self, image: Tensor, settings: DreamSettings, step: StepParams, gradient: GradientFn,
+    def _steps(self, image: Tensor, settings: DreamSettings, step: StepParams, gradient: GradientFn | None,
                mask: Tensor | None = None) -> Tensor:  # fmt: skip
+        student = settings.student
+        if student is not None and gradient is None:  # attract: the student dreams on the evolving dream
+            return student_frame(student.net, image, image, student.strength(step.lr), settings.feedback.feedback,
+                                 mask, step.panorama_pad)  # fmt: skip
+        if gradient is None:
+            raise RuntimeError("no gradient for the gradient dream")
         extra = {"mask": mask} if mask is not None else {}  # injected step functions need not know masks
         for _ in range(settings.steps):
             params = self._walk.params(step, self._walk_step)
@@ -261,7 +280,8 @@ class FrameDreamer:
                                   **extra)  # fmt: skip
         return image
 
-    def _evolve(self, settings: DreamSettings, gradient: GradientFn, size: tuple[int, int], now: float) -> Tensor:
+    def _evolve(self, settings: DreamSettings, gradient: GradientFn | None, size: tuple[int, int],
+                now: float) -> Tensor:  # fmt: skip
         """The next frame of the infinite zoom from the last dream, at the preset's own lr."""
         attract = settings.attract or AttractParams()
         previous = fit(self.last_output, size) if self.last_output is not None else None

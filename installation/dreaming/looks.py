@@ -14,6 +14,7 @@ from engine.objectives import Objective
 from engine.panorama import panorama_settings
 from installation.dreaming.placement import Placement
 from installation.dreaming.settings import DreamSettings
+from installation.dreaming.students import STUDENTS, StudentCache
 from installation.presets.loader import Preset
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ def dream_settings(
     mask: str | None = None,
     panorama: bool = False,
     fit: str | None = None,
+    students: StudentCache = STUDENTS,
 ) -> DreamSettings:
     """The worker's settings for `preset` (objective built against the real network).
 
@@ -64,6 +66,7 @@ def dream_settings(
     `mask`: who dreams, instead of the preset's mask (the --mask flag); None = the preset's.
     `panorama`: dream the input as a 360-degree panorama whatever the preset says (the --panorama flag).
     `fit`: how the frame meets the screen, instead of the preset's (the --fit flag); None = the preset's.
+    `students`: where a preset with `dreamer: student` finds its look's student (loaded once per file).
     """
     if overrides.intensity is not None:
         preset = preset.with_intensity(overrides.intensity)
@@ -72,6 +75,9 @@ def dream_settings(
     feedback = overrides.feedback if overrides.feedback is not None else preset.feedback
     objective = objective if objective is not None else preset.build_objective(net)
     step, feedback_params = preset.step_params(), dataclasses.replace(preset.feedback_params(), feedback=feedback)
+    device = placement.device if placement is not None else torch.device("cpu")
+    dtype = placement.dtype if placement is not None else torch.float32
+    student, notice = students.get(preset, device, dtype) if preset.dreamer == "student" else (None, None)
     if preset.panorama or panorama:
         step, feedback_params = panorama_settings(step, feedback_params, net, objective.layers)
     return DreamSettings(
@@ -85,10 +91,13 @@ def dream_settings(
         label=preset.name,
         motion=preset.motion_params(),
         attract=preset.attract_params(),
-        device=placement.device if placement is not None else torch.device("cpu"),
-        dtype=placement.dtype if placement is not None else torch.float32,
+        device=device,
+        dtype=dtype,
         compose=preset.compose,
         seed=preset.seed,
         mask=preset.mask_params() if mask is None else dataclasses.replace(preset.mask_params(), mode=mask),
         fit=preset.fit if fit is None else fit,
+        dreamer=preset.dreamer,
+        student=student,
+        dreamer_notice=notice,
     )

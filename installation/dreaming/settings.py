@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import torch
@@ -25,6 +25,9 @@ from engine.post import PostParams
 from engine.reactive import MotionParams
 from engine.step import StepParams
 from engine.temporal import FeedbackParams
+
+if TYPE_CHECKING:
+    from installation.dreaming.students import LookStudent
 
 WorkerState = Literal["starting", "running", "frozen", "fatal", "stopped"]
 DreamMode = Literal["camera", "attract", "source-lost"]
@@ -44,6 +47,8 @@ class DreamSettings:
     fit: how the shown frame meets the output size (engine.framing): fill, fit or stretch.
     seed: the jitter generator's and jitter walk's seed (the preset's); a new seed re-seeds both.
     mask: who dreams (engine.masks): none, only the visitors, or only the room.
+    dreamer, student: the one-pass student dreams instead of the gradient steps, with the same feedback,
+        masks, panorama padding, composition and grading around it (engine.student.dream).
     """
 
     net: DreamNet
@@ -62,6 +67,13 @@ class DreamSettings:
     seed: int = 0
     mask: MaskParams = field(default_factory=MaskParams)
     fit: str = "fill"
+    dreamer: str = "gradient"  # what the preset asked: gradient, or student (runs when `student` is set)
+    student: LookStudent | None = None  # the look's student on `device` in `dtype` (installation.dreaming.students)
+    dreamer_notice: str | None = None  # why a preset asking for a student dreams with the gradient
+
+    @property
+    def runs_student(self) -> bool:
+        return self.dreamer == "student" and self.student is not None
 
     def __post_init__(self) -> None:
         check_bound("steps", self.steps)
@@ -126,3 +138,5 @@ class WorkerHealth:
     notice: str | None = None
     size_steps: int = 0
     threads: str = ""  # the CPU thread tuner's choice and what it measured ("" until tuned, and on a GPU)
+    dreamer: str = "gradient"  # what dreamt the last frame: gradient or student
+    dreamer_notice: str | None = None  # a preset asked for a student it has not: the gradient dreams instead

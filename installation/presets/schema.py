@@ -36,6 +36,7 @@ PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 MOTION_MODES = ("off", "grow-when-still", "grow-when-moving")
 MOTION_MEASURES = ("difference", "flow")
 PULSE_TARGETS = ("off", "intensity", "feedback", "mix")
+DREAMERS = ("gradient", "student")
 
 ObjectiveSpec = str | Mapping[str, Any] | tuple[Any, ...]
 """Preset syntax of an objective (see engine.objectives.parse_objective), made read-only."""
@@ -263,6 +264,8 @@ class Preset:
     quantize: str = one_of(QUANTIZE_MODES, "a change to another preset asked by any control waits for the next "
                            "beat or bar (with a tempo source); off = at once")
     seed: int = whole("seed", "seed of the jitter generator")
+    dreamer: str = one_of(DREAMERS, "gradient = the gradient-ascent dream (the reference); student = the look's "
+                          "one-pass student (presets/students/NAME.student), the gradient dream when it has none")
     backend: str = one_of(BACKENDS, "which engine backend runs the step")
     precision: str = one_of(PRECISIONS, "arithmetic: auto = fp16 on CUDA; on the CPU bf16 if native and faster")
     compose: str = one_of(COMPOSE_MODES, "shown frame: camera at output size + dream detail, or the dream upscaled")

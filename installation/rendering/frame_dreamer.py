@@ -15,6 +15,9 @@ bars (the bars are not dreamt), stretch changes its aspect.
 A mask (engine.masks) is made from each frame as live, at the frame interval `fps` gives;
 a resumed render relearns the room from the frame before the resume point, so its mask
 (not its look) can differ from an uninterrupted render's for the first seconds.
+
+With `dreamer: student` and a student for the look, one pass of the student (engine.student.dream)
+replaces each frame's octaves, inside the same feedback, mask and grading.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import torch
 from torch import Tensor
 
 from engine.compose import host_resize
+from engine.errors import DreamwallError
 from engine.framing import check_fit, crop_scale, framing, place
 from engine.imageops import resize, to_tensor, to_uint8
 from engine.masks import BackgroundMask, MaskParams, masked
@@ -36,7 +40,9 @@ from engine.objectives import Objective
 from engine.panorama import panorama_settings
 from engine.post import PostParams, apply_post
 from engine.step import JitterWalk, OctaveParams, StepParams, dream_octaves
+from engine.student.dream import student_frame
 from engine.temporal import FeedbackParams, FlowFn, TemporalFeedback, flow_size, host_grey
+from installation.dreaming.students import STUDENTS, LookStudent, StudentCache
 from installation.outputs.images import dreamable_size
 from installation.presets.schema import Preset
 
@@ -56,6 +62,7 @@ class RenderSettings:
     mask: MaskParams = field(default_factory=MaskParams)
     fit: str = "fill"  # how an input of another aspect meets `size` (engine.framing)
     picture: tuple[int, int] | None = None  # the dreamt picture inside `size` (fit: between bars); None: all of it
+    dreamer: str = "gradient"  # student: the look's student dreams each frame (render_settings found one)
 
     def __post_init__(self) -> None:
         check_fit(self.fit)
@@ -65,7 +72,10 @@ class RenderSettings:
         return self.picture or self.size
 
     def manifest(self) -> dict[str, object]:
-        return json.loads(json.dumps(asdict(self)))  # tuples become lists, as when read back
+        values = json.loads(json.dumps(asdict(self)))  # tuples become lists, as when read back
+        if values["dreamer"] == "gradient":
+            del values["dreamer"]  # a work folder from before the key resumes
+        return values
 
 
 def frame_generator(seed: int, index: int) -> torch.Generator:
@@ -77,7 +87,12 @@ class FrameDreamer:
     """One frame of the offline render: feedback start image -> octaves -> 8-bit frame."""
 
     def __init__(self, net: DreamNet, objective: Objective, settings: RenderSettings,
-                 flow_fn: FlowFn | None = None, fps: float = 25.0) -> None:  # fmt: skip
+                 flow_fn: FlowFn | None = None, fps: float = 25.0,
+                 student: LookStudent | None = None) -> None:  # fmt: skip
+        if (settings.dreamer == "student") != (student is not None):
+            raise DreamwallError(f"the render's dreamer is {settings.dreamer} but "
+                                 f"{'no' if student is None else 'a'} student was given")  # fmt: skip
+        self.student = student
         self.net = net
         self.objective = objective
         self.settings = settings
@@ -121,9 +136,14 @@ class FrameDreamer:
         rgb = host_resize(source_rgb, self.dream_size)
         source, mask = self.tensor(rgb), self.mask(rgb)
         start = masked(self.temporal.start(source, s.feedback), source, mask)
-        steps = s.octaves.octaves * s.octaves.steps  # the walk's step numbers from the frame index: resumable
-        dreamed = dream_octaves(self.net, start, self.objective, s.step, s.octaves, frame_generator(s.seed, index),
-                                walk=self.walk, first_step=index * steps, mask=mask)  # fmt: skip
+        if self.student is not None:
+            dreamed = student_frame(self.student.net, start, source, self.student.strength(s.step.lr),
+                                    s.feedback.feedback, mask, s.step.panorama_pad)  # fmt: skip
+        else:
+            steps = s.octaves.octaves * s.octaves.steps  # the walk's step numbers from the frame index: resumable
+            dreamed = dream_octaves(self.net, start, self.objective, s.step, s.octaves,
+                                    frame_generator(s.seed, index), walk=self.walk, first_step=index * steps,
+                                    mask=mask)  # fmt: skip
         dreamed_u8 = to_uint8(dreamed)
         # feed back the 8-bit frame, as a resumed render must (it reads it from a PNG)
         self.temporal.remember(source, self.tensor(dreamed_u8))
@@ -141,13 +161,27 @@ class FrameDreamer:
         return self._framed(to_uint8(apply_post(source, s.post, raw=source)))
 
 
+def render_student(preset: Preset, settings: RenderSettings, net: DreamNet,
+                   students: StudentCache = STUDENTS) -> LookStudent | None:  # fmt: skip
+    """The look's student on `net`'s device and dtype when the settings' dreamer is the student, else None."""
+    if settings.dreamer != "student":
+        return None
+    parameter = next(net.parameters())
+    student, notice = students.get(preset, parameter.device, parameter.dtype)
+    if student is None:
+        raise DreamwallError(notice or f"preset {preset.name}: no student")
+    return student
+
+
 def render_settings(preset: Preset, args: object, net: DreamNet, objective: Objective,
-                    size: tuple[int, int], input_size: tuple[int, int] | None = None) -> RenderSettings:  # fmt: skip
+                    size: tuple[int, int], input_size: tuple[int, int] | None = None,
+                    students: StudentCache = STUDENTS) -> RenderSettings:  # fmt: skip
     """The preset's own step, octave and feedback values with the overrides `args` carries.
 
     `args`: the command line (or any object) with attributes lr, octaves, steps, feedback, no_flow,
     seed, mask, panorama, fit; a missing or None attribute keeps the preset's value.
     `input_size`: the input's (width, height), for where its picture sits in `size` (None: it fills it).
+    `students`: where `dreamer: student` finds the look's student; none: the gradient dream (the notice is logged).
     """
 
     def pick(name: str, preset_value: object) -> object:
@@ -176,6 +210,7 @@ def render_settings(preset: Preset, args: object, net: DreamNet, objective: Obje
         mask=dataclasses.replace(preset.mask_params(), mode=str(pick("mask", preset.mask))),
         fit=str(pick("fit", preset.fit)),
         picture=_picture(input_size, size, str(pick("fit", preset.fit))),
+        dreamer="student" if preset.dreamer == "student" and students.get(preset)[0] is not None else "gradient",
     )
 
 

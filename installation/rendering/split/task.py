@@ -25,7 +25,7 @@ from engine.networks import DreamNet, load_network
 from installation.outputs.images import encode_image
 from installation.outputs.video_io import open_source
 from installation.presets.schema import Preset
-from installation.rendering.frame_dreamer import FrameDreamer, RenderSettings
+from installation.rendering.frame_dreamer import FrameDreamer, RenderSettings, render_student
 from installation.rendering.split.plan import Chunk
 
 
@@ -81,7 +81,8 @@ def chunk_dreamer(job: ChunkJob) -> FrameDreamer:
     if objective.description != job.settings.objective:
         raise DreamwallError(f"this worker builds the objective '{objective.description}', the render asked for "
                              f"'{job.settings.objective}': run the same Dreamwall version on every node")  # fmt: skip
-    return FrameDreamer(net, objective, job.settings, fps=job.fps)
+    student = render_student(job.preset, job.settings, net)
+    return FrameDreamer(net, objective, job.settings, fps=job.fps, student=student)
 
 
 def dream_chunk(job: ChunkJob, chunk: Chunk) -> Iterator[ChunkItem]:

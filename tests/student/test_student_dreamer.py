@@ -1,4 +1,4 @@
-"""`dreamer: student`: the live show, render and dream run the look's student, or say why not and dream with the gradient.
+"""`dreamer: student`: live, render and dream run the look's student, or say why not and dream with the gradient.
 
 A preset asking for a student it has not gets the gradient dream and a notice (log, HUD, status);
 with a student file for its look, the student's forward pass replaces the gradient steps inside the

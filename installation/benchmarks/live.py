@@ -45,6 +45,7 @@ from installation.dreaming.backend_choice import BackendChooser
 from installation.dreaming.cpu_precision import Bf16Probe
 from installation.dreaming.looks import Overrides, dream_settings
 from installation.dreaming.worker import DreamSettings, DreamWorker
+from installation.outputs.recorder import WriterFactory
 from installation.presets.loader import Preset, PresetLibrary
 from installation.sources.capture import Frame
 from installation.sources.demo import load_photo
@@ -59,6 +60,8 @@ WINDOW_S = 10.0
 WARMUP_S = 3.0
 DREAM_TARGET_FPS = {(320, 180): 25.0, (640, 360): 12.0}  # issue 16's targets on the 2-core CPU
 DISPLAY_TARGET_FPS = 30.0
+RECORD_SIZES = ((1280, 720), (1920, 1080))  # the REC key records the window: these window sizes
+RECORD_FPS = 25.0  # as the app's RecordToggle
 STILL_PHOTO = "chelsea"
 CHANGE_FRAMES = 150
 CHANGE_SKIP = 20  # frames before the feedback loop has built up its detail
@@ -284,9 +287,44 @@ def measure_live(preset: Preset, repeats: int) -> list[tuple[tuple[int, int], st
     return results
 
 
-def run_live_bench(json_output: bool, repeats: int) -> int:
+def measure_recording(preset: Preset, repeats: int, writer_factory: WriterFactory | None = None
+                      ) -> list[tuple[PipelineFigures, PipelineFigures]]:  # fmt: skip
+    """(without, with recording) of the default show at 320x180 in a window of each RECORD_SIZES size."""
+    results = []
+    for window in RECORD_SIZES:
+        spec = PipelineSpec(LIVE_SIZES[0], window, steps=STEPS, display_hz=DISPLAY_HZ, window_s=WINDOW_S,
+                            warmup_s=WARMUP_S, repeats=repeats)  # fmt: skip
+        recording = dataclasses.replace(spec, record_fps=RECORD_FPS, writer_factory=writer_factory)
+        results.append((measure_pipeline(preset, spec), measure_pipeline(preset, recording)))
+    return results
+
+
+def print_recording(pairs: list[tuple[PipelineFigures, PipelineFigures]]) -> None:
+    print(f"recording the window at {RECORD_FPS:g} fps while the default show runs at {LIVE_SIZES[0][0]}x"
+          f"{LIVE_SIZES[0][1]} (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs):")
+    for plain, recorded in pairs:
+        figures = recorded.recording
+        if figures is None:
+            continue
+        width, height = figures.size
+        print(f"  {width}x{height} {figures.codec:<10} dropped {figures.dropped_per_minute:6.1f}/min "
+              f"({figures.dropped} of {figures.grabs} grabs in {figures.seconds:.0f} s)  dream fps "
+              f"{plain.dream_fps:.1f} -> {recorded.dream_fps:.1f}  display fps {plain.display_fps:.1f} -> "
+              f"{recorded.display_fps:.1f}")
+
+
+def run_live_bench(json_output: bool, repeats: int, recording_only: bool = False) -> int:
     torch.set_grad_enabled(True)
     preset = _preset()
+    recording = measure_recording(preset, repeats)
+    if recording_only:
+        if json_output:
+            print(json.dumps([{"without": asdict(plain), "with": asdict(recorded),
+                               "dropped_per_minute": recorded.recording and recorded.recording.dropped_per_minute}
+                              for plain, recorded in recording], indent=2))  # fmt: skip
+        else:
+            print_recording(recording)
+        return 0
     pipelines = measure_live(preset, repeats)
     change = measure_change(preset)
     drift = measure_drift(preset)
@@ -306,9 +344,13 @@ def run_live_bench(json_output: bool, repeats: int) -> int:
             "compose_ms": [asdict(cost) for cost in costs[0]],
             "flow_ms": [{**asdict(flow), "ratio": flow.ratio} for flow in costs[1]],
             "mask_ms": [asdict(mask) for mask in costs[2]],
+            "recording": [{"without": asdict(plain), "with": asdict(recorded),
+                           "dropped_per_minute": recorded.recording and recorded.recording.dropped_per_minute}
+                          for plain, recorded in recording],
         }, indent=2))  # fmt: skip
         return 0
     for size, why, figures in pipelines:
         print_pipeline(figures, size, why, repeats)
     print_table(change, drift, costs)
+    print_recording(recording)
     return 0

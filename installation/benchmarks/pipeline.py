@@ -14,10 +14,13 @@ GPU memory the worker needed.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import statistics
+import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -31,6 +34,7 @@ from installation.dreaming.placement import Placement
 from installation.dreaming.stage_timer import StageTimer
 from installation.dreaming.thread_tuner import ThreadTuner, thread_candidates
 from installation.dreaming.worker import DreamWorker
+from installation.outputs.recorder import Recorder, RecordToggle, WriterFactory
 from installation.presets.loader import Preset
 from installation.sources.capture import Capture
 from installation.sources.demo import DemoSource
@@ -55,6 +59,8 @@ class PipelineSpec:
     window_s: float = 10.0
     warmup_s: float = 3.0
     repeats: int = 5
+    record_fps: float | None = None  # record the shown window as the REC key does (at this rate), or not
+    writer_factory: WriterFactory | None = None  # the recording's encoder (None: the app's live choice)
 
 
 @dataclass
@@ -73,6 +79,24 @@ class PipelineFigures:
     display_work_ms: float | None = None  # the renderer's upload + blit + flip per tick, median
     gpu_memory_mb: float | None = None  # peak allocated by torch on the device
     cpu_threads: str = ""  # what the thread tuner chose and measured (CPU shows)
+    recording: RecordingFigures | None = None
+
+
+@dataclass
+class RecordingFigures:
+    """What the REC key's recorder did during the measured windows."""
+
+    size: tuple[int, int]
+    fps: float
+    codec: str
+    seconds: float
+    grabs: int  # frames taken from the window (at most fps a second)
+    written: int  # video frames written (repeats included)
+    dropped: int  # grabs replaced before the encoder took them: the encoder fell behind
+
+    @property
+    def dropped_per_minute(self) -> float:
+        return self.dropped / self.seconds * 60.0 if self.seconds else 0.0
 
 
 class _ShownLatency:
@@ -117,7 +141,7 @@ class _Windows:
 
 
 def _measure_windows(worker: DreamWorker, renderer: Renderer, timing: _ShownLatency, stages: StageTimer,
-                     spec: PipelineSpec) -> _Windows:  # fmt: skip
+                     spec: PipelineSpec, record: RecordToggle | None = None) -> _Windows:  # fmt: skip
     """Warm up (the first dream builds the backend), then `spec.repeats` windows of `spec.window_s`."""
     deadline = time.monotonic() + 120.0
     while worker.latest() is None and time.monotonic() < deadline:
@@ -128,10 +152,14 @@ def _measure_windows(worker: DreamWorker, renderer: Renderer, timing: _ShownLate
         timing.after_tick(renderer.shown_seq, time.monotonic(), record=False)
     stages.samples.clear()
     windows = _Windows()
+    if record is not None:
+        record.toggle()
     for _ in range(spec.repeats):
         started, dreamed, shown, ticks = time.monotonic(), worker.health().frames, timing.shown, 0
         while (now := time.monotonic()) - started < spec.window_s:
             renderer.tick()
+            if record is not None:
+                record.capture(renderer.grab)  # as the live loop: at most record_fps grabs a second
             ticks += 1
             windows.work_ms.append(renderer.work_ms)
             timing.after_tick(renderer.shown_seq, time.monotonic(), record=True)
@@ -165,10 +193,17 @@ def measure_pipeline(preset: Preset, spec: PipelineSpec) -> PipelineFigures:
     worker.start()
     timing = _ShownLatency(worker)
     renderer = Renderer(timing.latest, Dispatcher(), size=spec.output_size, windowed=True, fps=spec.display_hz)
+    folder = tempfile.TemporaryDirectory(prefix="dreamwall-bench-rec-")
+    record = None if spec.record_fps is None else RecordToggle(Path(folder.name), spec.record_fps, recorder_factory=(
+        functools.partial(Recorder, writer_factory=spec.writer_factory) if spec.writer_factory else Recorder))
     try:
-        windows = _measure_windows(worker, renderer, timing, stages, spec)
+        windows = _measure_windows(worker, renderer, timing, stages, spec, record)
         health = worker.health()
+        recording = None if record is None else _recording_figures(record, spec)
     finally:
+        if record is not None:
+            record.stop()
+        folder.cleanup()
         renderer.close()
         worker.close()
         torch.set_num_threads(threads)
@@ -189,4 +224,16 @@ def measure_pipeline(preset: Preset, spec: PipelineSpec) -> PipelineFigures:
         display_work_ms=statistics.median(windows.work_ms) if windows.work_ms else None,
         gpu_memory_mb=memory,
         cpu_threads=tuner.summary,
+        recording=recording,
     )
+
+
+def _recording_figures(record: RecordToggle, spec: PipelineSpec) -> RecordingFigures | None:
+    recorder = record.recorder
+    if recorder is None or spec.record_fps is None:
+        return None
+    seconds = recorder.elapsed_s
+    record.stop()  # finish the file: a recorder that cannot keep up shows it in its drops, not here
+    codec = getattr(recorder, "codec", None) or "?"
+    return RecordingFigures(recorder.size, spec.record_fps, codec, seconds, record.grabs, recorder.frames_written,
+                            recorder.dropped)

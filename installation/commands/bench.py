@@ -23,6 +23,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                       help="NDI out: cost per frame, the show's dream rate with NDI off and on, the codec's loss "
                       "(in a loopback-only network namespace: needs root)")
     parser.add_argument("--strip", type=Path, help="with --temporal: write a restart/before/after strip (JPEG)")
+    parser.add_argument("--recording", action="store_true",
+                        help="with --live: only the recording figures (frames dropped per minute at 1280x720 and "
+                        "1920x1080 while the default show runs)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--repeats", type=int_in(1, 100, "repeats"), default=5, help="runs per figure (median)")
 
@@ -35,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     if args.live:
         from installation.benchmarks.live import run_live_bench
 
-        return run_live_bench(json_output=args.json, repeats=args.repeats)
+        return run_live_bench(json_output=args.json, repeats=args.repeats, recording_only=args.recording)
     if args.ndi:
         from installation.benchmarks.ndi import run_ndi_bench
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
@@ -40,3 +42,12 @@ def lite0() -> DreamNet:
 @pytest.fixture(scope="session")
 def chelsea() -> np.ndarray:
     return skimage.data.chelsea()
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """A presets folder: the shipped default.yaml and a one-key melt.yaml."""
+    shutil.copy(Path(__file__).resolve().parents[1] / "presets" / "default.yaml", tmp_path / "default.yaml")
+    (tmp_path / "melt.yaml").write_text("lr: 0.02\n")
+    return tmp_path
+

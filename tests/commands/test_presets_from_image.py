@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import struct
 import zlib
 from pathlib import Path
@@ -25,6 +24,7 @@ import run
 from installation.outputs.png_settings import MAX_JSON_DEPTH, MAX_SETTINGS_CHARS, SETTINGS_KEY, encode_png
 from installation.presets.loader import PRESETS_DIR, SCHEMA, PresetLibrary, load_preset, read_defaults
 from installation.presets.snapshot import preset_values, settings_record
+from tests.refusals import one_line_error
 
 
 def main(argv: list[str]) -> int:
@@ -51,17 +51,6 @@ def flat_keys(tree: dict[str, Any], prefix: str = "") -> set[str]:
     return keys
 
 
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    shutil.copy(PRESETS_DIR / "default.yaml", tmp_path / "default.yaml")
-    (tmp_path / "melt.yaml").write_text("lr: 0.02\n")
-    return tmp_path
-
-
-def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
-    err = capsys.readouterr().err
-    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err, err
-    return err
 
 
 # ---------------------------------------------------------------------------- 3: a complete preset, default.yaml kept

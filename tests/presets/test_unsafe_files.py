@@ -8,7 +8,6 @@ call that could block runs under `within`, so a regression fails instead of hang
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -25,7 +24,8 @@ from installation.common.userfile import display_path
 from installation.ops.housekeeping import Housekeeping
 from installation.outputs.images import write_image
 from installation.presets.hot_reload import HotReloader, watch_presets
-from installation.presets.loader import PRESETS_DIR, PresetLibrary, load_preset
+from installation.presets.loader import PresetLibrary, load_preset
+from tests.refusals import one_line_error
 
 PASSWD = "root:x:0:0:root:/root:/bin/bash\n" + "".join(
     f"user{n}:x:{1000 + n}:{1000 + n}:User {n}:/home/user{n}:/bin/sh\n" for n in range(300)
@@ -61,17 +61,6 @@ def main(argv: list[str]) -> int:
         return int(exit_.code or 0)
 
 
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    shutil.copy(PRESETS_DIR / "default.yaml", tmp_path / "default.yaml")
-    (tmp_path / "melt.yaml").write_text("lr: 0.02\n")
-    return tmp_path
-
-
-def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
-    err = capsys.readouterr().err
-    assert err.startswith("error: ") and err.count("\n") == 1, err
-    return err
 
 
 # ---------------------------------------------------------------------------- a running show

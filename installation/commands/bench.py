@@ -8,7 +8,7 @@ from pathlib import Path
 from installation.common.cli import int_in
 
 HELP = ("measure ms per dream step and frames/s against a plain autograd loop "
-        "(--backends, --live, --temporal, --ray, --ndi)")
+        "(--backends, --live, --temporal, --ray, --ndi, --student)")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -22,6 +22,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     what.add_argument("--ndi", action="store_true",
                       help="NDI out: cost per frame, the show's dream rate with NDI off and on, the codec's loss "
                       "(in a loopback-only network namespace: needs root)")
+    what.add_argument("--student", action="store_true",
+                      help="the default look's one-pass student vs its gradient teacher: frames/s at 320x180, "
+                      "640x360 and 1280x720, fidelity on held-out pictures, flicker per strength")
     parser.add_argument("--strip", type=Path, help="with --temporal: write a restart/before/after strip (JPEG)")
     parser.add_argument("--recording", action="store_true",
                         help="with --live: only the recording figures (frames dropped per minute at 1280x720 and "
@@ -47,6 +50,10 @@ def run(args: argparse.Namespace) -> int:
         from installation.benchmarks.ray_render import run_ray_bench
 
         return run_ray_bench(json_output=args.json, repeats=args.repeats)
+    if args.student:
+        from installation.benchmarks.student import run_student_bench
+
+        return run_student_bench(json_output=args.json, repeats=args.repeats)
     if args.temporal:
         from installation.benchmarks.temporal import run_temporal_bench
 

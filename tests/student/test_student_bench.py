@@ -1,0 +1,51 @@
+"""`run.py bench --student` runs end to end (tiny sizes and clips here) and reports both dreamers side by side."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+import run
+from engine.student import StudentNet
+from installation.benchmarks import student as bench
+from installation.dreaming.students import LookStudent
+from installation.presets.schema import Preset
+from tests.student.helpers import TINY
+
+
+def tiny_student(preset: Preset) -> tuple[LookStudent, None]:
+    torch.manual_seed(0)
+    net = StudentNet(TINY).eval()
+    torch.nn.init.normal_(net.out.weight, std=0.05)
+    return LookStudent(net, preset.lr, Path("tiny.student")), None
+
+
+def test_the_student_bench_reports_speed_fidelity_and_flicker(monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str],
+                                                              one_torch_thread: None) -> None:  # fmt: skip
+    monkeypatch.setattr(bench, "_student", tiny_student)
+    monkeypatch.setattr(bench, "SIZES", ((64, 36),))
+    monkeypatch.setattr(bench, "WINDOW_S", 0.05)
+    monkeypatch.setattr(bench, "MIN_FRAMES", 1)
+    monkeypatch.setattr(bench, "FIDELITY_SIZE", (96, 54))
+    monkeypatch.setattr(bench, "CLIP_SIZE", (64, 36))
+    monkeypatch.setattr(bench, "CLIP_FRAMES", 18)
+    monkeypatch.setattr(bench.temporal, "SKIP", 14)
+    monkeypatch.setattr(bench.temporal, "GIF_SCALE", 3)
+    assert run.main(["bench", "--student", "--json", "--repeats", "2"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert [(r["size"], r["dreamer"], len(r["fps_runs"])) for r in result["speed"]] == [
+        ("64x36", "gradient", 2), ("64x36", "student", 2)]  # fmt: skip
+    assert all(r["fps"] > 0 for r in result["speed"])
+    assert {r["picture"] for r in result["fidelity"]} == {"coffee", "clock"}
+    assert all(r["teacher_gain"] > 0 for r in result["fidelity"])
+    assert {(r["dreamer"]) for r in result["flicker"]} == {"gradient", "student"}
+    assert len(result["flicker"]) == 2 * 5 and all(r["strength"] > 0 for r in result["flicker"])
+    bench._print(result, [bench.SpeedRow(**r) for r in result["speed"]],
+                 [bench.FidelityRow(**r) for r in result["fidelity"]],
+                 [bench.FlickerRow(**r) for r in result["flicker"]])  # fmt: skip
+    table = capsys.readouterr().out
+    assert "gradient" in table and "student" in table and "mean fidelity" in table and "mean student" in table

@@ -305,6 +305,7 @@ def probe(path: Path) -> Probe:
         video = container.streams.video[0]
         rate = video.average_rate or video.guessed_rate or video.base_rate
         size = (video.codec_context.width, video.codec_context.height)
+        check_pixels(size, f"video {path}")  # before a frame is decoded: a hostile header cannot claim memory
         first = next(_decoded(container, video, path), None)
         rotation = 0 if first is None else _rotation(first)
     if rotation in (90, 270):

@@ -10,6 +10,7 @@ import av
 import numpy as np
 import pytest
 
+from engine.errors import DreamwallError
 from installation.outputs.video_io import VideoWriter, live_codec, open_source, probe
 from installation.testing.clips import ffmpeg_exe, pattern_clip
 
@@ -60,7 +61,7 @@ def test_a_turned_video_is_read_as_shown(clip, tmp_path):
 def test_a_truncated_video_is_refused_in_one_line(clip, tmp_path):
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(clip.read_bytes()[: clip.stat().st_size * 2 // 3])
-    with pytest.raises(Exception, match=r"^cannot read .*cut\.mp4: [^\n]*expected a video[^\n]*$"):
+    with pytest.raises(DreamwallError, match=r"^cannot read .*cut\.mp4: [^\n]*expected a video[^\n]*$"):
         open_source(cut)
 
 
@@ -69,3 +70,16 @@ def test_the_live_encoder_opens_here():
     assert writer.codec == live_codec()
     writer.write(np.zeros((180, 320, 3), np.uint8))
     writer.close()
+
+
+def test_a_video_larger_than_the_limit_is_refused_before_a_frame_is_decoded(tmp_path, monkeypatch):
+    huge = tmp_path / "huge.mp4"
+    subprocess.run([ffmpeg_exe(), "-loglevel", "error", "-f", "lavfi", "-i", "color=size=8192x4352:duration=0.04",
+                    "-c:v", "libx264", "-preset", "ultrafast", str(huge)], check=True)  # fmt: skip
+
+    def no_decoding(*_args):
+        raise AssertionError("a frame was decoded")
+
+    monkeypatch.setattr("installation.outputs.video_io._decoded", no_decoding)
+    with pytest.raises(DreamwallError, match=r"huge\.mp4 is 8192x4352 = 35\.7 Mpx, more than the limit"):
+        open_source(huge)

@@ -30,6 +30,14 @@ def command_module(name: str) -> ModuleType:
     return importlib.import_module(f"installation.commands.{name.replace('-', '_')}")
 
 
+def command_parser(command: str) -> tuple[ModuleType, OneLineParser]:
+    """The command's module and its argument parser (tests/docs parses the guides' command lines with it)."""
+    module = command_module(command)
+    parser = OneLineParser(prog=f"run.py {command}", description=module.HELP)
+    module.configure(parser)
+    return module, parser
+
+
 def print_overview() -> None:
     print("usage: run.py [-v] [COMMAND] [options]   (no COMMAND = live)\n\ncommands:")
     for name in COMMANDS:
@@ -59,9 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"run.py: error: unknown command '{command}'{did_you_mean(command, COMMANDS)}; "
                          f"choose from: {', '.join(COMMANDS)}\n")
         return EXIT_USAGE
-    module = command_module(command)
-    parser = OneLineParser(prog=f"run.py {command}", description=module.HELP)
-    module.configure(parser)
+    module, parser = command_parser(command)
     args = parser.parse_args(rest)
     handler = log_handler(verbose, getattr(module, "QUIET_START", False))
     root = logging.getLogger()

@@ -4,6 +4,8 @@
   grading, composition at the camera's size, download) at 320x180, 640x360 and 1280x720, the
   camera at the processing size; the gradient with the preset's live steps, the student in one
   pass; the median of `repeats` windows after a warm-up. No display loop (`bench --live` has it).
+  Both run in torch eager fp32 on the CPU (plain autograd for the gradient): the same footing, not
+  the backend or bf16 choice the app may make for either.
 - Fidelity on pictures distillation never trains on (installation.distill.data.EVAL_PHOTOS) at
   320x180: the student's gain in the look's objective over the raw frame as a share of the
   teacher's (the still dream it learnt: the preset's octaves and steps), and the feature distance

@@ -204,3 +204,14 @@ def test_dream_with_a_student_preset_runs_the_student(tmp_path: Path, frames: li
     monkeypatch.setattr(dream, "dream_octaves", lambda *a, **k: pytest.fail("the gradient dreamt"))
     assert run.main(["dream", str(picture), "-o", str(out), "--preset", str(preset.path)]) == 0
     assert out.is_file()
+
+
+def test_the_student_lives_where_the_network_lives(tmp_path: Path) -> None:
+    preset = look(tmp_path)
+    ship_student(preset)
+    students = StudentCache()
+    student, _ = students.get(preset, "cpu", torch.float64)
+    assert student is not None and next(student.net.parameters()).dtype == torch.float64
+    assert students.get(preset, "cpu", torch.float64)[0] is student  # loaded once per file, device and dtype
+    frame = torch.rand(1, 3, 36, 52, dtype=torch.float64)
+    assert student_frame(student.net, frame, frame, 1.0, 0.5).dtype == torch.float64

@@ -258,8 +258,8 @@ def test_the_commented_example_in_the_shipped_file_loads_as_written():
 
 
 def test_the_readme_snippet_loads_as_written():
-    text = (DEFAULT_BINDINGS.parents[1] / "README.md").read_text()
-    part = text[text.index("**Pad lights.**"):]
+    text = (DEFAULT_BINDINGS.parents[1] / "docs" / "performer.md").read_text()
+    part = text[text.index("## Pad lights"):]
     snippet = part[part.index("```yaml") + 7:part.index("```", part.index("```yaml") + 7)]
     table = parse_lights(yaml.safe_load(snippet)["lights"], "README")
     assert table is not None and table.presets["ghost"].lit == 5 and table.port == "APC MINI"

@@ -33,7 +33,7 @@ def test_presets_listing_shows_each_presets_key(capsys: pytest.CaptureFixture[st
 
 def test_readme_key_table_names_the_default_playlist_keys():
     playlist = load_named_playlist("default", PresetLibrary())
-    readme = " ".join((ROOT / "README.md").read_text().split())  # line breaks as spaces
+    readme = " ".join((ROOT / "docs" / "performer.md").read_text().split())  # line breaks as spaces
     assert f"the default playlist: {numbered(playlist)}." in readme
 
 

@@ -59,6 +59,7 @@ WARMUP_FRAMES = 2
 FIDELITY_SIZE = (320, 180)
 CLIP_FRAMES = 40
 CLIP_SIZE = temporal.SIZE
+FAINT = 0.005  # mean |dream - frame| under which flicker per strength says nothing (a student that dreams nothing)
 TARGETS = {"fps_640x360": 25.0, "fps_1280x720": 12.0, "fidelity": 0.7}  # issue 22, on this 2-core CPU
 
 
@@ -259,8 +260,9 @@ def _print(result: dict[str, object], speed: list[SpeedRow], fidelity: list[Fide
         print(f"flicker per unit strength, temporal bench clips ({CLIP_FRAMES} frames, first {temporal.SKIP} not "
               f"measured), render path at the live setting:")
         for row in flicker:
+            faint = f"  (strength under {FAINT}: not meaningful)" if row.strength < FAINT else ""
             print(f"  {row.clip:<17} {row.dreamer:<8} flicker {row.flicker:7.4f}  strength {row.strength:7.4f}  "
-                  f"flicker/strength {row.flicker_per_strength:6.3f}")
+                  f"flicker/strength {row.flicker_per_strength:6.3f}{faint}")
         for name in ("gradient", "student"):
             mine = [r.flicker_per_strength for r in flicker if r.dreamer == name]
             print(f"  mean {name:<8} flicker/strength {statistics.fmean(mine):6.3f}")

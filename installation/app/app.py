@@ -239,8 +239,8 @@ class App:
     def wake(self) -> None:
         if not self.asleep:
             return
-        self.asleep = False
         self.feed.attach(self._open_capture())
+        self.asleep = False  # only now: awake always has a capture (a status read mid-wake saw none)
         self.pauses.set("asleep", False)
         if self.renderer is not None:
             self.renderer.set_blackout(self.pauses.holds("blackout"))  # a blackout from before the night stays

@@ -115,3 +115,22 @@ def test_slots_sharing_numbers_never_repeat_one():
     slots = [NewestSlot(numbers), NewestSlot(numbers)]
     seen = [slots[i % 2].publish(lambda seq: seq) for i in range(10)]
     assert seen == sorted(set(seen)) and slots[0].published == slots[1].published == 5
+
+
+def test_the_show_says_it_is_awake_only_once_its_camera_is_there(presets_dir, tmp_path, make_app):
+    """The soak saw 'awake' with no capture thread: wake said so before it had opened the camera."""
+    asleep_while_opening, show = [], {}
+
+    def camera(spec):
+        asleep_while_opening.append(show["app"].asleep if show else None)  # None: the app is being built
+        return CountedCamera()
+
+    app = show["app"] = make_app(presets_dir, tmp_path, source="counted", source_factory=camera)
+    try:
+        app.dispatcher.post(Action("sleep", source="schedule"))
+        app.dispatcher.post(Action("wake", source="schedule"))
+        app.dispatcher.drain()
+        assert asleep_while_opening == [None, True]  # the first open, then the wake's: still asleep
+        assert not app.asleep and app.capture is not None
+    finally:
+        app.close()

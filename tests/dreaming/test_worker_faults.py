@@ -324,7 +324,7 @@ def test_out_of_memory_steps_the_size_down_and_says_so(
 
 
 def test_out_of_memory_at_the_smallest_size_is_an_ordinary_failure(settings: DreamSettings) -> None:
-    small = settings.replace(process_size=(96, 64))  # 64 px on the short side: nowhere smaller to go
+    small = settings.replace(process_size=(86, 64))  # at the frames' 4:3, 64 px on the short side: nowhere smaller
     worker = DreamWorker(ScriptedFeed(), small, max_consecutive_errors=3,
                          gradient_factory=oom_factory(lambda: torch.cuda.OutOfMemoryError("out of memory"), 10,
                                                       "step")).start()  # fmt: skip

@@ -50,10 +50,18 @@ def dreams(squeezenet: DreamNet) -> dict[str, torch.Tensor]:
             "wrapped rolled first": dreamt(squeezenet, picture.roll(half, dims=3), pad)}  # fmt: skip
 
 
+def edge_detail(dreamt: torch.Tensor, source: torch.Tensor) -> float:
+    """The dream's detail in the three columns either side of the 0/360 seam, over the median column's."""
+    column = (dreamt - source).abs().mean(dim=(0, 1, 2))
+    return float(column[[0, 1, 2, -3, -2, -1]].mean() / column.median())
+
+
 def test_a_dreamt_panorama_has_no_seam_and_a_flat_dream_does(dreams: dict[str, torch.Tensor]) -> None:
+    """A seam's column difference ranked among all columns was a coin toss on some CPUs (the wrapped dream's
+    seam ranked 0.04 on one, the flat one's 0.02): the dream's strength at the seam tells them apart."""
     assert 0.05 < seam_rank(dreams["source"]) < 0.95  # the input is seamless
-    assert 0.05 < seam_rank(dreams["wrapped"]) < 0.95
-    assert not 0.05 < seam_rank(dreams["flat"]) < 0.95  # zero padding leaves a dead band at the edges
+    assert 0.6 < edge_detail(dreams["wrapped"], dreams["source"]) < 1.5  # measured 0.78
+    assert edge_detail(dreams["flat"], dreams["source"]) < 0.5  # zero padding leaves a dead band: 0.37
 
 
 def test_a_rolled_panorama_dreams_into_the_rolled_dream(dreams: dict[str, torch.Tensor]) -> None:

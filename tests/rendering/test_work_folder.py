@@ -71,8 +71,9 @@ def test_a_damaged_manifest_is_one_line(clip, tmp_path, capsys, text):
     work.start({"frames": FRAMES})
     work.mark_done(1)
     (work.path / "manifest.json").write_text(text)
-    one_line_refusal(capsys, ["render", str(clip), "-o", str(output), "--resume", *QUICK],
-                     f"{work.path / 'manifest.json'}")  # fmt: skip
+    # the work folder, not always the file: whether 990 levels parse depends on the interpreter's recursion
+    # limit at the time (the whole suite raises it), and a parsed one is refused for the settings it lacks
+    one_line_refusal(capsys, ["render", str(clip), "-o", str(output), "--resume", *QUICK], str(work.path))
 
 
 @pytest.mark.parametrize("text", ["[0, 1]", DEEP_LIST, '{"finished": ' + DEEP_VALUE + "}"],

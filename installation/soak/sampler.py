@@ -30,6 +30,9 @@ class Soaked(Protocol):
 
     def snapshot(self) -> dict[str, Any]: ...
 
+    @property
+    def asleep(self) -> bool: ...
+
 
 class Sampler:
     """Polls often (stalls, wakes, status file) and records a Sample every `sample_s`; at the end calls `end`.
@@ -95,7 +98,10 @@ class Sampler:
         return DreamSeen(dream.mode, dream.source_timestamp - self.started, dream.timestamp - self.started)
 
     def _record(self, t: float, snapshot: dict[str, Any]) -> None:
-        sample = sample_from(t, snapshot, read_process(), missing_threads())
+        missing = missing_threads()
+        if self._app.asleep:  # it fell asleep since the snapshot: its capture was closed on purpose
+            missing = ()
+        sample = sample_from(t, snapshot, read_process(), missing)
         self.samples.append(sample)
         if self._echo is not None:
             self._echo(table_row(sample))

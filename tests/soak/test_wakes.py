@@ -87,3 +87,22 @@ def test_the_soak_verdict_carries_the_wake_failure():
     assert not verdict.passed
     assert any(line.startswith("after the wake at 60 s") for line in verdict.failures)
     assert verdict.figures["wakes"] == 1 and verdict.figures["wake_limit_s"] == LIMIT
+
+
+def test_a_capture_closed_by_a_sleep_after_the_snapshot_is_not_a_dead_thread(monkeypatch):
+    """The snapshot said awake, then the show fell asleep (closing its capture) before the threads were
+    listed: the short soak in make test failed on that race ('capture not alive while awake')."""
+    import threading
+    from types import SimpleNamespace
+
+    from installation.soak import sampler as sampling
+
+    snapshot = {"asleep": False, "frozen": False, "fps": {"dream": 5.0}, "frames": {"dreamed": 10},
+                "source": {"reconnects": 0, "state": "ok"}, "errors": 0, "preset": "default"}
+    monkeypatch.setattr(sampling, "missing_threads", lambda: ("capture",))
+    app = SimpleNamespace(asleep=True, worker=None, snapshot=lambda: snapshot)
+    watcher = sampling.Sampler(app, 1.0, 1.0, threading.Event(), None, lambda: None)
+    watcher._record(1.0, snapshot)
+    app.asleep = False  # awake at both reads: a missing capture thread is a fault
+    watcher._record(2.0, snapshot)
+    assert [sample.missing for sample in watcher.samples] == [(), ("capture",)]

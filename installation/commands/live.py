@@ -152,7 +152,7 @@ def check_arguments(args: argparse.Namespace) -> None:
     from installation.common.ndi import runtime
     from installation.ops.status import check_status_path
     from installation.outputs.ndi_out import ndi_name
-    from installation.outputs.video_io import check_video_output
+    from installation.outputs.video_writer import check_video_output
     from installation.sources.cameras.devices import LinuxpyLayer, check_camera_spec
     from installation.sources.ndi import check_ndi_source, is_ndi_spec
     from installation.sources.openers import is_camera_spec, open_source

@@ -26,7 +26,8 @@ from installation.commands.dream import layers_spec
 from installation.common.cli import choice_arg, int_in, number_arg, size_arg, whole_arg
 from installation.dreaming.memory import check_dream_memory
 from installation.ops.progress import ProgressBar
-from installation.outputs.video_io import DEFAULT_FOLDER_FPS, FrameSource, check_video_output, open_source
+from installation.outputs.video_io import DEFAULT_FOLDER_FPS, FrameSource, open_source
+from installation.outputs.video_writer import check_video_output
 from installation.presets.loader import DEFAULT_NAME, PresetLibrary, environment_presets_dir
 from installation.presets.schema import Preset
 from installation.rendering.frame_dreamer import FrameDreamer, RenderSettings, render_settings, render_student

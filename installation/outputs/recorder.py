@@ -28,7 +28,7 @@ import numpy as np
 from engine.errors import DreamwallError, check_range
 from engine.framing import check_fit, frame_into
 from installation.common.atomic import temporary_beside
-from installation.outputs.video_io import VideoWriter, check_video_output
+from installation.outputs.video_writer import VideoWriter, check_video_output
 
 log = logging.getLogger(__name__)
 

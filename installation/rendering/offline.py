@@ -17,7 +17,8 @@ import numpy as np
 
 from engine.errors import DreamwallError
 from installation.common.cli import start_done
-from installation.outputs.video_io import FrameSource, encode_frames
+from installation.outputs.video_io import FrameSource
+from installation.outputs.video_writer import encode_frames
 from installation.rendering.frame_dreamer import FrameDreamer
 from installation.rendering.work_folder import WorkFolder, render_manifest
 

@@ -14,7 +14,8 @@ import pytest
 
 from engine.errors import DreamwallError
 from installation.outputs.recorder import Recorder, RecordToggle, recording_name
-from installation.outputs.video_io import VideoWriter, count_frames, probe
+from installation.outputs.video_io import count_frames, probe
+from installation.outputs.video_writer import VideoWriter
 from installation.testing.clocks import HandClock
 
 

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from engine.errors import DreamwallError
-from installation.outputs.video_io import VideoWriter, live_codec, open_source, probe
+from installation.outputs.video_io import open_source, probe
+from installation.outputs.video_writer import VideoWriter, live_codec
 from installation.testing.clips import ffmpeg_exe, pattern_clip
 
 

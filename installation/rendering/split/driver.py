@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from installation.common.cli import start_done
-from installation.outputs.video_io import FrameSource, encode_frames
+from installation.outputs.video_io import FrameSource
+from installation.outputs.video_writer import encode_frames
 from installation.rendering.split.folder import ChunkFolder
 from installation.rendering.split.plan import Chunk, ChunkPlan
 from installation.rendering.split.task import ChunkFn, ChunkItem, ChunkJob, DreamtFrame, Finished, Started, dream_chunk

@@ -1,6 +1,6 @@
 """The student's graph as ONNX: plain feed-forward convolutions, no gradient graph to build.
 
-Fixed size (TensorRT builds an engine per size anyway); the edge padding to a multiple of 4 and
+Fixed size (TensorRT builds an engine per size anyway); the edge padding to a multiple of 8 and
 the crop back are constant Pad and Slice nodes. Checked with the same TensorRT lint as the
 gradient graph (engine.export.tensorrt_rules) and by parity through ONNX Runtime in the tests.
 """

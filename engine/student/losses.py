@@ -36,7 +36,8 @@ class LossWeights:
     pixel: float = 0.5
     equivariance: float = 0.5
     noise: float = 2.0 / 255  # camera noise (std, [0, 1] units) in the equivariance term
-    shift: int = 3  # largest shift in pixels in the equivariance term (under the student's stride of 4)
+    shift: int = 7  # largest shift in pixels in the equivariance term (under the student's stride of 8)
+    seen_scale: float = 0.6  # the objective sees the dream scaled by a random factor in [seen_scale, 1]
 
 
 def objective_value(net: DreamNet, objective: Objective, image: Tensor) -> Tensor:
@@ -48,6 +49,22 @@ def objective_gain(net: DreamNet, objective: Objective, frame: Tensor, dreamed: 
     with torch.no_grad():
         base = objective_value(net, objective, frame)
     return (objective_value(net, objective, dreamed) - base) / base.abs().clamp_min(1e-8)
+
+
+def seen_as(frames: Tensor, dreamed: Tensor, smallest: float, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+    """Frame and dream as the objective sees them in training: both scaled by one random factor in
+    [smallest, 1] (antialiased) and rolled by one random offset. A pattern that raises the objective only
+    at one scale and one pixel phase (the dots and meshes a student finds when it may paint single pixels)
+    does not survive; the teacher's jitter and octaves give it the same robustness."""
+    factor = float(torch.empty(()).uniform_(smallest, 1.0, generator=generator)) if smallest < 1 else 1.0
+    height, width = (int(v) for v in frames.shape[-2:])
+    size = (max(16, round(height * factor)), max(16, round(width * factor)))
+    dy, dx = (int(v) for v in torch.randint(0, 8, (2,), generator=generator))
+    pair = torch.cat([frames, dreamed])
+    if size != (height, width):
+        pair = torch.nn.functional.interpolate(pair, size=size, mode="bilinear", antialias=True, align_corners=False)
+    pair = torch.roll(pair, shifts=(dy, dx), dims=(2, 3))
+    return pair[: len(frames)], pair[len(frames) :]
 
 
 def _rms(x: Tensor) -> Tensor:
@@ -69,7 +86,10 @@ def student_losses(student: torch.nn.Module, net: DreamNet, objective: Objective
         with torch.no_grad():
             base = objective_value(net, objective, frames)
             teacher_gain = (objective_value(net, objective, teacher) - base) / base.abs().clamp_min(1e-8)
-        gain = (objective_value(net, objective, (frames + detail).clamp(0, 1)) - base) / base.abs().clamp_min(1e-8)
+        seen_frames, seen_dream = seen_as(frames, (frames + detail).clamp(0, 1), weights.seen_scale, generator)
+        with torch.no_grad():
+            seen_base = objective_value(net, objective, seen_frames)
+        gain = (objective_value(net, objective, seen_dream) - seen_base) / seen_base.abs().clamp_min(1e-8)
         terms["objective"] = -weights.objective * gain / teacher_gain.clamp_min(1e-6)
     else:
         terms["objective"] = zero

@@ -1,14 +1,20 @@
 """The student: a small fully convolutional network that predicts what the dream adds to a frame.
 
-Johnson-style shape (joyhughes/waking-dream, fast style transfer) made cheaper for a CPU: two
-stride-2 convolutions take the frame to a quarter of its size, where all the wide layers (residual
-blocks) run; two sub-pixel (DepthToSpace) upsamplings bring it back, with a skip from the
-full-resolution stem so edges stay put. It predicts the *detail* (dream minus frame), so the
-composed frame keeps the camera's sharpness and a zero output is "no dream".
+Shaped for a 2-core CPU (measured: `python run.py bench --student`): nothing wide runs at full
+resolution. The frame is folded into 4x4 blocks (SpaceToDepth, 48 channels at 1/4 size), one
+convolution reads them, a stride-2 convolution goes to 1/8 where the residual blocks run (their
+receptive field spans the dream's patterns: eyes, fur, faces tens of pixels wide), a sub-pixel
+upsampling (DepthToSpace) comes back to 1/4 with a skip, and the detail is made at half size and
+brought to full size by a fixed bilinear x2 (a depthwise ConvTranspose whose weights are not
+trained). That last step is the look, not only a saving: trained on the look's own objective, a
+student free to paint single pixels learns high-frequency dots along edges that excite the network
+without looking like a dream; at half size it paints eyes and fur as the teacher's octaves do.
 
-No normalisation layers (instance norm leaves "bubble" artefacts and is outside the TensorRT
-table), ReLU only, edge padding to a multiple of 4 and a crop back: any size and aspect, and a
-graph of Conv, Relu, Add, DepthToSpace, Pad and Slice that TensorRT parses.
+It predicts the *detail* (dream minus frame), so the composed frame keeps the camera's sharpness
+and a zero output is "no dream". No normalisation layers (instance norm leaves "bubble" artefacts
+and is outside the TensorRT table), ReLU only, edge padding to a multiple of 8 and a crop back: any
+size and aspect, and a graph of Conv, ConvTranspose, Relu, Add, Reshape/Transpose (the folds),
+Slice and Concat that TensorRT parses.
 """
 
 from __future__ import annotations
@@ -21,17 +27,17 @@ from torch import Tensor, nn
 
 from engine.errors import DreamwallError
 
-STRIDE = 4  # the total downsampling: inputs are edge-padded to a multiple of it
+STRIDE = 8  # the total downsampling: inputs are edge-padded to a multiple of it
+FOLD = 4  # the first SpaceToDepth: 4x4 pixel blocks become 48 channels at 1/4 size
 
 
 @dataclass(frozen=True)
 class StudentShape:
-    """The architecture's sizes: stem width (full res), middle width (1/2), wide width and residual blocks (1/4)."""
+    """The architecture's sizes: the width at 1/4 size, the width of the residual blocks at 1/8, and their number."""
 
-    stem: int = 16
-    middle: int = 32
-    wide: int = 64
-    blocks: int = 5
+    quarter: int = 24
+    eighth: int = 48
+    blocks: int = 3
 
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():
@@ -63,21 +69,27 @@ def _edge_pad(x: Tensor, bottom: int, right: int) -> Tensor:
     return x
 
 
+def bilinear_kernel(channels: int) -> Tensor:
+    """The weights of a depthwise stride-2 ConvTranspose (kernel 4, padding 1) that doubles a picture's size
+    bilinearly: each output pixel is 3/4 of its nearer input neighbour and 1/4 of the farther, in both axes."""
+    taps = torch.tensor([0.25, 0.75, 0.75, 0.25])
+    return (taps[:, None] * taps[None, :]).expand(channels, 1, 4, 4).contiguous()
+
+
 class StudentNet(nn.Module):
     """RGB [0, 1] (N, 3, H, W) -> the dream's detail (N, 3, H, W), in [0, 1] pixel units, any H and W."""
 
     def __init__(self, shape: StudentShape | None = None) -> None:
         super().__init__()
         self.shape = shape = shape or StudentShape()
-        self.stem = nn.Conv2d(3, shape.stem, 3, padding=1)
-        self.down1 = nn.Conv2d(shape.stem, shape.middle, 3, stride=2, padding=1)
-        self.down2 = nn.Conv2d(shape.middle, shape.wide, 3, stride=2, padding=1)
-        self.blocks = nn.Sequential(*(_Residual(shape.wide) for _ in range(shape.blocks)))
-        self.up1 = nn.Conv2d(shape.wide, shape.middle * 4, 3, padding=1)
-        self.up2 = nn.Conv2d(shape.middle, shape.stem * 4, 3, padding=1)
-        self.out = nn.Conv2d(shape.stem, 3, 3, padding=1)
+        self.fold = nn.Conv2d(3 * FOLD * FOLD, shape.quarter, 3, padding=1)
+        self.down = nn.Conv2d(shape.quarter, shape.eighth, 3, stride=2, padding=1)
+        self.blocks = nn.Sequential(*(_Residual(shape.eighth) for _ in range(shape.blocks)))
+        self.up = nn.Conv2d(shape.eighth, shape.quarter * 4, 3, padding=1)
+        self.out = nn.Conv2d(shape.quarter, 3 * 4, 3, padding=1)  # the detail at half size, as 2x2 sub-pixels
         nn.init.zeros_(self.out.weight)  # an untrained student dreams nothing, rather than noise
         nn.init.zeros_(self.out.bias)
+        self.register_buffer("bilinear", bilinear_kernel(3))  # fixed, saved (an initializer in ONNX)
 
     def forward(self, image: Tensor) -> Tensor:
         height, width = int(image.shape[-2]), int(image.shape[-1])  # constants in an exported graph
@@ -85,13 +97,11 @@ class StudentNet(nn.Module):
         x = (image - 0.5) * 2.0
         if pad_h or pad_w:
             x = _edge_pad(x, pad_h, pad_w)
-        stem = F.relu(self.stem(x))
-        half = F.relu(self.down1(stem))
-        quarter = F.relu(self.down2(half))
-        quarter = self.blocks(quarter)
-        half = F.relu(F.pixel_shuffle(self.up1(quarter), 2)) + half
-        full = F.relu(F.pixel_shuffle(self.up2(half), 2)) + stem
-        detail = self.out(full)
+        quarter = F.relu(self.fold(F.pixel_unshuffle(x, FOLD)))
+        eighth = self.blocks(F.relu(self.down(quarter)))
+        quarter = F.relu(F.pixel_shuffle(self.up(eighth), 2)) + quarter
+        half = F.pixel_shuffle(self.out(quarter), 2)
+        detail = F.conv_transpose2d(half, self.bilinear, stride=2, padding=1, groups=3)
         if pad_h or pad_w:
             detail = detail[..., :height, :width]
         return detail

@@ -35,8 +35,8 @@ EXIT_INTERRUPTED = 130
 
 def _shape(text: str) -> StudentShape:
     parts = text.split(",")
-    if len(parts) != 4 or not all(p.strip().isdigit() for p in parts):
-        raise argparse.ArgumentTypeError(f"shape must be STEM,MIDDLE,WIDE,BLOCKS like 16,32,64,5, got '{text}'")
+    if len(parts) != 3 or not all(p.strip().isdigit() for p in parts):
+        raise argparse.ArgumentTypeError(f"shape must be QUARTER,EIGHTH,BLOCKS like 24,48,3, got '{text}'")
     try:
         return StudentShape(*(int(p) for p in parts))
     except DreamwallError as error:
@@ -61,7 +61,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--octaves", type=int_in(1, 8, "octaves"), help="teacher octaves (default the preset's)")
     parser.add_argument("--teacher-steps", type=int_in(1, 200, "teacher steps"),
                         help="teacher steps per octave (default the preset's render steps)")  # fmt: skip
-    parser.add_argument("--shape", type=_shape, default=StudentShape(), help="STEM,MIDDLE,WIDE,BLOCKS (16,32,64,5)")
+    parser.add_argument(
+        "--shape",
+        type=_shape,
+        default=StudentShape(),
+        help="QUARTER,EIGHTH,BLOCKS: widths at 1/4 and 1/8 size, residual blocks (24,48,3)",
+    )
     parser.add_argument("--seed", type=int_in(0, 2**31 - 1, "seed"), default=0)
 
 

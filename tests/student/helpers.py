@@ -12,7 +12,7 @@ from installation.distill.student_file import look_hash, look_settings
 from installation.distill.train import DistillConfig, Distiller, Teacher
 from installation.presets.loader import PresetLibrary
 
-TINY = StudentShape(stem=4, middle=8, wide=8, blocks=1)
+TINY = StudentShape(quarter=4, eighth=8, blocks=1)
 
 
 def tiny_distiller(net: DreamNet, preset: str = "default", **changes: object) -> Distiller:

@@ -10,7 +10,7 @@ import run
 from installation.distill.student_file import load_student
 
 TINY_RUN = ["--size", "48", "--crops", "2", "--eval-crops", "1", "--batch", "1", "--octaves", "1",
-            "--teacher-steps", "1", "--shape", "4,8,8,1"]  # fmt: skip
+            "--teacher-steps", "1", "--shape", "4,8,1"]  # fmt: skip
 
 
 def test_a_tiny_distill_writes_a_student_of_the_look(tmp_path: Path, capsys: pytest.CaptureFixture[str],
@@ -30,7 +30,7 @@ def test_a_tiny_distill_writes_a_student_of_the_look(tmp_path: Path, capsys: pyt
     [
         (["--preset", "nosuch"], "unknown preset 'nosuch'"),
         (["--preset", "default", "--minutes", "0"], "minutes must be between 0.01 and 1440, got 0"),
-        (["--preset", "default", "--shape", "1,2"], "shape must be STEM,MIDDLE,WIDE,BLOCKS"),
+        (["--preset", "default", "--shape", "1,2"], "shape must be QUARTER,EIGHTH,BLOCKS"),
         (["--preset", "default", "--images", "NOWHERE"], "--images NOWHERE: not a folder"),
         (["--preset", "default", "--video", "nothing.mp4"], "--video nothing.mp4: file not found"),
         (["--preset", "default", "--resume"], "--resume: no stopped run to continue"),

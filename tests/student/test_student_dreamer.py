@@ -52,7 +52,7 @@ def ship_student(preset: Preset) -> StudentNet:
     """A student file for `preset`'s look beside it (untrained but for a non-zero output layer: it dreams)."""
     torch.manual_seed(0)
     net = StudentNet(TINY)
-    torch.nn.init.normal_(net.out.weight, std=0.05)
+    torch.nn.init.normal_(net.out.weight, std=0.2)
     manifest = {"look": {"preset": preset.name, "hash": look_hash(look_settings(preset))},
                 "teacher": {"lr": preset.lr}, "evaluation": {"fidelity": 0.5}}  # fmt: skip
     (preset.path.parent / "students").mkdir(exist_ok=True)

@@ -25,5 +25,5 @@ def test_an_untrained_student_dreams_nothing() -> None:
 
 
 def test_a_bad_shape_is_refused_in_one_line() -> None:
-    with pytest.raises(DreamwallError, match="student wide must be a whole number between 1 and 512, got 0"):
-        StudentShape(wide=0)
+    with pytest.raises(DreamwallError, match="student eighth must be a whole number between 1 and 512, got 0"):
+        StudentShape(eighth=0)

@@ -3,17 +3,18 @@
 Shaped for a 2-core CPU (measured: `python run.py bench --student`): nothing wide runs at full
 resolution. The frame is folded into 4x4 blocks (SpaceToDepth, 48 channels at 1/4 size), one
 convolution reads them, a stride-2 convolution goes to 1/8 where the residual blocks run (their
-receptive field spans the dream's patterns: eyes, fur, faces tens of pixels wide), a sub-pixel
-upsampling (DepthToSpace) comes back to 1/4 with a skip, and the detail is made at half size and
-brought to full size by a fixed bilinear x2 (a depthwise ConvTranspose whose weights are not
-trained). That last step is the look, not only a saving: trained on the look's own objective, a
-student free to paint single pixels learns high-frequency dots along edges that excite the network
-without looking like a dream; at half size it paints eyes and fur as the teacher's octaves do.
+receptive field spans the dream's patterns: eyes, fur, faces tens of pixels wide), and the way back
+is resize-then-convolve (Odena et al., "Deconvolution and checkerboard artifacts", Distill 2016):
+a fixed bilinear x2 (a depthwise ConvTranspose whose weights are not trained) and a convolution
+to 1/4 with a skip, where the detail is made and doubled twice more bilinearly. That is the look,
+not only a saving. Trained on the look's own objective, a student free to paint single pixels
+learnt dots along edges, and one with sub-pixel (DepthToSpace) upsampling learnt a 4-pixel mesh:
+both excite the network without looking like a dream.
 
 It predicts the *detail* (dream minus frame), so the composed frame keeps the camera's sharpness
 and a zero output is "no dream". No normalisation layers (instance norm leaves "bubble" artefacts
 and is outside the TensorRT table), ReLU only, edge padding to a multiple of 8 and a crop back: any
-size and aspect, and a graph of Conv, ConvTranspose, Relu, Add, Reshape/Transpose (the folds),
+size and aspect, and a graph of Conv, ConvTranspose, Relu, Add, Reshape/Transpose (the fold),
 Slice and Concat that TensorRT parses.
 """
 
@@ -76,6 +77,11 @@ def bilinear_kernel(channels: int) -> Tensor:
     return (taps[:, None] * taps[None, :]).expand(channels, 1, 4, 4).contiguous()
 
 
+def _double(x: Tensor, kernel: Tensor) -> Tensor:
+    """`x` at twice its size, bilinearly (`kernel` from bilinear_kernel, one per channel)."""
+    return F.conv_transpose2d(x, kernel, stride=2, padding=1, groups=int(x.shape[1]))
+
+
 class StudentNet(nn.Module):
     """RGB [0, 1] (N, 3, H, W) -> the dream's detail (N, 3, H, W), in [0, 1] pixel units, any H and W."""
 
@@ -85,11 +91,13 @@ class StudentNet(nn.Module):
         self.fold = nn.Conv2d(3 * FOLD * FOLD, shape.quarter, 3, padding=1)
         self.down = nn.Conv2d(shape.quarter, shape.eighth, 3, stride=2, padding=1)
         self.blocks = nn.Sequential(*(_Residual(shape.eighth) for _ in range(shape.blocks)))
-        self.up = nn.Conv2d(shape.eighth, shape.quarter * 4, 3, padding=1)
-        self.out = nn.Conv2d(shape.quarter, 3 * 4, 3, padding=1)  # the detail at half size, as 2x2 sub-pixels
+        self.up = nn.Conv2d(shape.eighth, shape.quarter, 3, padding=1)  # after a bilinear x2 of the 1/8 features
+        self.out = nn.Conv2d(shape.quarter, 3, 3, padding=1)  # the detail at 1/4 size
         nn.init.zeros_(self.out.weight)  # an untrained student dreams nothing, rather than noise
         nn.init.zeros_(self.out.bias)
-        self.register_buffer("bilinear", bilinear_kernel(3))  # fixed, saved (an initializer in ONNX)
+        # fixed, saved (initializers in ONNX): bilinear x2 of the 1/8 features and of the detail
+        self.register_buffer("bilinear_eighth", bilinear_kernel(shape.eighth))
+        self.register_buffer("bilinear_detail", bilinear_kernel(3))
 
     def forward(self, image: Tensor) -> Tensor:
         height, width = int(image.shape[-2]), int(image.shape[-1])  # constants in an exported graph
@@ -99,9 +107,8 @@ class StudentNet(nn.Module):
             x = _edge_pad(x, pad_h, pad_w)
         quarter = F.relu(self.fold(F.pixel_unshuffle(x, FOLD)))
         eighth = self.blocks(F.relu(self.down(quarter)))
-        quarter = F.relu(F.pixel_shuffle(self.up(eighth), 2)) + quarter
-        half = F.pixel_shuffle(self.out(quarter), 2)
-        detail = F.conv_transpose2d(half, self.bilinear, stride=2, padding=1, groups=3)
+        quarter = F.relu(self.up(_double(eighth, self.bilinear_eighth))) + quarter
+        detail = _double(_double(self.out(quarter), self.bilinear_detail), self.bilinear_detail)
         if pad_h or pad_w:
             detail = detail[..., :height, :width]
         return detail

@@ -48,7 +48,7 @@ class DistillConfig:
     eval_crops: int = 12
     batch: int = 4
     steps: int = 100_000
-    learning_rate: float = 1e-3
+    learning_rate: float = 5e-3
     seed: int = 0
     shape: StudentShape = field(default_factory=StudentShape)
     weights: LossWeights = field(default_factory=LossWeights)

@@ -22,6 +22,6 @@ def tiny_distiller(net: DreamNet, preset: str = "default", **changes: object) ->
     look = look_settings(look_preset)
     values: dict[str, object] = dict(preset=preset, look=look, look_hash=look_hash(look), teacher_lr=0.05,
                                      source="builtin", size=48, crops=4, eval_crops=2, batch=2, steps=40,
-                                     learning_rate=1e-2, shape=TINY, weights=LossWeights())  # fmt: skip
+                                     learning_rate=3e-3, shape=TINY, weights=LossWeights())  # fmt: skip
     values.update(changes)
     return Distiller(DistillConfig(**values), teacher, builtin_pictures())  # type: ignore[arg-type]

@@ -45,7 +45,7 @@ def test_the_objective_gain_rises_with_training(trained: tuple[Distiller, dict[s
     distiller, before, _ = trained
     after = distiller.evaluate()
     assert before["student_gain"] == 0.0  # an untrained student dreams nothing
-    assert after["student_gain"] > 0.01
+    assert after["student_gain"] > 0.005
     assert after["teacher_gain"] == before["teacher_gain"] > 0
 
 

@@ -3,7 +3,9 @@
 The live pipeline rows run the real show path (installation.benchmarks.pipeline): the
 demo camera at 1080p and 60 fps -> capture -> worker (fp16, the backend `auto` picks) ->
 composed at 1920x1080 -> the real Renderer under SDL's dummy driver, for about 20 s per
-processing size (960x540, 1920x1080, 3840x2160), against the targets of issue 9.
+processing size (960x540, 1920x1080, 3840x2160), against the targets of issue 9. The
+student rows time the default look's one-pass student (issue 22) at 1920x1080 and 3840x2160
+in fp32 and fp16, against 60 frames/s at 4K.
 
 Run through bench/gpu_check.sh (which installs the carried weight wheels). With
 --dry-run it runs on the CPU at tiny sizes, to prove the script works before a GPU
@@ -14,6 +16,7 @@ skipped, never silently dropped.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -32,6 +35,7 @@ from engine.export.store import MemoryStore  # noqa: E402
 from engine.networks import load_network  # noqa: E402
 from engine.objectives import Objective, parse_objective  # noqa: E402
 from engine.step import GradientFn, autograd_gradient, dream_step  # noqa: E402
+from engine.student import StudentNet  # noqa: E402
 from installation.benchmarks.pipeline import PipelineFigures, PipelineSpec, measure_pipeline  # noqa: E402
 from installation.benchmarks.step import params_text, shipped_step_params  # noqa: E402
 from installation.benchmarks.timing import median_ms  # noqa: E402
@@ -51,6 +55,9 @@ LIVE_PROCESS_SIZES = ((960, 540), (1920, 1080), (3840, 2160))
 LIVE_OUTPUT = (1920, 1080)
 # issue 9's targets on an H100/H200, per processing size: dreamed fps, worker ms per frame, latency p95 ms
 LIVE_TARGETS = {(960, 540): (58.0, 8.0, None), (1920, 1080): (58.0, None, 50.0), (3840, 2160): (30.0, None, None)}
+# issue 22: the one-pass student of the default look, one forward pass per dreamed frame
+STUDENT_SIZES = ((1920, 1080), (3840, 2160))
+STUDENT_TARGET_FPS = {(3840, 2160): 60.0}
 
 
 class Budget:
@@ -189,6 +196,44 @@ def fps_table(device: torch.device, sizes: list[tuple[int, int]], repeats: int, 
     return rows
 
 
+def _student_pass(model: torch.nn.Module, frame: torch.Tensor, device: torch.device) -> None:
+    model(frame)
+    sync(device)
+
+
+def student_rows(device: torch.device, sizes: list[tuple[int, int]], repeats: int, budget: Budget,
+                 skipped: list[str]) -> list[dict]:  # fmt: skip
+    """The default look's shipped student (an untrained one of the same shape if none is shipped: the speed is
+    the architecture's) per size, fp32 and fp16 channels_last, one forward pass per frame."""
+    from installation.distill.student_file import load_student, student_path
+
+    path = student_path("default")
+    shipped = path.is_file()
+    net, source = (load_student(path).net, str(path.relative_to(ROOT))) if shipped else (StudentNet(), "untrained")
+    rows = []
+    for width, height in sizes:
+        for dtype in (torch.float32, torch.float16):
+            if device.type == "cpu" and dtype == torch.float16:
+                continue
+            if budget.left() < 20:
+                skipped.append(f"student {width}x{height} {dtype}: time budget")
+                continue
+            model = net.to(device=device, dtype=dtype, memory_format=torch.channels_last).eval()
+            frame = torch.rand(1, 3, height, width, device=device, dtype=dtype).to(memory_format=torch.channels_last)
+            strict_fp32(dtype == torch.float32)
+            with torch.inference_mode():
+                ms = median_ms(functools.partial(_student_pass, model, frame, device), repeats, warmup=3)
+            target = STUDENT_TARGET_FPS.get((width, height))
+            verdict = "no target" if target is None else ("MET" if 1000 / ms >= target else f"MISSED < {target:g} fps")
+            name = str(dtype).removeprefix("torch.")
+            rows.append({"size": f"{width}x{height}", "dtype": name, "ms_per_frame": ms, "fps": 1000 / ms,
+                         "student": source, "verdict": verdict})  # fmt: skip
+            print(f"student {width}x{height:<6}{name:<9}{1000 / ms:8.1f} fps ({ms:.2f} ms/frame, {source})  {verdict}",
+                  flush=True)  # fmt: skip
+    strict_fp32(False)
+    return rows
+
+
 def live_rows(device: torch.device, dry_run: bool, budget: Budget, skipped: list[str]) -> list[dict]:
     """The live show end to end per processing size, with each target's verdict."""
     import dataclasses
@@ -270,6 +315,8 @@ def main() -> int:
     # Most important first: the default network's parity, then the FPS table, then the other network.
     parity_rows = parity(device, parity_size, PARITY_NETWORKS[:1], budget, skipped)
     live = live_rows(device, args.dry_run, budget, skipped)
+    students = student_rows(device, [(96, 54), (128, 72)] if args.dry_run else list(STUDENT_SIZES), repeats, budget,
+                            skipped)  # fmt: skip
     fps_rows = fps_table(device, sizes, repeats, budget, skipped)
     parity_rows += parity(device, parity_size, PARITY_NETWORKS[1:], budget, skipped)
     print("\nFPS at 2 dream steps per frame, " + f"{FPS_NETWORK[0]} {FPS_NETWORK[1]} on {name}; "
@@ -289,7 +336,7 @@ def main() -> int:
     out = os.environ.get("OUT")
     if out:
         report = {"device": name, "torch": torch.__version__, "parity": parity_rows, "fps": fps_rows,
-                  "live": live, "skipped": skipped}
+                  "live": live, "student": students, "skipped": skipped}
         (Path(out) / "gpu_check.json").write_text(json.dumps(report, indent=2))
     return 1 if failed else 0
 

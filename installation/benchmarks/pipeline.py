@@ -41,6 +41,7 @@ from installation.sources.demo import DemoSource
 
 if TYPE_CHECKING:  # imported late at run time: SDL reads its driver setting on import
     from installation.display.renderer import Renderer
+    from installation.dreaming.students import LookStudent
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class PipelineSpec:
     repeats: int = 5
     record_fps: float | None = None  # record the shown window as the REC key does (at this rate), or not
     writer_factory: WriterFactory | None = None  # the recording's encoder (None: the app's live choice)
+    student: LookStudent | None = None  # dream with this one-pass student (None: as the preset says)
 
 
 @dataclass
@@ -180,6 +182,8 @@ def measure_pipeline(preset: Preset, spec: PipelineSpec) -> PipelineFigures:
     net = NetworkCache().get(preset.network, spec.device, spec.dtype)
     settings = dataclasses.replace(dream_settings(preset, net, Overrides(), spec.process_size, placement=placement),
                                    steps=spec.steps)  # fmt: skip
+    if spec.student is not None:
+        settings = settings.replace(dreamer="student", student=spec.student)
     chooser = BackendChooser()  # no export store: the live app's choice, without writing a cache
     chooser.wanted, chooser.compute = preset.backend, spec.compute
     if spec.device.type == "cuda":

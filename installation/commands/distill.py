@@ -107,10 +107,13 @@ def run(args: argparse.Namespace) -> int:
     else:
         distiller = Distiller(config, teacher, pictures)
     start_done()
-    bars = {"teacher": ProgressBar(f"distill {preset.name}: teacher dreams", unit="crops"),
-            "train": ProgressBar(f"distill {preset.name}: training", unit="steps", start=distiller.step)}  # fmt: skip
+    bars: dict[str, ProgressBar] = {}  # each made when its phase begins: its rate counts from there
 
     def progress(phase: str, done: int, total: int, detail: str) -> None:
+        if phase not in bars:
+            what, unit = ("teacher dreams", "crops") if phase == "teacher" else ("training", "steps")
+            bars[phase] = ProgressBar(f"distill {preset.name}: {what}", unit=unit,
+                                      start=done - 1 if phase == "train" else 0)  # fmt: skip
         bars[phase].detail = detail
         bars[phase](done, total)
 

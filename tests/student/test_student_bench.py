@@ -35,6 +35,8 @@ def test_the_student_bench_reports_speed_fidelity_and_flicker(monkeypatch: pytes
     monkeypatch.setattr(bench, "CLIP_FRAMES", 18)
     monkeypatch.setattr(bench.temporal, "SKIP", 14)
     monkeypatch.setattr(bench.temporal, "GIF_SCALE", 3)
+    monkeypatch.setattr(bench, "SHOW_SIZES", ((64, 36),))
+    monkeypatch.setattr(bench, "SHOW_OUTPUT", (128, 72))
     assert run.main(["bench", "--student", "--json", "--repeats", "2"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert [(r["size"], r["dreamer"], len(r["fps_runs"])) for r in result["speed"]] == [
@@ -44,8 +46,14 @@ def test_the_student_bench_reports_speed_fidelity_and_flicker(monkeypatch: pytes
     assert all(r["teacher_gain"] > 0 for r in result["fidelity"])
     assert {(r["dreamer"]) for r in result["flicker"]} == {"gradient", "student"}
     assert len(result["flicker"]) == 2 * 5 and all(r["strength"] > 0 for r in result["flicker"])
+    assert [(r["size"], r["dreamer"]) for r in result["show"]] == [("64x36", "gradient"), ("64x36", "student")]
+    for row in result["show"]:  # the dream stage timed in the show and alone, and their ratio
+        assert row["dream_fps"] > 0 and row["dream_ms_show"] > 0 and row["dream_ms_alone"] > 0
+        assert row["ratio"] == pytest.approx(row["dream_ms_show"] / row["dream_ms_alone"], abs=0.01)
     bench._print(result, [bench.SpeedRow(**r) for r in result["speed"]],
                  [bench.FidelityRow(**r) for r in result["fidelity"]],
-                 [bench.FlickerRow(**r) for r in result["flicker"]])  # fmt: skip
+                 [bench.FlickerRow(**r) for r in result["flicker"]],
+                 [bench.ShowRow(**r) for r in result["show"]])  # fmt: skip
     table = capsys.readouterr().out
     assert "gradient" in table and "student" in table and "mean fidelity" in table and "mean student" in table
+    assert "inside the show" in table

@@ -112,6 +112,7 @@ class App:
         self.director = LookDirector(self.programme, self.backends, (self.device, self.device_reason),
                                      config.process_size, self.messages)  # fmt: skip
         self.director.mask = config.mask
+        self.director.dreamer = config.dreamer
         self.director.panorama = config.panorama
         self.director.fit = config.fit
         self.director.prepare(presets)

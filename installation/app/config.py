@@ -35,6 +35,7 @@ class LiveConfig:
     backend: str | None = None           # None: the preset's choice
     device: str = "auto"                 # auto (CUDA when present) | cpu | cuda | cuda:N
     seed: int | None = None              # overrides every preset's seed; None: each preset's own
+    dreamer: str | None = None           # gradient | student for every preset; None: each preset's own
     mask: str | None = None              # overrides every preset's mask (none | visitors | room); None: its own
     panorama: bool = False               # every preset dreams the input as a 360 panorama; False: each its own
     fit: str | None = None               # fill | fit | stretch for every preset; None: each preset's own

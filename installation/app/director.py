@@ -56,6 +56,7 @@ class LookDirector:
         self.overrides = Overrides()
         self.audio_gain = 1.0
         self.mask: str | None = None  # --mask: who dreams in every preset; None = each preset's own
+        self.dreamer: str | None = None  # --dreamer: gradient or student for every preset; None = each preset's own
         self.panorama = False  # --panorama: every preset dreams a 360 panorama; False = each preset's own key
         self.fit: str | None = None  # --fit: how every preset's frame meets the screen; None = each preset's own
         self.placement_now: Placement | None = None
@@ -117,7 +118,7 @@ class LookDirector:
         shown, overrides, lr_gain = pulsed(preset, self.overrides, self.audio_gain, self.pulse)
         return dream_settings(shown, net, overrides, self.process_size, lr_gain=lr_gain,
                               objective=self._objective_of[1], placement=placement, mask=self.mask,
-                              panorama=self.panorama, fit=self.fit)  # fmt: skip
+                              panorama=self.panorama, fit=self.fit, dreamer=self.dreamer)  # fmt: skip
 
     def apply(self, announce: bool = True) -> None:
         """Send the current preset (with overrides) to the worker; announce a change."""

@@ -11,6 +11,7 @@ from engine.masks import MASK_MODES
 from installation.app.config import LiveConfig
 from installation.common.cli import choice_arg, number_arg, size_arg, start_done, whole_arg
 from installation.controls.inputs import ControlsConfig
+from installation.presets.schema import DREAMERS
 from installation.sources.cameras.settings import CONFIG_ENVIRONMENT as CAMERA_CONFIG_ENV
 from installation.sources.cameras.settings import ENVIRONMENT as CAMERA_ENV
 from installation.sources.cameras.settings import format_arg, fps_arg, from_options
@@ -54,6 +55,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="jitter seed for every preset (default: each preset's own seed)")  # fmt: skip
     parser.add_argument("--mask", type=choice_arg("mask", MASK_MODES), help="who dreams in every preset: visitors "
                         "(only what moves), room (all but what moves) or none (default: the preset's)")  # fmt: skip
+    parser.add_argument("--dreamer", type=choice_arg("dreamer", DREAMERS), help="gradient or student (the look's "
+                        "one-pass student, where it has one) for every preset (default: the preset's)")  # fmt: skip
     parser.add_argument("--panorama", action="store_true", help="the camera or file is 360-degree (2:1) "
                         "equirectangular: every preset dreams it seamlessly (default: each preset's own)")  # fmt: skip
     camera = parser.add_argument_group("camera (defaults from the kiosk environment file: $DREAMWALL_CAMERA_*)")
@@ -117,6 +120,7 @@ def config_from_args(args: argparse.Namespace) -> LiveConfig:
         presets_dir=args.presets_dir,
         seed=args.seed,
         mask=args.mask,
+        dreamer=args.dreamer,
         panorama=args.panorama,
         backend=args.backend,
         device=args.device,

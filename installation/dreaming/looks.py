@@ -55,6 +55,7 @@ def dream_settings(
     mask: str | None = None,
     panorama: bool = False,
     fit: str | None = None,
+    dreamer: str | None = None,
     students: StudentCache = STUDENTS,
 ) -> DreamSettings:
     """The worker's settings for `preset` (objective built against the real network).
@@ -66,8 +67,11 @@ def dream_settings(
     `mask`: who dreams, instead of the preset's mask (the --mask flag); None = the preset's.
     `panorama`: dream the input as a 360-degree panorama whatever the preset says (the --panorama flag).
     `fit`: how the frame meets the screen, instead of the preset's (the --fit flag); None = the preset's.
+    `dreamer`: gradient or student, instead of the preset's (the --dreamer flag); None = the preset's.
     `students`: where a preset with `dreamer: student` finds its look's student (loaded once per file).
     """
+    if dreamer is not None:
+        preset = dataclasses.replace(preset, dreamer=dreamer)
     if overrides.intensity is not None:
         preset = preset.with_intensity(overrides.intensity)
     if lr_gain != 1.0:

@@ -139,6 +139,26 @@ def test_a_student_for_the_look_replaces_the_gradient_steps(tmp_path: Path, sque
     assert any(line.endswith("· one-pass student") for line in hud)
 
 
+def test_the_dreamer_flag_overrides_the_presets_choice_both_ways(tmp_path: Path, squeezenet: DreamNet) -> None:
+    """`live --dreamer student|gradient` reaches every preset through dream_settings."""
+    asking, plain = look(tmp_path), look(tmp_path, QUICK.replace("dreamer: student\n", ""), name="plain")
+    ship_student(asking)
+    ship_student(plain)
+    students = StudentCache()
+    assert dream_settings(plain, squeezenet, students=students).runs_student is False
+    assert dream_settings(plain, squeezenet, students=students, dreamer="student").runs_student is True
+    assert dream_settings(asking, squeezenet, students=students, dreamer="gradient").runs_student is False
+    assert dream_settings(asking, squeezenet, students=students).runs_student is True
+
+
+def test_a_misspelt_dreamer_flag_exits_2_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        run.main(["live", "--dreamer", "studnet"])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].endswith("unknown dreamer 'studnet' (did you mean 'student'?); choose from: gradient, student")
+
+
 def test_another_looks_student_is_refused_with_the_reason(tmp_path: Path, squeezenet: DreamNet) -> None:
     ship_student(look(tmp_path))
     other = look(tmp_path, QUICK + "jitter: 3\n")  # the same name, another look

@@ -5,7 +5,8 @@
   camera at the processing size; the gradient with the preset's live steps, the student in one
   pass; the median of `repeats` windows after a warm-up. No display loop (`bench --live` has it).
   Both run in torch eager fp32 on the CPU (plain autograd for the gradient): the same footing, not
-  the backend or bf16 choice the app may make for either.
+  the backend or bf16 choice the app may make for either; the student also through ONNX Runtime
+  (`backend: onnx`), for the choice.
 - Fidelity on pictures distillation never trains on (installation.distill.data.EVAL_PHOTOS) at
   320x180: the student's gain in the look's objective over the raw frame as a share of the
   teacher's (the still dream it learnt: the preset's octaves and steps), and the feature distance
@@ -51,6 +52,7 @@ from installation.distill.data import EVAL_PHOTOS, _photo
 from installation.dreaming.looks import Overrides, dream_settings
 from installation.dreaming.settings import DreamSettings
 from installation.dreaming.stage_timer import StageTimer
+from installation.dreaming.student_backends import OnnxStudent
 from installation.dreaming.students import LookStudent, StudentCache
 from installation.dreaming.worker import DreamWorker
 from installation.presets.loader import Preset, PresetLibrary
@@ -164,9 +166,11 @@ def _worker_fps(settings: DreamSettings, size: tuple[int, int], repeats: int) ->
 def measure_speed(preset: Preset, net: DreamNet, student: LookStudent, repeats: int) -> list[SpeedRow]:
     rows = []
     base = dream_settings(preset, net, Overrides())
+    on_onnx = dataclasses.replace(student, net=OnnxStudent(student.net), backend="onnx")  # type: ignore[arg-type]
     for size in SIZES:
         for name, settings in (("gradient", base.replace(dreamer="gradient", student=None)),
-                               ("student", base.replace(dreamer="student", student=student))):  # fmt: skip
+                               ("student", base.replace(dreamer="student", student=student)),
+                               ("student onnx", base.replace(dreamer="student", student=on_onnx))):  # fmt: skip
             runs, dream_ms = _worker_fps(settings, size, repeats)
             fps = statistics.median(runs)
             rows.append(SpeedRow(f"{size[0]}x{size[1]}", name, round(fps, 2), [round(r, 2) for r in runs],
@@ -288,10 +292,10 @@ def _print(result: dict[str, object], speed: list[SpeedRow], fidelity: list[Fide
     for row in speed:
         by_size.setdefault(row.size, {})[row.dreamer] = row
     for size, pair in by_size.items():
-        g, s = pair["gradient"], pair["student"]
+        g, s, o = pair["gradient"], pair["student"], pair["student onnx"]
         print(f"  {size:>9}  gradient {g.fps:6.2f} fps ({g.ms_per_frame:7.1f} ms)   student {s.fps:6.2f} fps "
-              f"({s.ms_per_frame:7.1f} ms)   x{s.fps / g.fps if g.fps else 0:.1f}   runs {s.fps_runs}   dream stage "
-              f"{_ms(g.dream_ms)} / {_ms(s.dream_ms)} ms")
+              f"({s.ms_per_frame:7.1f} ms)   x{s.fps / g.fps if g.fps else 0:.1f}   runs {s.fps_runs}   student onnx "
+              f"{o.fps:6.2f} fps   dream stage {_ms(g.dream_ms)} / {_ms(s.dream_ms)} / {_ms(o.dream_ms)} ms")
     if fidelity:
         print(f"fidelity on held-out pictures at {FIDELITY_SIZE[0]}x{FIDELITY_SIZE[1]} (student gain / teacher gain "
               f"in the look's objective; feature distance to the teacher, relative to the raw frame's):")

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from engine.errors import DreamwallError
-from engine.student import StudentNet
 from installation.distill.student_file import load_student, look_hash, look_settings, student_path
+from installation.dreaming.student_backends import student_runner
 from installation.presets.schema import Preset
 
 log = logging.getLogger(__name__)
@@ -28,10 +29,11 @@ log = logging.getLogger(__name__)
 class LookStudent:
     """A loaded student on the dream's device and dtype; `lr` is its teacher's (strength 1 = that lr's dream)."""
 
-    net: StudentNet
+    net: nn.Module  # the StudentNet, or what runs it (installation.dreaming.student_backends)
     lr: float
     path: Path
     fidelity: float | None = None  # its evaluation on held-out frames, from the manifest
+    backend: str = "torch"
 
     def strength(self, lr: float) -> float:
         """The detail's scale at step size `lr` (intensity controls, motion, pulse): lr over the teacher's."""
@@ -60,7 +62,7 @@ class StudentCache:
             version: tuple[int, int] | None = (stat.st_mtime_ns, stat.st_size)
         except OSError:
             version = None
-        key = (str(path), version, look, torch.device(device), dtype)
+        key = (str(path), version, look, torch.device(device), dtype, preset.backend)
         with self._lock:
             if key not in self._loaded:
                 self._loaded[key] = self._load(preset, path, look, torch.device(device), dtype)
@@ -78,9 +80,10 @@ class StudentCache:
         for parameter in net.parameters():
             parameter.requires_grad_(False)
         fidelity = found.manifest.get("evaluation", {}).get("fidelity")
-        log.info("preset %s dreams with its student %s (fidelity %s) on %s %s", preset.name, path, fidelity,
-                 device, str(dtype).removeprefix("torch."))  # fmt: skip
-        return LookStudent(net, found.lr, path, float(fidelity) if fidelity is not None else None), None
+        runner, backend = student_runner(net, preset.backend, device)
+        log.info("preset %s dreams with its student %s (fidelity %s) on %s %s, %s", preset.name, path, fidelity,
+                 device, str(dtype).removeprefix("torch."), backend)  # fmt: skip
+        return LookStudent(runner, found.lr, path, float(fidelity) if fidelity is not None else None, backend), None
 
 
 STUDENTS = StudentCache()

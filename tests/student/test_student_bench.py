@@ -40,7 +40,7 @@ def test_the_student_bench_reports_speed_fidelity_and_flicker(monkeypatch: pytes
     assert run.main(["bench", "--student", "--json", "--repeats", "2"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert [(r["size"], r["dreamer"], len(r["fps_runs"])) for r in result["speed"]] == [
-        ("64x36", "gradient", 2), ("64x36", "student", 2)]  # fmt: skip
+        ("64x36", "gradient", 2), ("64x36", "student", 2), ("64x36", "student onnx", 2)]  # fmt: skip
     assert all(r["fps"] > 0 for r in result["speed"])
     assert {r["picture"] for r in result["fidelity"]} == {"coffee", "clock"}
     assert all(r["teacher_gain"] > 0 for r in result["fidelity"])

@@ -159,6 +159,19 @@ def test_a_misspelt_dreamer_flag_exits_2_in_one_line(capsys: pytest.CaptureFixtu
     assert err[-1].endswith("unknown dreamer 'studnet' (did you mean 'student'?); choose from: gradient, student")
 
 
+def test_a_preset_on_onnx_dreams_its_student_through_onnx_runtime(tmp_path: Path, squeezenet: DreamNet,
+                                                                  frames: list[np.ndarray]) -> None:  # fmt: skip
+    preset = look(tmp_path, QUICK + "backend: onnx\n")
+    net = ship_student(preset)
+    settings = dream_settings(preset, squeezenet, students=StudentCache()).replace(process_size=SIZE)
+    assert settings.student is not None and settings.student.backend == "onnx"
+    frame = torch.rand(1, 3, SIZE[1], SIZE[0])
+    with torch.no_grad():
+        torch.testing.assert_close(settings.student.net(frame), net(frame), atol=1e-5, rtol=1e-4)
+    health = dream_all(frames, settings, Counting(lambda *args, **kwargs: pytest.fail("a gradient step ran")))
+    assert (health.dreamer, health.errors) == ("student", 0)
+
+
 def test_another_looks_student_is_refused_with_the_reason(tmp_path: Path, squeezenet: DreamNet) -> None:
     ship_student(look(tmp_path))
     other = look(tmp_path, QUICK + "jitter: 3\n")  # the same name, another look

@@ -1,0 +1,68 @@
+"""Where a look's student runs: torch eager, or ONNX Runtime from the student's exported graph.
+
+- torch (and `auto`): the student module itself, on the network's device and dtype (fp16 on CUDA,
+  bf16 on a CPU where the app chose it). Measured with `run.py bench --student`.
+- onnx, on the CPU: the student's graph exported at each size it is asked to dream
+  (engine.export.student: the graph the TensorRT lint passes, matched to torch through ONNX Runtime
+  in the tests), one session per size, made the first time that size comes. On CUDA the student runs
+  in torch: ONNX Runtime through numpy would copy every frame to the host and back.
+- compile and tensorrt: not built for the student (no TensorRT here to test an engine with); it runs
+  in torch, and the log says so once.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from engine.backends.onnx_runtime import missing as onnx_missing
+from engine.export.student import INPUT_NAME, export_student
+from engine.student import StudentNet
+
+log = logging.getLogger(__name__)
+
+
+class OnnxStudent(nn.Module):
+    """The student through ONNX Runtime on the CPU: one exported graph and session per (height, width)."""
+
+    def __init__(self, net: StudentNet, threads: int | None = None) -> None:
+        super().__init__()
+        self.net = copy.deepcopy(net).cpu().float().eval()  # the weights (export moves what it is given)
+        self.shape = net.shape
+        self.threads = threads if threads is not None else torch.get_num_threads()
+        self._sessions: dict[tuple[int, int], object] = {}
+
+    def _session(self, height: int, width: int):  # noqa: ANN202 - onnxruntime is imported lazily
+        import onnxruntime
+
+        if (height, width) not in self._sessions:
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = self.threads
+            options.log_severity_level = 3
+            self._sessions[(height, width)] = onnxruntime.InferenceSession(
+                export_student(self.net, height, width, lint=False), options, providers=["CPUExecutionProvider"])
+        return self._sessions[(height, width)]
+
+    def forward(self, image: Tensor) -> Tensor:
+        height, width = int(image.shape[-2]), int(image.shape[-1])
+        session = self._session(height, width)
+        frames = image.detach().float().cpu().numpy()
+        detail = np.concatenate([session.run(None, {INPUT_NAME: frames[i : i + 1]})[0]  # type: ignore[attr-defined]
+                                 for i in range(frames.shape[0])])  # fmt: skip
+        return torch.from_numpy(detail).to(image.dtype)
+
+
+def student_runner(net: StudentNet, backend: str, device: torch.device) -> tuple[nn.Module, str]:
+    """(what runs the student, its name) for the preset's `backend` on `device`."""
+    if backend == "onnx" and device.type == "cpu":
+        reason = onnx_missing(device)
+        if reason is None:
+            return OnnxStudent(net), "onnx"
+        log.warning("the student runs in torch: %s", reason)
+    elif backend in ("compile", "tensorrt") or (backend == "onnx" and device.type != "cpu"):
+        log.info("the student runs in torch eager: its %s backend is not built (on %s)", backend, device.type)
+    return net, "torch"

@@ -1,0 +1,45 @@
+"""A preset's backend decides where its student runs: torch, or ONNX Runtime from the exported graph."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import torch
+
+from engine.student import StudentNet
+from installation.dreaming.student_backends import OnnxStudent, student_runner
+from tests.student.helpers import TINY
+
+
+def a_student() -> StudentNet:
+    torch.manual_seed(0)
+    net = StudentNet(TINY).eval()
+    torch.nn.init.normal_(net.out.weight, std=0.2)
+    return net
+
+
+def test_onnx_runtime_dreams_what_torch_dreams_at_each_size_with_one_session_per_size() -> None:
+    net = a_student()
+    runner = OnnxStudent(net, threads=1)
+    for height, width in ((36, 64), (37, 70), (36, 64)):
+        frames = torch.rand(2, 3, height, width)
+        with torch.no_grad():
+            want = net(frames)
+        got = runner(frames)
+        assert got.shape == want.shape and got.abs().mean() > 0
+        torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-4)
+    assert len(runner._sessions) == 2
+    assert next(net.parameters()).device.type == "cpu"  # the export worked on a copy
+
+
+@pytest.mark.parametrize(("backend", "runs"), [("auto", "torch"), ("torch", "torch"), ("onnx", "onnx"),
+                                               ("compile", "torch"), ("tensorrt", "torch")])  # fmt: skip
+def test_the_presets_backend_picks_the_runner(backend: str, runs: str, caplog: pytest.LogCaptureFixture) -> None:
+    net = a_student()
+    with caplog.at_level(logging.INFO):
+        runner, name = student_runner(net, backend, torch.device("cpu"))
+    assert name == runs
+    assert isinstance(runner, OnnxStudent) if runs == "onnx" else runner is net
+    if backend in ("compile", "tensorrt"):
+        assert f"its {backend} backend is not built" in caplog.text

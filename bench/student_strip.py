@@ -24,12 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.framing import frame_into
 from engine.networks import load_network
-from installation.distill.data import EVAL_PHOTOS
+from installation.distill.data import EVAL_PHOTOS, rgb_photo
 from installation.distill.student_file import load_student, look_hash, look_settings, student_path
 from installation.distill.train import Teacher
 from installation.outputs.images import write_image
 from installation.presets.loader import PresetLibrary
-from installation.sources.demo import load_photo
 
 SIZE = (640, 360)
 
@@ -55,7 +54,7 @@ def row(name: str, photo: str) -> np.ndarray:
     net = load_network(preset.network).eval()
     teacher = Teacher(net, preset.build_objective(net), dataclasses.replace(preset.step_params(), jitter_walk=0),
                       preset.octave_params())  # fmt: skip
-    camera = frame_into(load_photo(photo), SIZE, "fill")
+    camera = frame_into(rgb_photo(photo), SIZE, "fill")
     frame = _tensor(camera)
     began = time.perf_counter()
     dreamt = teacher.dream(frame, 0, 0)

@@ -48,7 +48,7 @@ from engine.student import StudentNet, objective_gain
 from engine.temporal import dis_flow
 from installation.benchmarks import temporal
 from installation.benchmarks.pipeline import PipelineSpec, measure_pipeline
-from installation.distill.data import EVAL_PHOTOS, _photo
+from installation.distill.data import EVAL_PHOTOS, rgb_photo
 from installation.dreaming.looks import Overrides, dream_settings
 from installation.dreaming.settings import DreamSettings
 from installation.dreaming.stage_timer import StageTimer
@@ -198,7 +198,7 @@ def _held_out() -> dict[str, torch.Tensor]:
     """The evaluation photographs, cropped to 16:9 and scaled to FIDELITY_SIZE."""
     from engine.framing import crop_scale
 
-    return {name: to_tensor(crop_scale(_photo(name), FIDELITY_SIZE, "fill")) for name in EVAL_PHOTOS}
+    return {name: to_tensor(crop_scale(rgb_photo(name), FIDELITY_SIZE, "fill")) for name in EVAL_PHOTOS}
 
 
 def measure_fidelity(preset: Preset, net: DreamNet, objective: Objective, student: LookStudent) -> list[FidelityRow]:

@@ -112,8 +112,7 @@ def run(args: argparse.Namespace) -> int:
     def progress(phase: str, done: int, total: int, detail: str) -> None:
         if phase not in bars:
             what, unit = ("teacher dreams", "crops") if phase == "teacher" else ("training", "steps")
-            bars[phase] = ProgressBar(f"distill {preset.name}: {what}", unit=unit,
-                                      start=done - 1 if phase == "train" else 0)  # fmt: skip
+            bars[phase] = ProgressBar(f"distill {preset.name}: {what}", unit=unit, start=done)  # rate from here
         bars[phase].detail = detail
         bars[phase](done, total)
 

@@ -24,7 +24,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 VIDEO_FRAMES = 240  # frames sampled evenly from a --video
 
 
-def _photo(name: str) -> np.ndarray:
+def rgb_photo(name: str) -> np.ndarray:
     import skimage.data
 
     image = np.asarray(getattr(skimage.data, name)())
@@ -39,7 +39,7 @@ Pictures = tuple[list[np.ndarray], list[np.ndarray]]
 
 def builtin_pictures() -> Pictures:
     """scikit-image's bundled photographs (no download), the demo camera's among them."""
-    return [_photo(name) for name in TRAIN_PHOTOS], [_photo(name) for name in EVAL_PHOTOS]
+    return [rgb_photo(name) for name in TRAIN_PHOTOS], [rgb_photo(name) for name in EVAL_PHOTOS]
 
 
 def folder_pictures(folder: Path) -> Pictures:

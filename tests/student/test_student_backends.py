@@ -41,5 +41,7 @@ def test_the_presets_backend_picks_the_runner(backend: str, runs: str, caplog: p
         runner, name = student_runner(net, backend, torch.device("cpu"))
     assert name == runs
     assert isinstance(runner, OnnxStudent) if runs == "onnx" else runner is net
+    if runs == "torch":  # in channels_last, where the CPU's convolutions are fastest
+        assert net.fold.weight.is_contiguous(memory_format=torch.channels_last)
     if backend in ("compile", "tensorrt"):
         assert f"its {backend} backend is not built" in caplog.text

@@ -24,6 +24,7 @@ from installation.common.cli import float_in, int_in, start_done
 from installation.distill.data import Pictures, builtin_pictures, folder_pictures, video_pictures
 from installation.distill.student_file import SUFFIX, look_hash, look_settings, save_student, student_path
 from installation.distill.train import DistillConfig, Distiller, Teacher
+from installation.dreaming.placement import resolve_device
 from installation.ops.progress import ProgressBar
 from installation.presets.loader import PresetLibrary, environment_presets_dir
 
@@ -68,6 +69,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="QUARTER,EIGHTH,BLOCKS: widths at 1/4 and 1/8 size, residual blocks (24,48,3)",
     )
     parser.add_argument("--seed", type=int_in(0, 2**31 - 1, "seed"), default=0)
+    parser.add_argument("--device", default="cpu", help="cpu (default) | auto | cuda | cuda:N: where the teacher "
+                        "dreams and the student trains (a GPU trains many times faster)")  # fmt: skip
 
 
 def _pictures(args: argparse.Namespace) -> tuple[str, Pictures]:
@@ -88,8 +91,9 @@ def run(args: argparse.Namespace) -> int:
     partial = output.with_name(output.name + ".partial")
     if args.resume and not partial.is_file():
         raise DreamwallError(f"--resume: no stopped run to continue ({partial} not found)")
+    device, _ = resolve_device(args.device)  # a GPU that is not here: one line, before any work
     source, pictures = _pictures(args)
-    net = load_network(preset.network).eval()
+    net = load_network(preset.network).eval().to(device)
     objective = preset.build_objective(net)
     octaves = preset.octave_params()
     octaves = dataclasses.replace(octaves, octaves=args.octaves or octaves.octaves,
@@ -100,12 +104,12 @@ def run(args: argparse.Namespace) -> int:
                            source=source, size=args.size, crops=args.crops, eval_crops=args.eval_crops,
                            batch=args.batch, steps=args.steps, seed=args.seed, shape=args.shape)  # fmt: skip
     if args.resume:
-        distiller, threads = Distiller.resume(partial, config, teacher)
+        distiller, threads = Distiller.resume(partial, config, teacher, device)
         if threads != torch.get_num_threads():
             log.warning("the stopped run used %d torch threads, this one %d: it continues, but not bit for bit",
                         threads, torch.get_num_threads())  # fmt: skip
     else:
-        distiller = Distiller(config, teacher, pictures)
+        distiller = Distiller(config, teacher, pictures, device)
     start_done()
     bars: dict[str, ProgressBar] = {}  # each made when its phase begins: its rate counts from there
 
@@ -134,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
         "objective": preset.objective_text,
         "training": {"size": args.size, "crops": args.crops, "batch": args.batch, "steps": distiller.step,
                      "seconds": round(distiller.seconds, 1), "wall_seconds": round(time.monotonic() - began, 1),
-                     "source": source, "seed": args.seed, "threads": torch.get_num_threads()},
+                     "source": source, "seed": args.seed, "threads": torch.get_num_threads(), "device": str(device)},
         "evaluation": figures,
     }  # fmt: skip
     save_student(output, distiller.student, manifest)

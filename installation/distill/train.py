@@ -67,8 +67,10 @@ class Teacher:
     octaves: OctaveParams
 
     def dream(self, frame: Tensor, seed: int, index: int) -> Tensor:
+        """The still dream of `frame` on the network's device, back on the CPU."""
         generator = torch.Generator().manual_seed(seed * 1_000_003 + index)
-        return dream_octaves(self.net, frame, self.objective, self.step, self.octaves, generator)
+        device = next(self.net.parameters()).device
+        return dream_octaves(self.net, frame.to(device), self.objective, self.step, self.octaves, generator).cpu()
 
 
 def _u8(x: Tensor) -> Tensor:
@@ -90,13 +92,17 @@ Progress = Callable[[str, int, int, str], None]
 class Distiller:
     """The state of one distillation: data, teacher dreams made so far, student, optimiser, step."""
 
-    def __init__(self, config: DistillConfig, teacher: Teacher, pictures: Pictures | None) -> None:
+    def __init__(self, config: DistillConfig, teacher: Teacher, pictures: Pictures | None,
+                 device: torch.device | None = None) -> None:  # fmt: skip
+        """`device`: where the student trains and the teacher dreams (the teacher's network must be there; default
+        the CPU). Crops, teacher dreams and checkpoints stay on the CPU."""
         self.config = config
         self.teacher = teacher
+        self.device = device or torch.device("cpu")
         for p in teacher.net.parameters():
             p.requires_grad_(False)
         torch.manual_seed(config.seed)
-        self.student = StudentNet(config.shape)
+        self.student = StudentNet(config.shape).to(self.device)
         self.optimizer = torch.optim.AdamW(self.student.parameters(), lr=config.learning_rate, weight_decay=1e-4)
         self.generator = torch.Generator().manual_seed(config.seed + 7)
         self.step = 0
@@ -138,8 +144,8 @@ class Distiller:
     def train_step(self) -> dict[str, float]:
         c = self.config
         index = torch.randint(0, len(self.frames), (c.batch,), generator=self.generator)
-        frames = _f(self.frames[index])
-        teacher = _f(torch.stack([self.teachers[int(i)] for i in index]))
+        frames = _f(self.frames[index]).to(self.device)
+        teacher = _f(torch.stack([self.teachers[int(i)] for i in index])).to(self.device)
         for group in self.optimizer.param_groups:
             group["lr"] = self.learning_rate(self.step)
         self.student.train()
@@ -176,8 +182,8 @@ class Distiller:
         """On the held-out crops: the teacher's and the student's objective gain, their ratio (the fidelity),
         and the student's distance to the teacher in detail and in the objective's features (relative)."""
         net, objective = self.teacher.net, self.teacher.objective
-        frames = _f(self.eval_frames)
-        teacher = _f(torch.stack(self.eval_teachers))
+        frames = _f(self.eval_frames).to(self.device)
+        teacher = _f(torch.stack(self.eval_teachers)).to(self.device)
         self.student.eval()
         detail = torch.cat([self.student(frames[i : i + 4]) for i in range(0, len(frames), 4)])
         student = (frames + detail).clamp(0, 1)
@@ -219,7 +225,8 @@ class Distiller:
         atomic_write_bytes(path, self.checkpoint_bytes())
 
     @classmethod
-    def resume(cls, path: Path, config: DistillConfig, teacher: Teacher) -> tuple[Distiller, int]:
+    def resume(cls, path: Path, config: DistillConfig, teacher: Teacher,
+               device: torch.device | None = None) -> tuple[Distiller, int]:  # fmt: skip
         """The distillation saved in `path` (its config must equal `config`) and the thread count it ran on."""
         try:
             data = torch.load(path, map_location="cpu", weights_only=True)
@@ -233,7 +240,7 @@ class Distiller:
             changed = sorted(k for k in now if saved.get(k) != now[k])
             raise DreamwallError(f"{path} was made with other settings ({', '.join(changed)} differ); "
                                  "run without --resume to start again")  # fmt: skip
-        self = cls(config, teacher, None)
+        self = cls(config, teacher, None, device)
         self.frames, self.eval_frames = data["frames"], data["eval_frames"]
         self.teachers, self.eval_teachers = list(data["teachers"]), list(data["eval_teachers"])
         self.student.load_state_dict(data["student"])

@@ -19,7 +19,7 @@ def test_a_tiny_distill_writes_a_student_of_the_look(tmp_path: Path, capsys: pyt
     assert run.main(["distill", "--preset", "default", "-o", str(output), "--steps", "3", *TINY_RUN]) == 0
     student = load_student(output)
     assert student.manifest["look"]["preset"] == "default"
-    assert student.manifest["training"]["steps"] == 3
+    assert student.manifest["training"]["steps"] == 3 and student.manifest["training"]["device"] == "cpu"
     assert set(student.manifest["evaluation"]) >= {"fidelity", "teacher_gain", "student_gain", "feature_distance"}
     assert "fidelity" in capsys.readouterr().out
     assert sorted(p.name for p in tmp_path.iterdir()) == ["default.student"]
@@ -36,6 +36,8 @@ def test_a_tiny_distill_writes_a_student_of_the_look(tmp_path: Path, capsys: pyt
         (["--preset", "default", "--resume"], "--resume: no stopped run to continue"),
         (["--preset", "default", "-o", "x.pt"], "needs the student extension: .student"),
         (["--preset", "default", "--images", "a", "--video", "b"], "not allowed with argument"),
+        (["--preset", "default", "--device", "cuda:7"], "device 'cuda:7'"),
+        (["--preset", "default", "--device", "gpu"], "unknown device 'gpu'"),
     ],
 )
 def test_bad_arguments_exit_2_in_one_line_and_leave_no_file(args: list[str], message: str, tmp_path: Path,

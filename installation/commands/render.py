@@ -62,12 +62,15 @@ def _raise_interrupted(signum: int, frame: FrameType | None) -> None:
 @contextlib.contextmanager
 def interruptible() -> Iterator[None]:
     """SIGTERM (a `kill`, a stopped service or batch job) ends a render as Ctrl-C does, and replaces Ray's own
-    handler (`ray.init` sets one that exits mid-task with Ray's crash output); the one before is put back."""
-    previous = signal.signal(signal.SIGTERM, _raise_interrupted)
+    handler (`ray.init` sets one that exits mid-task with Ray's crash output); SIGINT too, even where it came in
+    ignored (a render started in the background of a script ignores SIGINT from birth, and `kill -INT` then did
+    nothing until the last frame); the handlers before are put back."""
+    previous = {signum: signal.signal(signum, _raise_interrupted) for signum in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def resume_command(argv: list[str]) -> str:

@@ -23,6 +23,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.framing import frame_into
+from engine.imageops import to_tensor, to_uint8
 from engine.networks import load_network
 from installation.distill.data import EVAL_PHOTOS, rgb_photo
 from installation.distill.student_file import load_student, look_hash, look_settings, student_path
@@ -31,14 +32,6 @@ from installation.outputs.images import write_image
 from installation.presets.loader import PresetLibrary
 
 SIZE = (640, 360)
-
-
-def _tensor(image: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255
-
-
-def _image(x: torch.Tensor) -> np.ndarray:
-    return (x[0].clamp(0, 1).permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
 
 
 def _label(image: np.ndarray, text: str) -> np.ndarray:
@@ -55,7 +48,7 @@ def row(name: str, photo: str) -> np.ndarray:
     teacher = Teacher(net, preset.build_objective(net), dataclasses.replace(preset.step_params(), jitter_walk=0),
                       preset.octave_params())  # fmt: skip
     camera = frame_into(rgb_photo(photo), SIZE, "fill")
-    frame = _tensor(camera)
+    frame = to_tensor(camera)
     began = time.perf_counter()
     dreamt = teacher.dream(frame, 0, 0)
     teacher_s = time.perf_counter() - began
@@ -65,8 +58,8 @@ def row(name: str, photo: str) -> np.ndarray:
         student = found.net.dream(frame)
         student_ms = (time.perf_counter() - began) * 1000
     return np.hstack([_label(camera, f"camera ({photo}, held out)"),
-                      _label(_image(dreamt), f"{name}: teacher, gradient {teacher_s:.0f} s"),
-                      _label(_image(student), f"{name}: student, one pass {student_ms:.0f} ms")])  # fmt: skip
+                      _label(to_uint8(dreamt), f"{name}: teacher, gradient {teacher_s:.0f} s"),
+                      _label(to_uint8(student), f"{name}: student, one pass {student_ms:.0f} ms")])  # fmt: skip
 
 
 def main() -> int:

@@ -36,6 +36,20 @@ def missing(device: torch.device) -> str | None:
     return None
 
 
+def new_session(data: bytes, threads: int, device: torch.device):  # noqa: ANN201 - onnxruntime is imported lazily
+    """An ONNX Runtime session of the graph `data` on `device` (CPU or CUDA), with `threads` intra-op threads that
+    do not spin between runs."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.intra_op_num_threads = threads
+    options.log_severity_level = 3  # warnings about unused initialisers are noise here
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    providers = ["CUDAExecutionProvider"] if device.type == "cuda" else ["CPUExecutionProvider"]
+    return onnxruntime.InferenceSession(data, options, providers=providers)
+
+
 class OnnxBackend(ExportedBackend):
     name = "onnx"
 
@@ -51,19 +65,9 @@ class OnnxBackend(ExportedBackend):
         super().__init__(net, objective, device, store)
         self.capabilities = Capabilities(self.device.type, "fp32", False, True)
 
-    def _session(self, data: bytes):  # noqa: ANN202 - onnxruntime is imported lazily
-        import onnxruntime
-
-        options = onnxruntime.SessionOptions()
-        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = self.threads
-        options.log_severity_level = 3  # warnings about unused initialisers are noise here
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        providers = ["CUDAExecutionProvider"] if self.device.type == "cuda" else ["CPUExecutionProvider"]
-        return onnxruntime.InferenceSession(data, options, providers=providers)
-
     def _build(self, layers: tuple[str, ...], height: int, width: int) -> Runner:
-        session = self._session(onnx_graph(self.net, layers, height, width, self.store, self.target))
+        session = new_session(onnx_graph(self.net, layers, height, width, self.store, self.target), self.threads,
+                              self.device)
         if self.device.type == "cuda":
             return self._cuda_runner(session)
 

@@ -21,6 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from engine.backends.onnx_runtime import missing as onnx_missing
+from engine.backends.onnx_runtime import new_session
 from engine.export.student import INPUT_NAME, export_student
 from engine.student import StudentNet
 
@@ -38,14 +39,9 @@ class OnnxStudent(nn.Module):
         self._sessions: dict[tuple[int, int], object] = {}
 
     def _session(self, height: int, width: int):  # noqa: ANN202 - onnxruntime is imported lazily
-        import onnxruntime
-
         if (height, width) not in self._sessions:
-            options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = self.threads
-            options.log_severity_level = 3
-            self._sessions[(height, width)] = onnxruntime.InferenceSession(
-                export_student(self.net, height, width, lint=False), options, providers=["CPUExecutionProvider"])
+            graph = export_student(self.net, height, width, lint=False)
+            self._sessions[(height, width)] = new_session(graph, self.threads, torch.device("cpu"))
         return self._sessions[(height, width)]
 
     def forward(self, image: Tensor) -> Tensor:

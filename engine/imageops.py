@@ -33,6 +33,9 @@ def resize(image: Tensor, height: int, width: int) -> Tensor:
     return F.interpolate(image, size=(height, width), mode="bilinear", align_corners=False, antialias=shrinking)
 
 
+MAX_PLANES = 512  # OpenCV's most channels in one array (CV_CN_MAX): more go through torch
+
+
 def gaussian_blur(image: Tensor, sigma: float) -> Tensor:
     """Separable Gaussian blur with reflected borders; sigma in pixels, 0 = unchanged.
 
@@ -60,9 +63,6 @@ def _on_host(image: Tensor) -> bool:
     traced = torch.compiler.is_compiling() or torch.jit.is_tracing()  # a graph being built: stay in torch ops
     fits = planes <= MAX_PLANES
     return image.device.type == "cpu" and image.dtype == torch.float32 and not needs_grad and not traced and fits
-
-
-MAX_PLANES = 512  # OpenCV's most channels in one array (CV_CN_MAX)
 
 
 def _host_blur(image: Tensor, radius: int, sigma: float) -> Tensor:

@@ -40,3 +40,8 @@ def test_half_precision_blurs_in_torch() -> None:
     blurred = gaussian_blur(image, 1.0)
     assert blurred.dtype == torch.bfloat16
     torch.testing.assert_close(blurred.float(), torch_reference(image.float(), 1.0), atol=2e-2, rtol=0)
+
+
+def test_more_planes_than_opencv_takes_still_blur() -> None:
+    image = torch.rand(2, 300, 9, 11, generator=torch.Generator().manual_seed(3))  # 600 planes: over CV_CN_MAX
+    torch.testing.assert_close(gaussian_blur(image, 1.0), torch_reference(image, 1.0), atol=1e-6, rtol=0)

@@ -81,6 +81,7 @@ class PipelineFigures:
     display_work_ms: float | None = None  # the renderer's upload + blit + flip per tick, median
     gpu_memory_mb: float | None = None  # peak allocated by torch on the device
     cpu_threads: str = ""  # what the thread tuner chose and measured (CPU shows)
+    threads: int | None = None  # the torch thread count the tuner chose (None: it had not chosen yet)
     recording: RecordingFigures | None = None
 
 
@@ -228,6 +229,7 @@ def measure_pipeline(preset: Preset, spec: PipelineSpec) -> PipelineFigures:
         display_work_ms=statistics.median(windows.work_ms) if windows.work_ms else None,
         gpu_memory_mb=memory,
         cpu_threads=tuner.summary,
+        threads=tuner.chosen,
         recording=recording,
     )
 

@@ -36,7 +36,7 @@ def test_the_student_bench_reports_speed_fidelity_and_flicker(monkeypatch: pytes
     monkeypatch.setattr(bench, "CLIP_FRAMES", 18)
     monkeypatch.setattr(bench.temporal, "SKIP", 14)
     monkeypatch.setattr(bench.temporal, "GIF_SCALE", 3)
-    monkeypatch.setattr(bench, "SHOW_SIZES", ((64, 36),))
+    monkeypatch.setattr(bench, "SHOW_ROWS", (((64, 36), ("gradient", "student")), ((96, 54), ("student",))))
     monkeypatch.setattr(bench, "SHOW_OUTPUT", (128, 72))
     monkeypatch.setattr(bench, "SHOW_PAIRS", 2)
     assert run.main(["bench", "--student", "--json", "--repeats", "2"]) == 0
@@ -48,9 +48,11 @@ def test_the_student_bench_reports_speed_fidelity_and_flicker(monkeypatch: pytes
     assert all(r["teacher_gain"] > 0 for r in result["fidelity"])
     assert {(r["dreamer"]) for r in result["flicker"]} == {"gradient", "student"}
     assert len(result["flicker"]) == 2 * 5 and all(r["strength"] > 0 for r in result["flicker"])
-    assert [(r["size"], r["dreamer"]) for r in result["show"]] == [("64x36", "gradient"), ("64x36", "student")]
+    assert [(r["size"], r["dreamer"]) for r in result["show"]] == [
+        ("64x36", "gradient"), ("64x36", "student"), ("96x54", "student")]  # fmt: skip
     for row in result["show"]:  # the dream stage timed in the show and alone, pair by pair, and their ratio
         assert row["dream_fps"] > 0 and row["dream_ms_show"] > 0 and row["dream_ms_alone"] > 0
+        assert row["threads"] == [1, 1]  # the show's tuner chose among one thread; the worker alone ran on it
         assert len(row["ratios"]) == 2 and all(r > 0 for r in row["ratios"])
         assert row["ratio"] == pytest.approx(statistics.median(row["ratios"]))
     bench._print(result, [bench.SpeedRow(**r) for r in result["speed"]],

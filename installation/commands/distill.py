@@ -117,8 +117,7 @@ def run(args: argparse.Namespace) -> int:
         if phase not in bars:
             what, unit = ("teacher dreams", "crops") if phase == "teacher" else ("training", "steps")
             bars[phase] = ProgressBar(f"distill {preset.name}: {what}", unit=unit, start=done)  # rate from here
-        bars[phase].detail = detail
-        bars[phase](done, total)
+        bars[phase](done, total, detail)  # the training's loss rides after the ETA
 
     began = time.monotonic()
     try:

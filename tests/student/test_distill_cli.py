@@ -21,7 +21,10 @@ def test_a_tiny_distill_writes_a_student_of_the_look(tmp_path: Path, capsys: pyt
     assert student.manifest["look"]["preset"] == "default"
     assert student.manifest["training"]["steps"] == 3 and student.manifest["training"]["device"] == "cpu"
     assert set(student.manifest["evaluation"]) >= {"fidelity", "teacher_gain", "student_gain", "feature_distance"}
-    assert "fidelity" in capsys.readouterr().out
+    printed = capsys.readouterr()
+    assert "fidelity" in printed.out
+    training = [line for line in printed.err.splitlines() if "training [" in line]
+    assert training and "3/3 steps" in training[-1] and " loss " in training[-1], printed.err  # the bar shows the loss
     assert sorted(p.name for p in tmp_path.iterdir()) == ["default.student"]
 
 

@@ -11,6 +11,7 @@ from types import ModuleType
 
 from engine.errors import DreamwallError, did_you_mean
 from installation.commands import COMMANDS
+from installation.common.allocator import keep_frame_blocks
 from installation.common.cli import EXIT_USAGE, OneLineParser, StartLog, quiet_libraries
 from installation.common.logtext import EscapingFormatter
 
@@ -58,6 +59,7 @@ def split_command(arguments: list[str]) -> tuple[bool, str, list[str]]:
 
 def main(argv: list[str] | None = None) -> int:
     apply_environment_defaults()
+    keep_frame_blocks()  # before the first frame: large temporaries stay in the heap (installation.common.allocator)
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments in (["-h"], ["--help"], ["help"]):
         print_overview()

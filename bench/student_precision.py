@@ -5,10 +5,10 @@
 The shipped student's one pass at 640x360 and 1280x720, fp32 in channels_last (what the show runs)
 against bf16 under autocast (weights fp32, arithmetic bf16: how the gradient dreamer runs bf16 here)
 and bf16 weights and input, alternated pass by pass, medians after a warm-up. Each pass runs on a
-thread of its own, as the live worker's does: on the main thread glibc maps and unmaps every large
-temporary afresh (its dynamic mmap threshold), which adds page faults the show never pays. Prints the
-relative error of each bf16 pass against fp32 too. On a CPU without native bf16, torch emulates it and
-the figures say so.
+thread of its own, as the live worker's does: on the main thread glibc's default trim threshold hands
+freed frame-sized blocks back to the kernel, which adds page faults the show never pays (run.py fixes
+the thresholds; this script does not go through run.py). Prints the relative error of each bf16 pass
+against fp32 too. On a CPU without native bf16, torch emulates it and the figures say so.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ device (`upscale_flow`): the dream itself never has to come back to the host for
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -122,28 +123,42 @@ def upscale_flow(flow: np.ndarray, size: tuple[int, int], device: torch.device, 
     return (field[0].permute(1, 2, 0) * scale).to(dtype)
 
 
+@functools.lru_cache(maxsize=8)
+def _pixel_grid(height: int, width: int, device: torch.device, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
+    """(every pixel's own place in grid_sample's [-1, 1] units (1, H, W, 2), one pixel in those units (2,)):
+    made once per size, so a frame's sampling grid is one fused multiply-add on its flow."""
+    per_pixel = torch.tensor((2.0 / max(width - 1, 1), 2.0 / max(height - 1, 1)), device=device, dtype=dtype)
+    ys, xs = torch.meshgrid(torch.arange(height, device=device, dtype=dtype),
+                            torch.arange(width, device=device, dtype=dtype), indexing="ij")  # fmt: skip
+    return (torch.stack((xs, ys), dim=-1) * per_pixel - 1.0).unsqueeze(0), per_pixel
+
+
 def warp(image: Tensor, flow: Tensor, wrap: bool = False) -> Tensor:
     """Sample `image` at x + flow(x) (bilinear, border-clamped); flow is (H, W, 2) in pixels.
 
     wrap: a panorama; the image is padded circularly by an eighth of its width first (flow
     further than that across the seam clamps), so what leaves at one edge comes in at the other.
     """
+    return warp_each((image,), flow, wrap)[0]
+
+
+def warp_each(images: tuple[Tensor, ...], flow: Tensor, wrap: bool = False) -> list[Tensor]:
+    """`warp` of each image (all the same size) along one flow, its sampling grid made once.
+
+    Separately, not as one six-channel tensor: torch's CPU grid_sample is faster on two tensors of
+    three channels than on their concatenation, without counting the copy (1280x720, a flow of a few
+    pixels: 7.4 against 8.4 ms on two threads, 8.1 against 10.6 on one).
+    """
     if wrap:
-        pad = max(2, image.shape[-1] // 8)
-        padded = F.pad(image, (pad, pad, 0, 0), mode="circular")
-        widened = F.pad(flow.to(image.device).permute(2, 0, 1), (pad, pad)).permute(1, 2, 0)  # cropped away after
-        return warp(padded, widened)[..., pad:-pad]
-    _, _, height, width = image.shape
-    ys, xs = torch.meshgrid(
-        torch.arange(height, device=image.device, dtype=image.dtype),
-        torch.arange(width, device=image.device, dtype=image.dtype),
-        indexing="ij",
-    )
-    flow = flow.to(device=image.device, dtype=image.dtype)
-    gx = (xs + flow[..., 0]) * (2.0 / max(width - 1, 1)) - 1.0
-    gy = (ys + flow[..., 1]) * (2.0 / max(height - 1, 1)) - 1.0
-    grid = torch.stack((gx, gy), dim=-1).unsqueeze(0)
-    return F.grid_sample(image, grid, mode="bilinear", padding_mode="border", align_corners=True)
+        pad = max(2, images[0].shape[-1] // 8)
+        widened = F.pad(flow.to(images[0].device).permute(2, 0, 1), (pad, pad)).permute(1, 2, 0)  # cropped away after
+        padded = tuple(F.pad(image, (pad, pad, 0, 0), mode="circular") for image in images)
+        return [warped[..., pad:-pad] for warped in warp_each(padded, widened)]
+    _, _, height, width = images[0].shape
+    base, per_pixel = _pixel_grid(height, width, images[0].device, images[0].dtype)
+    grid = torch.addcmul(base, flow.to(device=base.device, dtype=base.dtype), per_pixel)
+    return [F.grid_sample(image, grid, mode="bilinear", padding_mode="border", align_corners=True)
+            for image in images]  # fmt: skip
 
 
 def trust_mask(aligned_prev: Tensor, source: Tensor, threshold: float) -> Tensor:
@@ -151,7 +166,7 @@ def trust_mask(aligned_prev: Tensor, source: Tensor, threshold: float) -> Tensor
 
     Slightly blurred so the edge between carried and restarted detail does not show.
     """
-    disagreement = (aligned_prev - source).abs().mean(dim=1, keepdim=True)
+    disagreement = (aligned_prev - source).abs_().mean(dim=1, keepdim=True)
     mask = (disagreement <= threshold).to(source.dtype)
     return gaussian_blur(mask, 1.0)
 
@@ -161,10 +176,15 @@ def zero_mean(detail: Tensor) -> Tensor:
     return detail - detail.mean(dim=(2, 3), keepdim=True)
 
 
+def energy_scale(detail: Tensor, max_detail: float) -> Tensor:
+    """The factor (a 0-d tensor, at most 1) that brings the RMS of `detail` down to `max_detail`; no host sync."""
+    rms = torch.linalg.vector_norm(detail, dtype=torch.float32) / detail.numel() ** 0.5
+    return (max_detail / rms.clamp_min(1e-12)).clamp(max=1.0).to(detail.dtype)
+
+
 def cap_energy(detail: Tensor, max_detail: float) -> Tensor:
     """Scale down (never up) so the RMS is at most `max_detail`; no host sync, so cheap on a GPU."""
-    rms = detail.float().pow(2).mean().sqrt()
-    return detail * (max_detail / rms.clamp_min(1e-12)).clamp(max=1.0).to(detail.dtype)
+    return detail * energy_scale(detail, max_detail)
 
 
 def carried_start(
@@ -190,11 +210,11 @@ def carried_start(
                 raise ValueError("flow feedback needs a flow estimator (flow_fn) or the flow field")
             estimate = wrapping(flow_fn) if params.wrap else flow_fn
             flow = torch.from_numpy(np.ascontiguousarray(estimate(grey_uint8(source), grey_uint8(prev_source))))
-        both = warp(torch.cat((detail, prev_source), dim=1), flow, params.wrap)
-        detail, aligned_prev = both[:, :3], both[:, 3:]
+        detail, aligned_prev = warp_each((detail, prev_source), flow, params.wrap)
     # zero-mean before masking so restarted pixels get exactly the raw frame
-    detail = cap_energy(zero_mean(detail) * trust_mask(aligned_prev, source, params.occlusion), params.max_detail)
-    return (source + params.feedback * detail).clamp(0.0, 1.0)
+    detail = zero_mean(detail).mul_(trust_mask(aligned_prev, source, params.occlusion))
+    carried = energy_scale(detail, params.max_detail) * params.feedback  # one pass over the frame for all three
+    return torch.addcmul(source, detail, carried).clamp_(0.0, 1.0)
 
 
 class TemporalFeedback:

@@ -23,7 +23,9 @@ from engine.temporal import (
     cap_energy,
     carried_start,
     dis_flow,
+    trust_mask,
     warp,
+    warp_each,
     zero_mean,
 )
 
@@ -110,6 +112,39 @@ def test_flow_feedback_needs_an_estimator() -> None:
 def test_warp_with_zero_flow_is_the_identity() -> None:
     image = texture(3)
     assert torch.allclose(warp(image, torch.zeros(48, 64, 2)), image, atol=1e-5)
+
+
+def test_warp_samples_each_pixel_at_its_flow() -> None:
+    image, other = texture(3), texture(5)
+    flow = torch.zeros(48, 64, 2)
+    flow[..., 0], flow[..., 1] = 3.0, -2.0  # every pixel reads from 3 px right and 2 px up
+    moved, other_moved = warp_each((image, other), flow)
+    torch.testing.assert_close(moved[..., 2:, :-3], image[..., :-2, 3:])
+    torch.testing.assert_close(other_moved[..., 2:, :-3], other[..., :-2, 3:])
+    torch.testing.assert_close(moved, warp(image, flow))
+    half = torch.full((48, 64, 2), 0.5)  # between four pixels: their mean
+    corners = (image[..., :-1, :-1] + image[..., :-1, 1:] + image[..., 1:, :-1] + image[..., 1:, 1:]) / 4
+    torch.testing.assert_close(warp(image, half)[..., :-1, :-1], corners)
+
+
+@pytest.mark.parametrize("wrap", [False, True])
+def test_the_carried_start_is_the_documented_sum(wrap: bool) -> None:
+    """The fused arithmetic of carried_start against the formula written one step at a time."""
+    prev_source = texture(0)
+    prev_output = (prev_source + 0.3 * (texture(2) - 0.5)).clamp(0, 1)
+    flow = torch.randn(2, 12, 16, generator=torch.Generator().manual_seed(0))
+    flow = torch.nn.functional.interpolate(flow[None], size=(48, 64), mode="bilinear")[0].permute(1, 2, 0) * 2
+    source = warp(prev_source, flow, wrap)
+    source[..., 10:30, 20:40] = texture(1)[..., 10:30, 20:40]  # something new: restarts from the raw frame
+    params = FeedbackParams(feedback=0.9, occlusion=0.08, max_detail=0.02, wrap=wrap)
+    detail, aligned = (warp(image, flow, wrap) for image in (prev_output - prev_source, prev_source))
+    mask = trust_mask(aligned, source, params.occlusion)
+    carried = cap_energy(zero_mean(detail) * mask, params.max_detail)
+    want = (source + params.feedback * carried).clamp(0.0, 1.0)
+    got = carried_start(prev_output, prev_source, source, params, flow=flow)
+    assert mask.amin() < 0.01 and mask.amax() > 0.99  # carried and restarted pixels both
+    assert not torch.equal(carried, zero_mean(detail) * mask)  # the cap is reached
+    torch.testing.assert_close(got, want, atol=1e-6, rtol=1e-5)
 
 
 def test_energy_cap_scales_down_but_never_up() -> None:

@@ -6,7 +6,8 @@
   pass; the median of `repeats` windows after a warm-up. No display loop (`bench --live` has it).
   Both run in torch eager fp32 on the CPU (plain autograd for the gradient): the same footing, not
   the backend or bf16 choice the app may make for either; the student also through ONNX Runtime
-  (`backend: onnx`), for the choice.
+  (`backend: onnx`), for the choice, and, on a CPU with native bf16, in bf16 as the show runs it
+  where the preset dreams in bf16 (installation.dreaming.student_backends.Bf16Student).
 - Fidelity on pictures distillation never trains on (installation.distill.data.EVAL_PHOTOS) at
   320x180: the student's gain in the look's objective over the raw frame as a share of the
   teacher's (the still dream it learnt: the preset's octaves and steps), and the feature distance
@@ -55,10 +56,11 @@ from engine.temporal import dis_flow
 from installation.benchmarks import temporal
 from installation.benchmarks.pipeline import PipelineSpec, measure_pipeline
 from installation.distill.data import EVAL_PHOTOS, rgb_photo
+from installation.dreaming.cpu_precision import native_bf16
 from installation.dreaming.looks import Overrides, dream_settings
 from installation.dreaming.settings import DreamSettings
 from installation.dreaming.stage_timer import StageTimer
-from installation.dreaming.student_backends import OnnxStudent
+from installation.dreaming.student_backends import Bf16Student, OnnxStudent
 from installation.dreaming.students import LookStudent, StudentCache
 from installation.dreaming.thread_tuner import ThreadTuner
 from installation.dreaming.worker import DreamWorker
@@ -78,7 +80,9 @@ CLIP_FRAMES = 40
 CLIP_SIZE = temporal.SIZE
 FAINT = 0.005  # mean |dream - frame| under which flicker per strength says nothing (a student that dreams nothing)
 TARGETS = {"fps_640x360": 25.0, "fps_1280x720": 12.0, "fidelity": 0.7, "show_over_alone": 1.2}  # issue 22, this CPU
-SHOW_ROWS = (((320, 180), ("gradient", "student")), ((640, 360), ("gradient", "student")), ((1280, 720), ("student",)))
+SHOW_ROWS = (((320, 180), ("gradient", "student")), ((640, 360), ("gradient", "student")),
+             ((1280, 720), ("student", "student bf16")))  # fmt: skip
+"""(size, dreamers) measured inside the show; a dreamer this machine lacks (bf16 without native bf16) is skipped."""
 SHOW_OUTPUT = (1280, 720)
 SHOW_PAIRS = 3  # (worker alone, whole show) pairs per size and dreamer
 
@@ -180,13 +184,19 @@ def _worker_fps(settings: DreamSettings, size: tuple[int, int], repeats: int,
     return runs, stages.medians().get(DREAM_STAGE)
 
 
-def _dreamers(preset: Preset, net: DreamNet, student: LookStudent) -> dict[str, DreamSettings]:
-    """The gradient teacher and the student, in torch and through ONNX Runtime, with the preset's live settings."""
+def _dreamers(preset: Preset, net: DreamNet, student: LookStudent,
+              bf16: bool | None = None) -> dict[str, DreamSettings]:  # fmt: skip
+    """The gradient teacher and the student, in torch and through ONNX Runtime, with the preset's live settings;
+    the student in bf16 too where the CPU has it natively (`bf16` None: ask the CPU)."""
     base = dream_settings(preset, net, Overrides())
     on_onnx = dataclasses.replace(student, net=OnnxStudent(student.net), backend="onnx")  # type: ignore[arg-type]
-    return {"gradient": base.replace(dreamer="gradient", student=None),
-            "student": base.replace(dreamer="student", student=student),
-            "student onnx": base.replace(dreamer="student", student=on_onnx)}  # fmt: skip
+    dreamers = {"gradient": base.replace(dreamer="gradient", student=None),
+                "student": base.replace(dreamer="student", student=student),
+                "student onnx": base.replace(dreamer="student", student=on_onnx)}  # fmt: skip
+    if bf16 if bf16 is not None else native_bf16() is not None:
+        in_bf16 = dataclasses.replace(student, net=Bf16Student(student.net), backend="torch bf16")  # type: ignore[arg-type]
+        dreamers["student bf16"] = base.replace(dreamer="student", student=in_bf16)
+    return dreamers
 
 
 def measure_speed(dreamers: dict[str, DreamSettings], repeats: int) -> list[SpeedRow]:
@@ -205,7 +215,7 @@ def measure_in_show(preset: Preset, dreamers: dict[str, DreamSettings]) -> list[
     in SHOW_PAIRS pairs measured back to back: the show, then the worker alone on the threads the show chose."""
     rows = []
     for size, names in SHOW_ROWS:
-        for name in names:
+        for name in (name for name in names if name in dreamers):
             settings = dreamers[name]
             spec = PipelineSpec(size, SHOW_OUTPUT, camera_size=size, window_s=WINDOW_S + 1, warmup_s=2 * WINDOW_S,
                                 repeats=1, student=settings.student)  # fmt: skip
@@ -327,10 +337,11 @@ def _print(result: dict[str, object], speed: list[SpeedRow], fidelity: list[Fide
     for row in speed:
         by_size.setdefault(row.size, {})[row.dreamer] = row
     for size, pair in by_size.items():
-        g, s, o = pair["gradient"], pair["student"], pair["student onnx"]
+        g, s, o, b = pair["gradient"], pair["student"], pair["student onnx"], pair.get("student bf16")
+        in_bf16 = f"   student bf16 {b.fps:6.2f} fps (stage {_ms(b.dream_ms)} ms)" if b is not None else ""
         print(f"  {size:>9}  gradient {g.fps:6.2f} fps ({g.ms_per_frame:7.1f} ms)   student {s.fps:6.2f} fps "
               f"({s.ms_per_frame:7.1f} ms)   x{s.fps / g.fps if g.fps else 0:.1f}   runs {s.fps_runs}   student onnx "
-              f"{o.fps:6.2f} fps   dream stage {_ms(g.dream_ms)} / {_ms(s.dream_ms)} / {_ms(o.dream_ms)} ms")
+              f"{o.fps:6.2f} fps   dream stage {_ms(g.dream_ms)} / {_ms(s.dream_ms)} / {_ms(o.dream_ms)} ms{in_bf16}")
     if fidelity:
         print(f"fidelity on held-out pictures at {FIDELITY_SIZE[0]}x{FIDELITY_SIZE[1]} (student gain / teacher gain "
               f"in the look's objective; feature distance to the teacher, relative to the raw frame's):")
@@ -355,7 +366,7 @@ def _print(result: dict[str, object], speed: list[SpeedRow], fidelity: list[Fide
               f"of {SHOW_PAIRS} pairs measured back to back (targets: <= {TARGETS['show_over_alone']}x; the student "
               f">= {TARGETS['fps_640x360']:g} fps at 640x360, >= {TARGETS['fps_1280x720']:g} at 1280x720):")
         for r in show:
-            print(f"  {r.size:>9}  {r.dreamer:<8} dreamed {r.dream_fps:6.2f} fps   dream stage "
+            print(f"  {r.size:>9}  {r.dreamer:<12} dreamed {r.dream_fps:6.2f} fps   dream stage "
                   f"{_ms(r.dream_ms_show)} ms in the show vs {_ms(r.dream_ms_alone)} ms alone   "
                   f"x{r.ratio if r.ratio is not None else '-'}   pairs {r.ratios}   threads {r.threads}")
 

@@ -81,7 +81,8 @@ def dream_settings(
     step, feedback_params = preset.step_params(), dataclasses.replace(preset.feedback_params(), feedback=feedback)
     device = placement.device if placement is not None else torch.device("cpu")
     dtype = placement.dtype if placement is not None else torch.float32
-    student, notice = students.get(preset, device, dtype) if preset.dreamer == "student" else (None, None)
+    compute = placement.compute if placement is not None else None
+    student, notice = students.get(preset, device, dtype, compute) if preset.dreamer == "student" else (None, None)
     if preset.panorama or panorama:
         step, feedback_params = panorama_settings(step, feedback_params, net, objective.layers)
     return DreamSettings(

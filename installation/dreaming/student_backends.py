@@ -1,8 +1,13 @@
 """Where a look's student runs: torch eager, or ONNX Runtime from the student's exported graph.
 
-- torch (and `auto`): the student module itself, on the network's device and dtype (fp16 on CUDA,
-  bf16 on a CPU where the app chose it), its weights in channels_last (measured at 640x360 on this
-  CPU: 19.5 ms a pass against 25 ms in the default layout). `run.py bench --student` times it.
+- torch (and `auto`): the student module itself, on the network's device and dtype (fp16 on CUDA),
+  its weights in channels_last (measured at 640x360 on a 2-core AVX2 CPU: 19.5 ms a pass against 25 ms
+  in the default layout). `run.py bench --student` times it.
+- torch in bf16, on a CPU whose preset dreams in bf16 (Placement.compute: native bf16 there, and the
+  probe or the preset chose it): a bf16 copy of the weights, frames converted in and out, so the
+  feedback and composition around it stay in fp32. On an AMX CPU 26.2 against 30.2 ms a pass at
+  1280x720 and 7.3 against 7.7 at 640x360, relative error 0.0075 (bench/student_precision.py).
+  Without native bf16 torch emulates it and it is slower, so it is never chosen there.
 - onnx, on the CPU: the student's graph exported at each size it is asked to dream
   (engine.export.student: the graph the TensorRT lint passes, matched to torch through ONNX Runtime
   in the tests), one session per size, made the first time that size comes. On CUDA the student runs
@@ -53,8 +58,23 @@ class OnnxStudent(nn.Module):
         return torch.from_numpy(detail).to(image.dtype)
 
 
-def student_runner(net: StudentNet, backend: str, device: torch.device) -> tuple[nn.Module, str]:
-    """(what runs the student, its name) for the preset's `backend` on `device`."""
+class Bf16Student(nn.Module):
+    """The student in bf16 weights and arithmetic (channels_last), taking and giving frames in their own dtype."""
+
+    def __init__(self, net: StudentNet) -> None:
+        super().__init__()
+        self.net = copy.deepcopy(net).to(dtype=torch.bfloat16, memory_format=torch.channels_last).eval()
+        self.shape = net.shape
+
+    def forward(self, image: Tensor) -> Tensor:
+        frames = image.to(dtype=torch.bfloat16, memory_format=torch.channels_last)
+        return self.net(frames).to(image.dtype)
+
+
+def student_runner(net: StudentNet, backend: str, device: torch.device,
+                   compute: str | None = None) -> tuple[nn.Module, str]:  # fmt: skip
+    """(what runs the student, its name) for the preset's `backend` on `device`; `compute` "bf16": the preset's
+    arithmetic on this CPU is bf16, and the torch student runs in it too."""
     if backend == "onnx" and device.type == "cpu":
         reason = onnx_missing(device)
         if reason is None:
@@ -62,4 +82,6 @@ def student_runner(net: StudentNet, backend: str, device: torch.device) -> tuple
         log.warning("the student runs in torch: %s", reason)
     elif backend in ("compile", "tensorrt") or (backend == "onnx" and device.type != "cpu"):
         log.info("the student runs in torch eager: its %s backend is not built (on %s)", backend, device.type)
+    if compute == "bf16" and device.type == "cpu":
+        return Bf16Student(net), "torch bf16"
     return net.to(memory_format=torch.channels_last), "torch"

@@ -52,9 +52,11 @@ class StudentCache:
         self._loaded: dict[tuple[object, ...], tuple[LookStudent | None, str | None]] = {}
         self._lock = threading.Lock()
 
-    def get(self, preset: Preset, device: torch.device | str = "cpu",
-            dtype: torch.dtype = torch.float32) -> tuple[LookStudent | None, str | None]:  # fmt: skip
-        """(the student, None) or (None, the notice: why the gradient dreams instead)."""
+    def get(self, preset: Preset, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
+            compute: str | None = None) -> tuple[LookStudent | None, str | None]:  # fmt: skip
+        """(the student, None) or (None, the notice: why the gradient dreams instead); `compute` "bf16": the
+        preset dreams in bf16 arithmetic on this CPU, and so does its student (the live show only: renders
+        and stills dream in fp32)."""
         path = student_path(preset.name, self.folder or preset.path.parent / "students")
         look = look_hash(look_settings(preset))
         try:
@@ -62,14 +64,14 @@ class StudentCache:
             version: tuple[int, int] | None = (stat.st_mtime_ns, stat.st_size)
         except OSError:
             version = None
-        key = (str(path), version, look, torch.device(device), dtype, preset.backend)
+        key = (str(path), version, look, torch.device(device), dtype, compute, preset.backend)
         with self._lock:
             if key not in self._loaded:
-                self._loaded[key] = self._load(preset, path, look, torch.device(device), dtype)
+                self._loaded[key] = self._load(preset, path, look, torch.device(device), dtype, compute)
             return self._loaded[key]
 
-    def _load(self, preset: Preset, path: Path, look: str, device: torch.device,
-              dtype: torch.dtype) -> tuple[LookStudent | None, str | None]:  # fmt: skip
+    def _load(self, preset: Preset, path: Path, look: str, device: torch.device, dtype: torch.dtype,
+              compute: str | None) -> tuple[LookStudent | None, str | None]:  # fmt: skip
         try:
             found = load_student(path, expect_look=look)
         except DreamwallError as error:
@@ -80,7 +82,7 @@ class StudentCache:
         for parameter in net.parameters():
             parameter.requires_grad_(False)
         fidelity = found.manifest.get("evaluation", {}).get("fidelity")
-        runner, backend = student_runner(net, preset.backend, device)
+        runner, backend = student_runner(net, preset.backend, device, compute)
         log.info("preset %s dreams with its student %s (fidelity %s) on %s %s, %s", preset.name, path, fidelity,
                  device, str(dtype).removeprefix("torch."), backend)  # fmt: skip
         return LookStudent(runner, found.lr, path, float(fidelity) if fidelity is not None else None, backend), None

@@ -45,3 +45,17 @@ def test_the_presets_backend_picks_the_runner(backend: str, runs: str, caplog: p
         assert net.fold.weight.is_contiguous(memory_format=torch.channels_last)
     if backend in ("compile", "tensorrt"):
         assert f"its {backend} backend is not built" in caplog.text
+
+
+@pytest.mark.parametrize(("backend", "runs"), [("auto", "torch bf16"), ("torch", "torch bf16"), ("onnx", "onnx")])
+def test_bf16_arithmetic_runs_the_torch_student_in_bf16(backend: str, runs: str) -> None:
+    """ONNX Runtime's graph stays fp32 (the compute is the torch student's), and the given student is not changed."""
+    net = a_student()
+    runner, name = student_runner(net, backend, torch.device("cpu"), compute="bf16")
+    assert name == runs
+    frames = torch.rand(1, 3, 36, 64)
+    with torch.no_grad():
+        got = runner(frames)
+        want = net(frames)
+    assert got.dtype == torch.float32 and next(net.parameters()).dtype == torch.float32
+    assert float((got - want).norm() / want.norm()) < (0.02 if runs == "torch bf16" else 1e-4)

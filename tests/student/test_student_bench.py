@@ -10,6 +10,7 @@ import pytest
 import torch
 
 import run
+from engine.networks import DreamNet
 from engine.student import StudentNet
 from installation.benchmarks import student as bench
 from installation.dreaming.students import LookStudent
@@ -36,20 +37,23 @@ def test_the_student_bench_reports_speed_fidelity_and_flicker(monkeypatch: pytes
     monkeypatch.setattr(bench, "CLIP_FRAMES", 18)
     monkeypatch.setattr(bench.temporal, "SKIP", 14)
     monkeypatch.setattr(bench.temporal, "GIF_SCALE", 3)
-    monkeypatch.setattr(bench, "SHOW_ROWS", (((64, 36), ("gradient", "student")), ((96, 54), ("student",))))
+    monkeypatch.setattr(bench, "SHOW_ROWS", (((64, 36), ("gradient", "student")),
+                                             ((96, 54), ("student", "student bf16"))))  # fmt: skip
+    monkeypatch.setattr(bench, "native_bf16", lambda: "amx_bf16")  # its rows, whatever this CPU (emulated: slower)
     monkeypatch.setattr(bench, "SHOW_OUTPUT", (128, 72))
     monkeypatch.setattr(bench, "SHOW_PAIRS", 2)
     assert run.main(["bench", "--student", "--json", "--repeats", "2"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert [(r["size"], r["dreamer"], len(r["fps_runs"])) for r in result["speed"]] == [
-        ("64x36", "gradient", 2), ("64x36", "student", 2), ("64x36", "student onnx", 2)]  # fmt: skip
+        ("64x36", "gradient", 2), ("64x36", "student", 2), ("64x36", "student onnx", 2),
+        ("64x36", "student bf16", 2)]  # fmt: skip
     assert all(r["fps"] > 0 for r in result["speed"])
     assert {r["picture"] for r in result["fidelity"]} == {"coffee", "clock"}
     assert all(r["teacher_gain"] > 0 for r in result["fidelity"])
     assert {(r["dreamer"]) for r in result["flicker"]} == {"gradient", "student"}
     assert len(result["flicker"]) == 2 * 5 and all(r["strength"] > 0 for r in result["flicker"])
     assert [(r["size"], r["dreamer"]) for r in result["show"]] == [
-        ("64x36", "gradient"), ("64x36", "student"), ("96x54", "student")]  # fmt: skip
+        ("64x36", "gradient"), ("64x36", "student"), ("96x54", "student"), ("96x54", "student bf16")]  # fmt: skip
     for row in result["show"]:  # the dream stage timed in the show and alone, pair by pair, and their ratio
         assert row["dream_fps"] > 0 and row["dream_ms_show"] > 0 and row["dream_ms_alone"] > 0
         assert row["threads"] == [1, 1]  # the show's tuner chose among one thread; the worker alone ran on it
@@ -61,4 +65,14 @@ def test_the_student_bench_reports_speed_fidelity_and_flicker(monkeypatch: pytes
                  [bench.ShowRow(**r) for r in result["show"]])  # fmt: skip
     table = capsys.readouterr().out
     assert "gradient" in table and "student" in table and "mean fidelity" in table and "mean student" in table
-    assert "inside the show" in table
+    assert "inside the show" in table and "student bf16" in table
+
+
+def test_without_native_bf16_the_bench_has_no_bf16_row(squeezenet: DreamNet) -> None:
+    from installation.presets.loader import PresetLibrary
+
+    preset = PresetLibrary().load("default")
+    student, _ = tiny_student(preset)
+    assert "student bf16" not in bench._dreamers(preset, squeezenet, student, bf16=False)
+    with_bf16 = bench._dreamers(preset, squeezenet, student, bf16=True)["student bf16"].student
+    assert with_bf16 is not None and with_bf16.backend == "torch bf16"

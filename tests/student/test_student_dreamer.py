@@ -25,6 +25,7 @@ from installation.app.status import ShowStatus
 from installation.display.hud import hud_lines
 from installation.distill.student_file import look_hash, look_settings, save_student
 from installation.dreaming.looks import dream_settings
+from installation.dreaming.placement import Placement
 from installation.dreaming.settings import DreamSettings, WorkerHealth
 from installation.dreaming.students import StudentCache
 from installation.dreaming.worker import DreamWorker
@@ -169,6 +170,27 @@ def test_a_preset_on_onnx_dreams_its_student_through_onnx_runtime(tmp_path: Path
     with torch.no_grad():
         torch.testing.assert_close(settings.student.net(frame), net(frame), atol=1e-5, rtol=1e-4)
     health = dream_all(frames, settings, Counting(lambda *args, **kwargs: pytest.fail("a gradient step ran")))
+    assert (health.dreamer, health.errors) == ("student", 0)
+
+
+def test_a_preset_dreaming_in_bf16_runs_its_student_in_bf16(tmp_path: Path, squeezenet: DreamNet,
+                                                             frames: list[np.ndarray]) -> None:  # fmt: skip
+    """On a CPU where the preset's arithmetic is bf16 (Placement.compute), the student's is too; frames stay fp32."""
+    preset = look(tmp_path)
+    net = ship_student(preset)
+    placement = Placement(torch.device("cpu"), torch.float32, "test", compute="bf16")
+    settings = dream_settings(preset, squeezenet, students=StudentCache(), placement=placement)
+    assert settings.student is not None and settings.student.backend == "torch bf16"
+    assert next(settings.student.net.parameters()).dtype == torch.bfloat16
+    assert next(net.parameters()).dtype == torch.float32  # the file's student is left as it was
+    frame = torch.rand(1, 3, SIZE[1], SIZE[0])
+    with torch.no_grad():
+        got, want = settings.student.net(frame), net(frame)
+    assert got.dtype == torch.float32 and float((got - want).norm() / want.norm()) < 0.02
+    plain = dream_settings(preset, squeezenet, students=StudentCache())
+    assert plain.student is not None and plain.student.backend == "torch"
+    health = dream_all(frames, settings.replace(process_size=SIZE),
+                       Counting(lambda *args, **kwargs: pytest.fail("a gradient step ran")))  # fmt: skip
     assert (health.dreamer, health.errors) == ("student", 0)
 
 

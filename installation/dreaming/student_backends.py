@@ -5,8 +5,9 @@
   in the default layout). `run.py bench --student` times it.
 - torch in bf16, on a CPU whose preset dreams in bf16 (Placement.compute: native bf16 there, and the
   probe or the preset chose it): a bf16 copy of the weights, frames converted in and out, so the
-  feedback and composition around it stay in fp32. On an AMX CPU 26.2 against 30.2 ms a pass at
-  1280x720 and 7.3 against 7.7 at 640x360, relative error 0.0075 (bench/student_precision.py).
+  feedback and composition around it stay in fp32; its bilinear doublings run in fp32 (oneDNN's bf16
+  depthwise ConvTranspose is slow: engine.student.model._double). On an AMX CPU 17.6 against 36.0 ms
+  a pass at 1280x720 and 4.3 against 8.0 at 640x360, relative error 0.0075 (bench/student_precision.py).
   Without native bf16 torch emulates it and it is slower, so it is never chosen there.
 - onnx, on the CPU: the student's graph exported at each size it is asked to dream
   (engine.export.student: the graph the TensorRT lint passes, matched to torch through ONNX Runtime

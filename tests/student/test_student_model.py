@@ -27,3 +27,20 @@ def test_an_untrained_student_dreams_nothing() -> None:
 def test_a_bad_shape_is_refused_in_one_line() -> None:
     with pytest.raises(DreamwallError, match="student eighth must be a whole number between 1 and 512, got 0"):
         StudentShape(eighth=0)
+
+
+def test_the_bilinear_doubling_is_bilinear_and_bf16_doubles_as_fp32_does() -> None:
+    """Interior pixels take 3/4 of the nearer input and 1/4 of the farther; a bf16 picture is doubled in fp32
+    (oneDNN's bf16 depthwise ConvTranspose is slow) and comes back in bf16, rounded once."""
+    from engine.student.model import _double, bilinear_kernel
+
+    x = torch.rand(1, 3, 6, 8, generator=torch.Generator().manual_seed(0))
+    doubled = _double(x, bilinear_kernel(3))
+    assert doubled.shape == (1, 3, 12, 16)
+    rows = 0.75 * x[..., 1:-1, :] + 0.25 * x[..., :-2, :]  # output rows 2i (i = 1..4) lean to input row i - 1
+    want = 0.75 * rows[..., 1:-1] + 0.25 * rows[..., :-2]
+    torch.testing.assert_close(doubled[..., 2:-2:2, 2:-2:2], want)
+    in_bf16 = x.bfloat16()
+    got = _double(in_bf16, bilinear_kernel(3).bfloat16())
+    assert got.dtype == torch.bfloat16
+    assert torch.equal(got, _double(in_bf16.float(), bilinear_kernel(3)).bfloat16())

@@ -14,8 +14,8 @@ both excite the network without looking like a dream.
 It predicts the *detail* (dream minus frame), so the composed frame keeps the camera's sharpness
 and a zero output is "no dream". No normalisation layers (instance norm leaves "bubble" artefacts
 and is outside the TensorRT table), ReLU only, edge padding to a multiple of 8 and a crop back: any
-size and aspect, and a graph of Conv, ConvTranspose, Relu, Add, Reshape/Transpose (the fold),
-Slice and Concat that TensorRT parses.
+size and aspect, and a graph of Conv, ConvTranspose, Relu, Add, Sub, Mul, and Slice and Concat
+(the edge padding) that TensorRT parses; the fold runs as one strided convolution (`_folded`).
 """
 
 from __future__ import annotations
@@ -112,13 +112,24 @@ class StudentNet(nn.Module):
         x = (image - 0.5) * 2.0
         if pad_h or pad_w:
             x = _edge_pad(x, pad_h, pad_w)
-        quarter = F.relu(self.fold(F.pixel_unshuffle(x, FOLD)))
+        quarter = F.relu(self._folded(x))
         eighth = self.blocks(F.relu(self.down(quarter)))
         quarter = F.relu(self.up(_double(eighth, self.bilinear_eighth))) + quarter
         detail = _double(_double(self.out(quarter), self.bilinear_detail), self.bilinear_detail)
         if pad_h or pad_w:
             detail = detail[..., :height, :width]
         return detail
+
+    def _folded(self, x: Tensor) -> Tensor:
+        """`fold` of the 4x4 pixel blocks (SpaceToDepth, then its 3x3 convolution), as one convolution of the
+        picture with a 12x12 kernel at stride 4: the same sums (3e-6 apart in fp32), without the copy the
+        SpaceToDepth makes (the fold alone at 1280x720 on two threads: 4.0 against 6.3 ms in fp32, 1.7
+        against 3.1 in bf16; the whole pass, old and new alternated: 0.93x at 1280x720 in fp32, 0.90x in bf16,
+        0.81x and 0.93x at 640x360).
+        The weights stay in `fold`'s layout, so student files keep theirs."""
+        quarter, folded = int(self.fold.weight.shape[0]), self.fold.weight.view(-1, 3, FOLD, FOLD, 3, 3)
+        kernel = folded.permute(0, 1, 4, 2, 5, 3).reshape(quarter, 3, 3 * FOLD, 3 * FOLD)
+        return F.conv2d(x, kernel, self.fold.bias, stride=FOLD, padding=FOLD)
 
     def dream(self, image: Tensor, strength: float = 1.0) -> Tensor:
         """The frame with `strength` times the detail added, kept in [0, 1]."""

@@ -44,3 +44,13 @@ def test_the_bilinear_doubling_is_bilinear_and_bf16_doubles_as_fp32_does() -> No
     got = _double(in_bf16, bilinear_kernel(3).bfloat16())
     assert got.dtype == torch.bfloat16
     assert torch.equal(got, _double(in_bf16.float(), bilinear_kernel(3)).bfloat16())
+
+
+def test_the_fold_as_one_strided_convolution_is_space_to_depth_then_the_fold() -> None:
+    """The 12x12 stride-4 kernel rearranged from `fold`'s weights sums what SpaceToDepth + `fold` sum."""
+    torch.manual_seed(0)
+    net = StudentNet(TINY)
+    torch.nn.init.normal_(net.fold.weight)
+    x = torch.rand(2, 3, 32, 48)
+    want = net.fold(torch.nn.functional.pixel_unshuffle(x, 4))
+    torch.testing.assert_close(net._folded(x), want, atol=1e-5, rtol=1e-5)

@@ -193,7 +193,9 @@ def _dreamers(preset: Preset, net: DreamNet, student: LookStudent,
     dreamers = {"gradient": base.replace(dreamer="gradient", student=None),
                 "student": base.replace(dreamer="student", student=student),
                 "student onnx": base.replace(dreamer="student", student=on_onnx)}  # fmt: skip
-    if bf16 if bf16 is not None else native_bf16() is not None:
+    if bf16 is None:
+        bf16 = native_bf16() is not None
+    if bf16:
         in_bf16 = dataclasses.replace(student, net=Bf16Student(student.net), backend="torch bf16")  # type: ignore[arg-type]
         dreamers["student bf16"] = base.replace(dreamer="student", student=in_bf16)
     return dreamers

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
@@ -55,8 +56,9 @@ def missing(device: torch.device) -> str | None:
     return f"tensorrt needs CUDA and the tensorrt package: {'; '.join(problems)}" if problems else None
 
 
-def build_engine(trt: ModuleType, onnx_bytes: bytes) -> bytes:
-    """Parse the ONNX graph and build a serialized FP16 engine with one fixed-shape profile."""
+def build_engine(trt: ModuleType, onnx_bytes: bytes, what: str = "the gradient graph") -> bytes:
+    """Parse the ONNX graph (`what` names it in errors) and build a serialized FP16 engine with one fixed-shape
+    profile."""
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
     major = int(trt.__version__.split(".")[0])
@@ -65,7 +67,7 @@ def build_engine(trt: ModuleType, onnx_bytes: bytes) -> bytes:
     parser = trt.OnnxParser(network, logger)
     if not parser.parse(onnx_bytes):
         errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
-        raise DreamwallError(f"TensorRT could not parse the gradient graph: {errors}")
+        raise DreamwallError(f"TensorRT could not parse {what}: {errors}")
     config = builder.create_builder_config()
     if not hasattr(trt.BuilderFlag, "FP16"):
         raise DreamwallError(
@@ -82,7 +84,7 @@ def build_engine(trt: ModuleType, onnx_bytes: bytes) -> bytes:
     config.add_optimization_profile(profile)
     plan = builder.build_serialized_network(network, config)
     if plan is None:
-        raise DreamwallError("TensorRT failed to build the gradient engine (see its log above)")
+        raise DreamwallError(f"TensorRT failed to build an engine of {what} (see its log above)")
     return bytes(plan)
 
 
@@ -106,6 +108,35 @@ def check_engine_io(engine: Any, expected: dict[str, tuple[int, ...]], where: st
         actual[name] = tuple(engine.get_tensor_shape(name))
     if actual != expected:
         raise DreamwallError(f"TensorRT engine {where} has tensors {actual}, expected {expected}; delete it to rebuild")
+
+
+def load_or_build(trt: ModuleType, runtime: Any, store: BlobStore, key: str, make_graph: Callable[[], bytes],
+                  expected: dict[str, tuple[int, ...]], what: str) -> Any:  # fmt: skip
+    """An execution context of the engine stored under `key`, or of one built now from `make_graph()` (linted for
+    TensorRT first; `what` names the graph in messages) and stored; an engine whose tensors are not `expected` (a
+    stale or foreign file) is refused. The caller holds the CUDA device current."""
+    plan = store.get(key)
+    if plan is None:
+        log.info("building TensorRT engine %s of %s (once per graph, size and GPU)", key, what)
+        plan = build_engine(trt, check_tensorrt_graph(make_graph()), what)
+        store.put(key, plan)
+    engine = runtime.deserialize_cuda_engine(plan)
+    if engine is None:
+        raise DreamwallError(f"cached TensorRT engine {store.describe(key)} does not load; delete it to rebuild")
+    check_engine_io(engine, expected, store.describe(key))
+    return engine.create_execution_context()
+
+
+def run_engine(context: Any, tensors: dict[str, Tensor], stream: int) -> None:
+    """Run the engine on torch's memory by address (inputs and output, by tensor name), on `stream`: no copies.
+    The caller holds the inputs until the stream has used them (stream order protects their reuse)."""
+    for name, tensor in tensors.items():
+        if not tensor.is_contiguous() or tensor.dtype != torch.float32:
+            raise DreamwallError(f"TensorRT tensor '{name}' must be contiguous float32, got {tensor.dtype}"
+                                 f"{'' if tensor.is_contiguous() else ' (not contiguous)'}")
+        context.set_tensor_address(name, tensor.data_ptr())
+    if not context.execute_async_v3(stream):
+        raise DreamwallError("TensorRT engine failed to run")
 
 
 class TensorRTBackend(ExportedBackend):
@@ -145,34 +176,18 @@ class TensorRTBackend(ExportedBackend):
         return engine_key(graph, self._gpu_name(), self.trt.__version__)
 
     def _build(self, layers: tuple[str, ...], height: int, width: int) -> Runner:
-        key = self.engine_key(layers, height, width)
+        channel_count = sum(self.net.layers[layer].channels for layer in layers)
+        expected = expected_io(len(layers), channel_count, height, width)
         with self._on_device():
-            plan = self.store.get(key)
-            if plan is None:
-                log.info("building TensorRT engine %s (once per network, layers, size and GPU)", key)
-                data = onnx_graph(self.net, layers, height, width, self.store, self.target)
-                plan = build_engine(self.trt, check_tensorrt_graph(data))
-                self.store.put(key, plan)
-            engine = self._runtime.deserialize_cuda_engine(plan)
-            if engine is None:
-                where = self.store.describe(key)
-                raise DreamwallError(f"cached TensorRT engine {where} does not load; delete it to rebuild")
-            channel_count = sum(self.net.layers[layer].channels for layer in layers)
-            check_engine_io(engine, expected_io(len(layers), channel_count, height, width), self.store.describe(key))
-            context = engine.create_execution_context()
+            context = load_or_build(self.trt, self._runtime, self.store, self.engine_key(layers, height, width),
+                                    lambda: onnx_graph(self.net, layers, height, width, self.store, self.target),
+                                    expected, "the gradient graph")  # fmt: skip
 
         def run(image: Tensor, energy: Tensor, channels: Tensor) -> Tensor:
-            # The engine reads and writes torch's memory by address, on torch's stream: no copies.
-            # The caller holds the inputs until the stream has used them (stream order protects reuse).
             output = torch.empty_like(image)
-            for name, tensor in zip((*INPUT_NAMES, OUTPUT_NAME), (image, energy, channels, output), strict=True):
-                if not tensor.is_contiguous() or tensor.dtype != torch.float32:
-                    raise DreamwallError(f"TensorRT tensor '{name}' must be contiguous float32, got {tensor.dtype}"
-                                         f"{'' if tensor.is_contiguous() else ' (not contiguous)'}")
-                context.set_tensor_address(name, tensor.data_ptr())
             with self._on_device():
-                if not context.execute_async_v3(self._stream_handle()):
-                    raise DreamwallError("TensorRT engine failed to run")
+                tensors = dict(zip((*INPUT_NAMES, OUTPUT_NAME), (image, energy, channels, output), strict=True))
+                run_engine(context, tensors, self._stream_handle())
             return output
 
         return run

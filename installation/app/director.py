@@ -118,7 +118,8 @@ class LookDirector:
         shown, overrides, lr_gain = pulsed(preset, self.overrides, self.audio_gain, self.pulse)
         return dream_settings(shown, net, overrides, self.process_size, lr_gain=lr_gain,
                               objective=self._objective_of[1], placement=placement, mask=self.mask,
-                              panorama=self.panorama, fit=self.fit, dreamer=self.dreamer)  # fmt: skip
+                              panorama=self.panorama, fit=self.fit, dreamer=self.dreamer,
+                              backend=self.backends.override)  # fmt: skip
 
     def apply(self, announce: bool = True) -> None:
         """Send the current preset (with overrides) to the worker; announce a change."""

@@ -7,7 +7,8 @@
   Both run in torch eager fp32 on the CPU (plain autograd for the gradient): the same footing, not
   the backend or bf16 choice the app may make for either; the student also through ONNX Runtime
   (`backend: onnx`), for the choice, and, on a CPU with native bf16, in bf16 as the show runs it
-  where the preset dreams in bf16 (installation.dreaming.student_backends.Bf16Student).
+  where the preset dreams in bf16 (installation.dreaming.student_backends.Bf16Student); and
+  torch.compile'd (`backend: compile`, each size built before it is timed), in fp32 and bf16.
 - Fidelity on pictures distillation never trains on (installation.distill.data.EVAL_PHOTOS) at
   320x180: the student's gain in the look's objective over the raw frame as a share of the
   teacher's (the still dream it learnt: the preset's octaves and steps), and the feature distance
@@ -46,6 +47,7 @@ import cv2
 import numpy as np
 import torch
 
+from engine.backends import compiled
 from engine.consistency import consistency, source_pairs
 from engine.imageops import to_tensor
 from engine.networks import DreamNet, load_network
@@ -60,7 +62,7 @@ from installation.dreaming.cpu_precision import native_bf16
 from installation.dreaming.looks import Overrides, dream_settings
 from installation.dreaming.settings import DreamSettings
 from installation.dreaming.stage_timer import StageTimer
-from installation.dreaming.student_backends import Bf16Student, OnnxStudent
+from installation.dreaming.student_backends import OnnxStudent, student_runner
 from installation.dreaming.students import LookStudent, StudentCache
 from installation.dreaming.thread_tuner import ThreadTuner
 from installation.dreaming.worker import DreamWorker
@@ -81,8 +83,9 @@ CLIP_SIZE = temporal.SIZE
 FAINT = 0.005  # mean |dream - frame| under which flicker per strength says nothing (a student that dreams nothing)
 TARGETS = {"fps_640x360": 25.0, "fps_1280x720": 12.0, "fidelity": 0.7, "show_over_alone": 1.2}  # issue 22, this CPU
 SHOW_ROWS = (((320, 180), ("gradient", "student")), ((640, 360), ("gradient", "student")),
-             ((1280, 720), ("student", "student bf16")))  # fmt: skip
-"""(size, dreamers) measured inside the show; a dreamer this machine lacks (bf16 without native bf16) is skipped."""
+             ((1280, 720), ("student", "student bf16", "student compile", "student compile bf16")))  # fmt: skip
+"""(size, dreamers) measured inside the show; a dreamer this machine lacks (bf16 without native bf16, compile
+without a C++ compiler) is skipped."""
 SHOW_OUTPUT = (1280, 720)
 SHOW_PAIRS = 3  # (worker alone, whole show) pairs per size and dreamer
 
@@ -158,6 +161,7 @@ def _worker_fps(settings: DreamSettings, size: tuple[int, int], repeats: int,
     runs = []
     stages = StageTimer(torch.device("cpu"))
     saved = torch.get_num_threads()
+    _ready(settings, size)
     tuner = ThreadTuner((threads,)) if threads is not None else None  # sets the count on the worker's own thread
     worker = DreamWorker(CyclingFeed(_camera(size)), settings.replace(process_size=size), wait_timeout=0.05,
                          stage_timer=stages, thread_tuner=tuner)  # fmt: skip
@@ -184,10 +188,11 @@ def _worker_fps(settings: DreamSettings, size: tuple[int, int], repeats: int,
     return runs, stages.medians().get(DREAM_STAGE)
 
 
-def _dreamers(preset: Preset, net: DreamNet, student: LookStudent,
-              bf16: bool | None = None) -> dict[str, DreamSettings]:  # fmt: skip
+def _dreamers(preset: Preset, net: DreamNet, student: LookStudent, bf16: bool | None = None,
+              compiler: bool | None = None) -> dict[str, DreamSettings]:  # fmt: skip
     """The gradient teacher and the student, in torch and through ONNX Runtime, with the preset's live settings;
-    the student in bf16 too where the CPU has it natively (`bf16` None: ask the CPU)."""
+    the student in bf16 too where the CPU has it natively (`bf16` None: ask the CPU), and torch.compile'd (fp32,
+    and bf16 where it has it) where a C++ compiler is (`compiler` None: look for one)."""
     base = dream_settings(preset, net, Overrides())
     on_onnx = dataclasses.replace(student, net=OnnxStudent(student.net), backend="onnx")  # type: ignore[arg-type]
     dreamers = {"gradient": base.replace(dreamer="gradient", student=None),
@@ -195,10 +200,26 @@ def _dreamers(preset: Preset, net: DreamNet, student: LookStudent,
                 "student onnx": base.replace(dreamer="student", student=on_onnx)}  # fmt: skip
     if bf16 is None:
         bf16 = native_bf16() is not None
-    if bf16:
-        in_bf16 = dataclasses.replace(student, net=Bf16Student(student.net), backend="torch bf16")  # type: ignore[arg-type]
-        dreamers["student bf16"] = base.replace(dreamer="student", student=in_bf16)
+    if compiler is None:
+        compiler = compiled.missing(torch.device("cpu")) is None
+    computes = {"": None, " bf16": "bf16"} if bf16 else {"": None}
+    backends = ("torch", "compile") if compiler else ("torch",)
+    for backend in backends:
+        for suffix, compute in computes.items():
+            name = f"student{'' if backend == 'torch' else ' ' + backend}{suffix}"
+            if name != "student":
+                runner, label = student_runner(student.net, backend, torch.device("cpu"), compute)  # type: ignore[arg-type]
+                running = dataclasses.replace(student, net=runner, backend=label)
+                dreamers[name] = base.replace(dreamer="student", student=running)
     return dreamers
+
+
+def _ready(settings: DreamSettings, size: tuple[int, int]) -> None:
+    """Build a compiled student's pass for `size` before it is timed (the show builds it on a thread, in its
+    first seconds at a size)."""
+    prepare = getattr(settings.student.net, "prepare", None) if settings.student is not None else None
+    if prepare is not None:
+        prepare((1, 3, size[1], size[0]))
 
 
 def measure_speed(dreamers: dict[str, DreamSettings], repeats: int) -> list[SpeedRow]:
@@ -222,6 +243,7 @@ def measure_in_show(preset: Preset, dreamers: dict[str, DreamSettings]) -> list[
             spec = PipelineSpec(size, SHOW_OUTPUT, camera_size=size, window_s=WINDOW_S + 1, warmup_s=2 * WINDOW_S,
                                 repeats=1, student=settings.student)  # fmt: skip
             fps, show, alone, threads = [], [], [], []
+            _ready(settings, size)
             for _ in range(SHOW_PAIRS):
                 figures = measure_pipeline(preset, spec)
                 fps.append(figures.dream_fps)
@@ -339,11 +361,14 @@ def _print(result: dict[str, object], speed: list[SpeedRow], fidelity: list[Fide
     for row in speed:
         by_size.setdefault(row.size, {})[row.dreamer] = row
     for size, pair in by_size.items():
-        g, s, o, b = pair["gradient"], pair["student"], pair["student onnx"], pair.get("student bf16")
-        in_bf16 = f"   student bf16 {b.fps:6.2f} fps (stage {_ms(b.dream_ms)} ms)" if b is not None else ""
+        g, s, o = pair["gradient"], pair["student"], pair["student onnx"]
         print(f"  {size:>9}  gradient {g.fps:6.2f} fps ({g.ms_per_frame:7.1f} ms)   student {s.fps:6.2f} fps "
               f"({s.ms_per_frame:7.1f} ms)   x{s.fps / g.fps if g.fps else 0:.1f}   runs {s.fps_runs}   student onnx "
-              f"{o.fps:6.2f} fps   dream stage {_ms(g.dream_ms)} / {_ms(s.dream_ms)} / {_ms(o.dream_ms)} ms{in_bf16}")
+              f"{o.fps:6.2f} fps   dream stage {_ms(g.dream_ms)} / {_ms(s.dream_ms)} / {_ms(o.dream_ms)} ms")
+        for name, row in pair.items():
+            if name not in ("gradient", "student", "student onnx"):
+                print(f"  {'':>9}  {name:<20} {row.fps:6.2f} fps ({row.ms_per_frame:7.1f} ms, dream stage "
+                      f"{_ms(row.dream_ms)} ms)   runs {row.fps_runs}")
     if fidelity:
         print(f"fidelity on held-out pictures at {FIDELITY_SIZE[0]}x{FIDELITY_SIZE[1]} (student gain / teacher gain "
               f"in the look's objective; feature distance to the teacher, relative to the raw frame's):")

@@ -56,6 +56,7 @@ def dream_settings(
     panorama: bool = False,
     fit: str | None = None,
     dreamer: str | None = None,
+    backend: str | None = None,
     students: StudentCache = STUDENTS,
 ) -> DreamSettings:
     """The worker's settings for `preset` (objective built against the real network).
@@ -68,10 +69,14 @@ def dream_settings(
     `panorama`: dream the input as a 360-degree panorama whatever the preset says (the --panorama flag).
     `fit`: how the frame meets the screen, instead of the preset's (the --fit flag); None = the preset's.
     `dreamer`: gradient or student, instead of the preset's (the --dreamer flag); None = the preset's.
+    `backend`: where the student runs, instead of the preset's (the --backend flag; the gradient's backend is the
+    worker's gradient factory's); None = the preset's.
     `students`: where a preset with `dreamer: student` finds its look's student (loaded once per file).
     """
     if dreamer is not None:
         preset = dataclasses.replace(preset, dreamer=dreamer)
+    if backend is not None:
+        preset = dataclasses.replace(preset, backend=backend)
     if overrides.intensity is not None:
         preset = preset.with_intensity(overrides.intensity)
     if lr_gain != 1.0:

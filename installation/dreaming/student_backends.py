@@ -13,8 +13,12 @@
   (engine.export.student: the graph the TensorRT lint passes, matched to torch through ONNX Runtime
   in the tests), one session per size, made the first time that size comes. On CUDA the student runs
   in torch: ONNX Runtime through numpy would copy every frame to the host and back.
-- compile and tensorrt: not built for the student (no TensorRT here to test an engine with); it runs
-  in torch, and the log says so once.
+- compile and tensorrt: built per frame size on a thread of their own while the torch student runs
+  (installation.dreaming.student_builds, where they are measured). `auto` takes tensorrt, then compile on
+  CUDA, as the gradient's ranking does; on the CPU it stays torch: compile's gain there (0.64-0.84x a pass)
+  costs a C++ compiler and seconds of both cores at every new size, so a preset asks for it.
+  A backend that cannot run here (no g++, no triton, no tensorrt) leaves the torch student, and the log
+  says why once.
 """
 
 from __future__ import annotations
@@ -26,10 +30,14 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from engine.backends import compiled, tensorrt_engine
 from engine.backends.onnx_runtime import missing as onnx_missing
 from engine.backends.onnx_runtime import new_session
+from engine.export.store import BlobStore
 from engine.export.student import INPUT_NAME, export_student
 from engine.student import StudentNet
+from installation.dreaming.export_cache import DiskStore
+from installation.dreaming.student_builds import BuiltPerSize, TensorRTStudentBuild, compiled_build
 
 log = logging.getLogger(__name__)
 
@@ -72,17 +80,33 @@ class Bf16Student(nn.Module):
         return self.net(frames).to(image.dtype)
 
 
-def student_runner(net: StudentNet, backend: str, device: torch.device,
-                   compute: str | None = None) -> tuple[nn.Module, str]:  # fmt: skip
+def student_runner(net: StudentNet, backend: str, device: torch.device, compute: str | None = None,
+                   store: BlobStore | None = None) -> tuple[nn.Module, str]:  # fmt: skip
     """(what runs the student, its name) for the preset's `backend` on `device`; `compute` "bf16": the preset's
-    arithmetic on this CPU is bf16, and the torch student runs in it too."""
+    arithmetic on this CPU is bf16, and the torch student runs in it too; `store`: where TensorRT engines are
+    cached (default the app's cache folder)."""
     if backend == "onnx" and device.type == "cpu":
         reason = onnx_missing(device)
         if reason is None:
             return OnnxStudent(net), "onnx"
         log.warning("the student runs in torch: %s", reason)
-    elif backend in ("compile", "tensorrt") or (backend == "onnx" and device.type != "cpu"):
-        log.info("the student runs in torch eager: its %s backend is not built (on %s)", backend, device.type)
-    if compute == "bf16" and device.type == "cpu":
-        return Bf16Student(net), "torch bf16"
-    return net.to(memory_format=torch.channels_last), "torch"
+    elif backend == "onnx":
+        log.info("the student runs in torch: ONNX Runtime would copy every frame to the host and back from %s",
+                 device.type)  # fmt: skip
+    eager, name = (Bf16Student(net), "torch bf16") if compute == "bf16" and device.type == "cpu" else (
+        net.to(memory_format=torch.channels_last), "torch")
+    if backend == "auto" and device.type == "cuda":
+        backend = "tensorrt" if tensorrt_engine.missing(device) is None else "compile"
+    if backend == "tensorrt":
+        trt = tensorrt_engine.import_tensorrt()
+        reason = tensorrt_engine.missing(device)
+        if reason is None and trt is not None:
+            build = TensorRTStudentBuild(net, device, store if store is not None else DiskStore(), trt)
+            return BuiltPerSize(eager, build, "tensorrt"), "tensorrt"
+        log.warning("the student runs in %s: %s", name, reason)
+    if backend == "compile":
+        reason = compiled.missing(device)
+        if reason is None:
+            return BuiltPerSize(eager, compiled_build(eager, device), "compile"), f"compile ({name})"
+        log.warning("the student runs in %s: %s", name, reason)
+    return eager, name

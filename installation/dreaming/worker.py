@@ -36,7 +36,12 @@ logger = logging.getLogger(__name__)
 
 
 def look_cost(settings: DreamSettings) -> tuple[object, ...]:
-    """What decides a frame's cost: a new value tunes the CPU threads again (installation.dreaming.thread_tuner)."""
+    """What decides a frame's cost: a new value tunes the CPU threads again (installation.dreaming.thread_tuner).
+    With a student: its runner, and the builds it has ended (a compiled pass taking over from the eager one, and
+    the build no longer taking a core while the tuner measures: installation.dreaming.student_builds)."""
+    if settings.student is not None:
+        runner = settings.student.net
+        return settings.process_size, settings.dtype, id(runner), getattr(runner, "generation", 0)
     return settings.net.name, settings.process_size, settings.steps, settings.dtype, settings.objective.layers
 
 

@@ -87,3 +87,29 @@ def test_the_worker_feeds_each_cpu_frame_to_the_tuner():
         assert tuner.fed.wait(30)
     assert torch.get_num_threads() == threads
     assert tuner.seen and all(key == look_cost(settings) and ms > 0 for key, ms in tuner.seen)
+
+
+def test_a_students_build_ending_tunes_the_threads_again():
+    """The compiled pass takes over from the eager one, and the build stops taking a core the tuner measured with."""
+    from pathlib import Path
+
+    from engine.student import StudentNet, StudentShape
+    from installation.dreaming.student_builds import BuiltPerSize
+    from installation.dreaming.students import LookStudent
+
+    net = load_network("squeezenet1_1")
+    jobs = []
+    runner = BuiltPerSize(StudentNet(StudentShape(4, 8, 1)), lambda shape, dtype: (lambda image: image), "test",
+                          start=jobs.append)  # fmt: skip
+    settings = DreamSettings(net=net, objective=parse_objective("fire2", net), process_size=(48, 32), steps=1,
+                             dreamer="student", student=LookStudent(runner, 0.05, Path("a.student")))  # fmt: skip
+    before = look_cost(settings)
+    runner(torch.rand(1, 3, 32, 48))
+    assert look_cost(settings) == before  # building: the eager pass still runs
+    jobs.pop()()
+    assert look_cost(settings) != before
+    machine = Machine({2: 40.0, 1: 60.0})
+    tuner = ThreadTuner((2, 1), set_threads=machine.set_threads)
+    machine.run(tuner, before, 40)
+    machine.run(tuner, look_cost(settings), 1)
+    assert tuner.chosen is None  # measuring again

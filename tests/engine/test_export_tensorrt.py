@@ -4,9 +4,7 @@ ONNX Runtime, and the tensorrt backend's cache and binding against a fake Tensor
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import io
-import types
 
 import numpy as np
 import onnx
@@ -29,6 +27,7 @@ from engine.export.tensorrt_rules import tensorrt_problems
 from engine.networks import load_network
 from engine.objectives import parse_objective
 from engine.step import autograd_gradient
+from tests.fake_tensorrt import fake_tensorrt
 
 # (height, width): 64x48 has no partial ceil-mode pool windows in squeezenet, 97x66 has them at every pool.
 SIZES = ((48, 64), (66, 97))
@@ -172,54 +171,6 @@ def test_the_two_targets_are_cached_apart():
         onnx_graph(net, ("fire3",), 24, 32, store, "tensorrtt")
 
 
-# A fake TensorRT: its "plan" is the ONNX graph it was given, run by ONNX Runtime reading and writing the
-# tensors' memory at the addresses the backend binds, as a real engine would on the GPU.
-class _FakeContext:
-    def __init__(self, engine: _FakeEngine) -> None:
-        self.engine, self.addresses, self.streams = engine, {}, []
-
-    def set_tensor_address(self, name: str, address: int) -> None:
-        self.addresses[name] = address
-
-    def _array(self, name: str) -> np.ndarray:
-        shape = self.engine.shapes[name]
-        buffer = (ctypes.c_float * int(np.prod(shape))).from_address(self.addresses[name])
-        return np.ctypeslib.as_array(buffer).reshape(shape)
-
-    def execute_async_v3(self, stream: int) -> bool:
-        self.streams.append(stream)
-        feeds = {name: self._array(name).copy() for name in INPUT_NAMES}
-        self._array(OUTPUT_NAME)[...] = self.engine.session.run([OUTPUT_NAME], feeds)[0]
-        return True
-
-
-class _FakeEngine:
-    def __init__(self, data: bytes) -> None:
-        self.session = _session(data)
-        self.shapes = {t.name: tuple(t.shape) for t in (*self.session.get_inputs(), *self.session.get_outputs())}
-        self.num_io_tensors = len(self.shapes)
-        self.contexts: list[_FakeContext] = []
-
-    def get_tensor_name(self, index: int) -> str:
-        return list(self.shapes)[index]
-
-    def get_tensor_shape(self, name: str) -> tuple[int, ...]:
-        return self.shapes[name]
-
-    def create_execution_context(self) -> _FakeContext:
-        self.contexts.append(_FakeContext(self))
-        return self.contexts[-1]
-
-
-class _FakeRuntime:
-    def __init__(self) -> None:
-        self.engines: list[_FakeEngine] = []
-
-    def deserialize_cuda_engine(self, plan: bytes) -> _FakeEngine:
-        self.engines.append(_FakeEngine(plan.removeprefix(b"plan:")))
-        return self.engines[-1]
-
-
 class _CpuTensorRT(TensorRTBackend):
     def _gpu_name(self) -> str:
         return "Fake GPU 80GB/HBM3"
@@ -232,12 +183,11 @@ class _CpuTensorRT(TensorRTBackend):
 
 
 def test_tensorrt_backend_builds_the_tensorrt_target_once_caches_it_and_binds_tensors_by_address(monkeypatch):
-    fake = types.SimpleNamespace(__version__="10.16.1.11", Logger=lambda level: None, Runtime=lambda logger: runtime)
-    fake.Logger.WARNING = 2
-    runtime = _FakeRuntime()
+    fake, runtime = fake_tensorrt()
     built: list[bytes] = []
 
-    def build(trt: object, data: bytes) -> bytes:
+    def build(trt: object, data: bytes, what: str) -> bytes:
+        assert what == "the gradient graph"
         built.append(data)
         return b"plan:" + data
 

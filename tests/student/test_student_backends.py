@@ -7,8 +7,10 @@ import logging
 import pytest
 import torch
 
+from engine.backends import compiled
 from engine.student import StudentNet
-from installation.dreaming.student_backends import OnnxStudent, student_runner
+from installation.dreaming.student_backends import Bf16Student, OnnxStudent, student_runner
+from installation.dreaming.student_builds import BuiltPerSize
 from tests.student.helpers import TINY
 
 
@@ -34,17 +36,34 @@ def test_onnx_runtime_dreams_what_torch_dreams_at_each_size_with_one_session_per
 
 
 @pytest.mark.parametrize(("backend", "runs"), [("auto", "torch"), ("torch", "torch"), ("onnx", "onnx"),
-                                               ("compile", "torch"), ("tensorrt", "torch")])  # fmt: skip
-def test_the_presets_backend_picks_the_runner(backend: str, runs: str, caplog: pytest.LogCaptureFixture) -> None:
+                                               ("compile", "compile (torch)"), ("tensorrt", "torch")])  # fmt: skip
+def test_the_presets_backend_picks_the_runner(backend: str, runs: str, caplog: pytest.LogCaptureFixture,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    monkeypatch.setattr(compiled, "missing", lambda device: None)  # as where g++ is installed
     net = a_student()
     with caplog.at_level(logging.INFO):
         runner, name = student_runner(net, backend, torch.device("cpu"))
     assert name == runs
-    assert isinstance(runner, OnnxStudent) if runs == "onnx" else runner is net
-    if runs == "torch":  # in channels_last, where the CPU's convolutions are fastest
+    if runs == "onnx":
+        assert isinstance(runner, OnnxStudent)
+    elif runs.startswith("compile"):
+        assert isinstance(runner, BuiltPerSize) and runner.eager is net
+    else:
+        assert runner is net
+    if runs != "onnx":  # in channels_last, where the CPU's convolutions are fastest
         assert net.fold.weight.is_contiguous(memory_format=torch.channels_last)
-    if backend in ("compile", "tensorrt"):
-        assert f"its {backend} backend is not built" in caplog.text
+    if backend == "tensorrt":  # said once, in the log, with the reason
+        assert "the student runs in torch: tensorrt needs CUDA and the tensorrt package" in caplog.text
+
+
+def test_compile_without_a_compiler_leaves_the_torch_student_and_says_why(
+        caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    monkeypatch.setattr(compiled, "missing", lambda device: "torch.compile on the CPU needs a C++ compiler (g++)")
+    net = a_student()
+    with caplog.at_level(logging.WARNING):
+        runner, name = student_runner(net, "compile", torch.device("cpu"), compute="bf16")
+    assert name == "torch bf16" and isinstance(runner, Bf16Student)
+    assert "the student runs in torch bf16: torch.compile on the CPU needs a C++ compiler" in caplog.text
 
 
 @pytest.mark.parametrize(("backend", "runs"), [("auto", "torch bf16"), ("torch", "torch bf16"), ("onnx", "onnx")])

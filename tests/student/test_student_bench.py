@@ -40,6 +40,7 @@ def test_the_student_bench_reports_speed_fidelity_and_flicker(monkeypatch: pytes
     monkeypatch.setattr(bench, "SHOW_ROWS", (((64, 36), ("gradient", "student")),
                                              ((96, 54), ("student", "student bf16"))))  # fmt: skip
     monkeypatch.setattr(bench, "native_bf16", lambda: "amx_bf16")  # its rows, whatever this CPU (emulated: slower)
+    monkeypatch.setattr(bench.compiled, "missing", lambda device: "no compiler")  # compile's rows: test below
     monkeypatch.setattr(bench, "SHOW_OUTPUT", (128, 72))
     monkeypatch.setattr(bench, "SHOW_PAIRS", 2)
     assert run.main(["bench", "--student", "--json", "--repeats", "2"]) == 0
@@ -73,6 +74,25 @@ def test_without_native_bf16_the_bench_has_no_bf16_row(squeezenet: DreamNet) -> 
 
     preset = PresetLibrary().load("default")
     student, _ = tiny_student(preset)
-    assert "student bf16" not in bench._dreamers(preset, squeezenet, student, bf16=False)
-    with_bf16 = bench._dreamers(preset, squeezenet, student, bf16=True)["student bf16"].student
+    assert "student bf16" not in bench._dreamers(preset, squeezenet, student, bf16=False, compiler=False)
+    with_bf16 = bench._dreamers(preset, squeezenet, student, bf16=True, compiler=False)["student bf16"].student
     assert with_bf16 is not None and with_bf16.backend == "torch bf16"
+
+
+def test_compiled_students_are_built_for_a_size_before_it_is_timed(
+        squeezenet: DreamNet, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    from installation.presets.loader import PresetLibrary
+
+    preset = PresetLibrary().load("default")
+    student, _ = tiny_student(preset)
+    dreamers = bench._dreamers(preset, squeezenet, student, bf16=True, compiler=True)
+    assert list(dreamers) == ["gradient", "student", "student onnx", "student bf16", "student compile",
+                              "student compile bf16"]  # fmt: skip
+    assert dreamers["student compile bf16"].student.backend == "compile (torch bf16)"  # type: ignore[union-attr]
+    runner = dreamers["student compile"].student.net  # type: ignore[union-attr]
+    prepared = []
+    monkeypatch.setattr(runner, "prepare", lambda shape: prepared.append(shape))
+    monkeypatch.setattr(bench, "WINDOW_S", 0.05)
+    monkeypatch.setattr(bench, "MIN_FRAMES", 1)
+    bench._worker_fps(dreamers["student compile"], (64, 36), 1)
+    assert prepared == [(1, 3, 36, 64)]

@@ -105,7 +105,8 @@ class ShowStatus:
                        "last_error": capture.last_error if capture else None},
             "worker": {"state": worker.state, "errors": worker.errors, "last_error": worker.last_error,
                        "mode": worker.mode, "step_ms": worker.step_ms, "notice": worker.notice,
-                       "threads": worker.threads, "dreamer": worker.dreamer},
+                       "threads": worker.threads, "dreamer": worker.dreamer,
+                       "student": worker.student_runs or None},
             "motion": {"level": round(worker.motion_level, 3), "scale": round(worker.reactive_scale, 3)},
             "process_size": list(worker.process_size) if worker.process_size else None,
             "errors": self.errors, "last_error": self.last_error, "notices": list(self.notices),
@@ -134,7 +135,7 @@ class ShowStatus:
             recording=recording[0] if recording else None, recording_s=recording[1] if recording else 0.0,
             recording_dropped=recording[2] if recording else 0,
             notices=fresh_notices + worker_notice, last_error=self.last_error or "", badge=self.badge, qr=self.web_qr,
-            dreamer=self.worker.dreamer,
+            dreamer=self.worker.dreamer, student_runs=self.worker.student_runs,
             tempo=self.tempo.describe() if self.tempo is not None else "",
         )  # fmt: skip
 

@@ -68,6 +68,7 @@ class HudInfo:
     badge: str | None = None  # a state the screen must show even with the HUD off, e.g. "no camera"
     qr: tuple[str, ...] = ()  # the web panel's address + token as QR rows of "1"/"0" (only with the HUD on)
     dreamer: str = "gradient"  # what dreams: gradient, or student (the look's one-pass student, said on the HUD)
+    student_runs: str = ""  # what runs the student's pass, e.g. "compile (torch bf16)", "torch while compile builds"
     tempo: str = ""  # "128.0 BPM  3/4  link (2 peers)"; empty: no tempo source, the show runs on seconds
 
 
@@ -123,7 +124,7 @@ def hud_lines(info: HudInfo) -> list[HudLine]:
     source = " ".join(part for part in (info.source, info.source_health) if part) or "–"
     network = f"{info.network or '–'} · backend {backend_text(info.backend, info.placement)}"
     if info.dreamer == "student":
-        network += " · one-pass student"
+        network += f" · one-pass student ({info.student_runs})" if info.student_runs else " · one-pass student"
     lines = [
         HudLine("preset", " · ".join(state), "info"),
         HudLine("network", network, "info"),

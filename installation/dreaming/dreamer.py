@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -40,6 +41,9 @@ from installation.dreaming.settings import DreamMode, DreamSettings
 from installation.dreaming.size_governor import CPU_PROCESS_SIZE, SizeGovernor, fit
 from installation.dreaming.stage_timer import StageTimer
 from installation.sources.capture import Frame
+
+if TYPE_CHECKING:
+    from installation.dreaming.students import LookStudent
 
 GradientFactory = Callable[[DreamNet, Objective, tuple[int, int]], GradientFn]
 """(net, objective, process size (width, height)) -> gradient function; size for backends that build per size."""
@@ -103,6 +107,7 @@ class FrameDreamer:
         self.mask: Tensor | None = None  # this frame's mask at processing size, or None (everything dreams)
         self.dreamer = "gradient"  # what dreams the frames now: gradient or student (for the health report)
         self.dreamer_notice: str | None = None  # a preset asked for a student it has not
+        self._student: LookStudent | None = None  # the student that dreams now, if one does
 
     def restart_timers(self) -> None:
         """After a freeze (or sleep): neither the pause nor the camera's return counts as stillness or motion."""
@@ -126,6 +131,16 @@ class FrameDreamer:
             self._walk = JitterWalk(seed)
             self._walk_step = 0
 
+    @property
+    def student_runs(self) -> str:
+        """What runs the student's pass now (its backend, or the eager student while a build runs: the HUD and the
+        status file say it); "" while the gradient dreams."""
+        student = self._student
+        if student is None:
+            return ""
+        describe = getattr(student.net, "describe", None)
+        return str(describe()) if describe is not None else student.backend
+
     def _setup(self, settings: DreamSettings, version: int, frame: Frame | None = None
                ) -> tuple[HostLink, tuple[int, int], GradientFn | None]:  # fmt: skip
         """Host link, size (at `frame`'s aspect; None: the last frame's) and gradient (None when the student
@@ -145,6 +160,7 @@ class FrameDreamer:
         size = self.sizes.follow(settings.process_size, device, source)
         self._reseed(settings)
         self.dreamer = "student" if settings.runs_student else "gradient"
+        self._student = settings.student if settings.runs_student else None
         self.dreamer_notice = settings.dreamer_notice
         if settings.runs_student:
             return link, size, None

@@ -140,3 +140,4 @@ class WorkerHealth:
     threads: str = ""  # the CPU thread tuner's choice and what it measured ("" until tuned, and on a GPU)
     dreamer: str = "gradient"  # what dreamt the last frame: gradient or student
     dreamer_notice: str | None = None  # a preset asked for a student it has not: the gradient dreams instead
+    student_runs: str = ""  # what runs the student's pass (e.g. "compile (torch bf16)"); "" for the gradient

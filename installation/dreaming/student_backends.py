@@ -102,11 +102,12 @@ def student_runner(net: StudentNet, backend: str, device: torch.device, compute:
         reason = tensorrt_engine.missing(device)
         if reason is None and trt is not None:
             build = TensorRTStudentBuild(net, device, store if store is not None else DiskStore(), trt)
-            return BuiltPerSize(eager, build, "tensorrt"), "tensorrt"
+            return BuiltPerSize(eager, build, "tensorrt", name), "tensorrt"
         log.warning("the student runs in %s: %s", name, reason)
     if backend == "compile":
         reason = compiled.missing(device)
         if reason is None:
-            return BuiltPerSize(eager, compiled_build(eager, device), "compile"), f"compile ({name})"
+            label = f"compile ({name})"
+            return BuiltPerSize(eager, compiled_build(eager, device), "compile", name, label), label
         log.warning("the student runs in %s: %s", name, reason)
     return eager, name

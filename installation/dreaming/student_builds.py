@@ -77,10 +77,14 @@ def finish_builds() -> None:
 class BuiltPerSize(nn.Module):
     """Runs `eager` until `build` has made a pass for the frame's shape on a thread of its own, then that pass."""
 
-    def __init__(self, eager: nn.Module, build: Build, name: str,
+    def __init__(self, eager: nn.Module, build: Build, name: str, eager_name: str = "torch",
+                 built_name: str | None = None,
                  start: Callable[[Callable[[], None]], None] = on_a_thread) -> None:  # fmt: skip
+        """`name`: the build's, in the log; `eager_name` and `built_name` (default `name`): what runs before and
+        after it, on the HUD."""
         super().__init__()
         self.eager = eager
+        self.eager_name, self.built_name = eager_name, built_name or name
         self.shape = eager.shape
         self.name = name
         self._build = build
@@ -90,10 +94,29 @@ class BuiltPerSize(nn.Module):
         self._failed: set[tuple[object, ...]] = set()
         self._building: tuple[object, ...] | None = None
         self.generation = 0  # builds ended (ready or failed): the pass that runs, and its speed, may have changed
+        self._last: tuple[tuple[int, ...], torch.dtype] | None = None  # the last frame's shape and dtype
 
     @staticmethod
     def _key(shape: tuple[int, ...], dtype: torch.dtype) -> tuple[object, ...]:
         return (*shape, dtype)
+
+    def describe(self, shape: tuple[int, ...] | None = None, dtype: torch.dtype = torch.float32) -> str:
+        """What runs frames of `shape` now (None: the last frame's), for the HUD and the status file."""
+        if shape is None:
+            if self._last is None:
+                return self.eager_name
+            shape, dtype = self._last
+        key, size = self._key(shape, dtype), f"{shape[-1]}x{shape[-2]}"
+        with self._lock:
+            if key in self._built:
+                return self.built_name
+            if key in self._failed:
+                return f"{self.eager_name} (the {self.name} build for {size} failed)"
+            if key == self._building:
+                return f"{self.eager_name} while {self.name} builds {size}"
+            if len(self._built) + len(self._failed) >= MAX_SIZES:
+                return f"{self.eager_name} ({self.name} built {MAX_SIZES} other sizes)"
+            return self.eager_name
 
     def built(self, shape: tuple[int, ...], dtype: torch.dtype = torch.float32) -> bool:
         return self._key(shape, dtype) in self._built
@@ -132,6 +155,7 @@ class BuiltPerSize(nn.Module):
     def forward(self, image: Tensor) -> Tensor:
         shape, dtype = tuple(int(v) for v in image.shape), image.dtype
         key = self._key(shape, dtype)
+        self._last = (shape, dtype)
         with self._lock:
             made = self._built.get(key)
             start = (made is None and self._building is None and key not in self._failed

@@ -147,7 +147,7 @@ class DreamWorker:
                 motion_level=dreamer.motion_level, reactive_scale=dreamer.reactive_scale,
                 process_size=sizes.size, notice=sizes.notice, size_steps=sizes.steps,
                 threads=self._tuner.summary if self._tuner is not None else "",
-                dreamer=dreamer.dreamer, dreamer_notice=dreamer.dreamer_notice,
+                dreamer=dreamer.dreamer, dreamer_notice=dreamer.dreamer_notice, student_runs=dreamer.student_runs,
             )  # fmt: skip
 
     # -- lifecycle -----------------------------------------------------------------

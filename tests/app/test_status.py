@@ -41,7 +41,7 @@ def test_the_status_file_keeps_its_keys_and_rounding():
         "source": {"description": "demo 640x360", "state": "ok", "reconnects": 2, "last_error": None},
         "worker": {"state": "running", "errors": 1, "last_error": "oom once", "mode": "camera", "step_ms": 41.5,
                    "notice": None, "threads": "1 torch thread (48.1 ms per frame; 76.6 ms with 2)",
-                   "dreamer": "gradient"},
+                   "dreamer": "gradient", "student": None},
         "motion": {"level": 0.123, "scale": 1.235}, "process_size": [320, 180], "errors": 1,
         "last_error": "oom once", "notices": ["a", "b"], "recording": None, "uptime_s": 12.3, "headless": True,
         "osc": {"port": 9000, "ignored": 4}, "blackout": False, "camera": None, "ndi": None,

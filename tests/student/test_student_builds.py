@@ -57,17 +57,21 @@ def test_eager_dreams_until_the_size_is_built_then_the_built_pass_and_one_build_
         return lambda image: torch.full_like(image, 0.5)
 
     later = Later()
-    runner = BuiltPerSize(net, build, "test", start=later)
+    runner = BuiltPerSize(net, build, "compile", "torch bf16", "compile (torch bf16)", start=later)
     small, large = torch.rand(1, 3, 36, 64), torch.rand(1, 3, 40, 72)
+    assert runner.describe() == "torch bf16"  # no frame yet
     with torch.no_grad():
         want = net(small)
         for _ in range(3):  # the build has not run: the eager student dreams, and no second build starts
             torch.testing.assert_close(runner(small), want)
+        assert runner.describe() == "torch bf16 while compile builds 64x36"  # what the HUD and status file say
         runner(large)
+    assert runner.describe() == "torch bf16"  # this size waits for the other's build
     assert len(later.jobs) == 1 and built == []
     later.jobs.pop()()
     assert built == [(1, 3, 36, 64)] and runner.built((1, 3, 36, 64))
     assert float(runner(small).mean()) == 0.5  # the built pass now
+    assert runner.describe() == "compile (torch bf16)"
     runner(large)  # the next size starts building only now
     assert len(later.jobs) == 1
 
@@ -85,7 +89,7 @@ def test_a_failed_build_is_said_once_and_that_size_stays_eager(caplog: pytest.Lo
     with caplog.at_level(logging.WARNING), torch.no_grad():
         for _ in range(3):
             torch.testing.assert_close(runner(frames), net(frames))
-    assert len(calls) == 1
+    assert len(calls) == 1 and runner.describe() == "torch (the compile build for 64x36 failed)"
     assert caplog.text.count("the student's compile build for 64x36 failed (RuntimeError: C++ compile error: "
                              "cannot find -lgomp); it runs in torch eager at that size") == 1
 
@@ -99,6 +103,7 @@ def test_only_max_sizes_are_built(monkeypatch: pytest.MonkeyPatch) -> None:
         for width in (64, 72, 80, 88):
             runner(torch.rand(1, 3, 36, width))
     assert [shape[-1] for shape in built] == [64, 72]
+    assert runner.describe() == "torch (test built 2 other sizes)"
 
 
 @pytest.mark.skipif(not shutil.which("g++"), reason="torch.compile on the CPU needs a C++ compiler")

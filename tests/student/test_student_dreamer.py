@@ -118,7 +118,7 @@ def test_no_student_is_the_gradient_dream_with_a_notice(tmp_path: Path, squeezen
     assert steps.calls == len(frames) * settings.steps
     assert (health.dreamer, health.dreamer_notice) == ("gradient", notice)
     status, hud = show(health)
-    assert status["worker"]["dreamer"] == "gradient"
+    assert status["worker"]["dreamer"] == "gradient" and status["worker"]["student"] is None
     assert notice in hud and not any("one-pass student" in line for line in hud)
 
 
@@ -136,8 +136,8 @@ def test_a_student_for_the_look_replaces_the_gradient_steps(tmp_path: Path, sque
     assert steps.calls == 0 and forward.calls == len(frames)
     assert (health.dreamer, health.dreamer_notice, health.errors) == ("student", None, 0)
     status, hud = show(health)
-    assert status["worker"]["dreamer"] == "student"
-    assert any(line.endswith("· one-pass student") for line in hud)
+    assert status["worker"]["dreamer"] == "student" and status["worker"]["student"] == "torch"
+    assert any(line.endswith("· one-pass student (torch)") for line in hud)
 
 
 def test_the_dreamer_flag_overrides_the_presets_choice_both_ways(tmp_path: Path, squeezenet: DreamNet) -> None:

@@ -230,36 +230,43 @@ def student_rows(device: torch.device, sizes: list[tuple[int, int]], repeats: in
                          "student": source, "verdict": verdict})  # fmt: skip
             print(f"student {width}x{height:<6}{name:<9}{1000 / ms:8.1f} fps ({ms:.2f} ms/frame, {source})  {verdict}",
                   flush=True)  # fmt: skip
-        rows.extend(_compiled_student_row(net, device, (width, height), repeats, budget, skipped, source))
+        for kind in ("compile", "tensorrt"):
+            rows.extend(_built_student_row(net, device, (width, height), repeats, budget, skipped, source, kind))
     strict_fp32(False)
     return rows
 
 
-def _compiled_student_row(net: torch.nn.Module, device: torch.device, size: tuple[int, int], repeats: int,
-                          budget: Budget, skipped: list[str], source: str) -> list[dict]:  # fmt: skip
-    """The student as `backend: compile` runs it (fp16 on CUDA, fp32 on the CPU), its build timed apart."""
-    from engine.backends import compiled
-    from installation.dreaming.student_builds import BuiltPerSize, compiled_build
+def _built_student_row(net: torch.nn.Module, device: torch.device, size: tuple[int, int], repeats: int,
+                       budget: Budget, skipped: list[str], source: str, kind: str) -> list[dict]:  # fmt: skip
+    """The student as `backend: compile` (fp16 on CUDA, fp32 on the CPU) or `backend: tensorrt` (an FP16 engine,
+    CUDA) runs it, its build timed apart."""
+    from engine.backends import compiled, tensorrt_engine
+    from engine.export.store import MemoryStore
+    from installation.dreaming.student_builds import BuiltPerSize, TensorRTStudentBuild, compiled_build
 
     width, height = size
-    dtype = torch.float16 if device.type == "cuda" else torch.float32
-    reason = compiled.missing(device)
+    dtype = torch.float16 if device.type == "cuda" and kind == "compile" else torch.float32
+    reason = compiled.missing(device) if kind == "compile" else tensorrt_engine.missing(device)
     if reason is not None or budget.left() < 90:
-        skipped.append(f"student {width}x{height} compile: {reason or 'time budget'}")
+        skipped.append(f"student {width}x{height} {kind}: {reason or 'time budget'}")
         return []
     model = net.to(device=device, dtype=dtype, memory_format=torch.channels_last).eval()
-    runner = BuiltPerSize(model, compiled_build(model, device), "compile")
+    if kind == "compile":
+        build = compiled_build(model, device)
+    else:
+        build = TensorRTStudentBuild(model, device, MemoryStore(), tensorrt_engine.import_tensorrt())  # type: ignore[arg-type]
+    runner = BuiltPerSize(model, build, kind)
     frame = torch.rand(1, 3, height, width, device=device, dtype=dtype).to(memory_format=torch.channels_last)
     began = time.monotonic()
     if not runner.prepare(tuple(frame.shape), dtype):
-        skipped.append(f"student {width}x{height} compile: the build failed (its log line above)")
+        skipped.append(f"student {width}x{height} {kind}: the build failed (its log line above)")
         return []
     build_s = time.monotonic() - began
     with torch.inference_mode():
         ms = median_ms(functools.partial(_student_pass, runner, frame, device), repeats, warmup=3)
     target = STUDENT_TARGET_FPS.get((width, height))
     verdict = "no target" if target is None else ("MET" if 1000 / ms >= target else f"MISSED < {target:g} fps")
-    name = f"compile {str(dtype).removeprefix('torch.')}"
+    name = f"{kind} {'fp16' if kind == 'tensorrt' else str(dtype).removeprefix('torch.')}"
     print(f"student {width}x{height:<6}{name:<9}{1000 / ms:8.1f} fps ({ms:.2f} ms/frame, built in {build_s:.0f} s, "
           f"{source})  {verdict}", flush=True)  # fmt: skip
     return [{"size": f"{width}x{height}", "dtype": name, "ms_per_frame": ms, "fps": 1000 / ms, "student": source,

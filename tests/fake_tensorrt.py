@@ -3,6 +3,7 @@ reading and writing the tensors' memory at the addresses a backend binds, as a r
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import types
 
@@ -69,3 +70,19 @@ def fake_tensorrt() -> tuple[types.SimpleNamespace, FakeRuntime]:
     fake = types.SimpleNamespace(__version__="10.16.1.11", Logger=lambda level: None, Runtime=lambda logger: runtime)
     fake.Logger.WARNING = 2
     return fake, runtime
+
+
+class CpuTouchPoints:
+    """The CUDA touch points of engine.backends.tensorrt_engine.CudaTouchPoints, on the CPU (mix in first)."""
+
+    GPU = "Fake GPU 80GB/HBM3"
+    STREAM = 4321
+
+    def _gpu_name(self) -> str:
+        return self.GPU
+
+    def _stream_handle(self) -> int:
+        return self.STREAM
+
+    def _on_device(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()

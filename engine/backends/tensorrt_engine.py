@@ -139,7 +139,23 @@ def run_engine(context: Any, tensors: dict[str, Tensor], stream: int) -> None:
         raise DreamwallError("TensorRT engine failed to run")
 
 
-class TensorRTBackend(ExportedBackend):
+class CudaTouchPoints:
+    """The three places an engine's owner touches CUDA, kept apart so the binding logic is testable without a GPU
+    (tests replace them); the owner has a `device`."""
+
+    device: torch.device
+
+    def _gpu_name(self) -> str:
+        return torch.cuda.get_device_name(self.device)
+
+    def _stream_handle(self) -> int:
+        return torch.cuda.current_stream(self.device).cuda_stream
+
+    def _on_device(self) -> contextlib.AbstractContextManager[Any]:
+        return torch.cuda.device(self.device)
+
+
+class TensorRTBackend(CudaTouchPoints, ExportedBackend):
     """Runs the tensorrt export target (engine.export.tensorrt_rules), never the onnx one."""
 
     name = "tensorrt"
@@ -161,15 +177,6 @@ class TensorRTBackend(ExportedBackend):
         self.capabilities = Capabilities("cuda", "fp16", False, True)
         self._runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
 
-    # The three CUDA touch points, kept apart so the binding logic is testable without a GPU.
-    def _gpu_name(self) -> str:
-        return torch.cuda.get_device_name(self.device)
-
-    def _stream_handle(self) -> int:
-        return torch.cuda.current_stream(self.device).cuda_stream
-
-    def _on_device(self) -> contextlib.AbstractContextManager[Any]:
-        return torch.cuda.device(self.device)
 
     def engine_key(self, layers: tuple[str, ...], height: int, width: int) -> str:
         graph = graph_key(self.net, layers, height, width, self.target)

@@ -23,14 +23,12 @@ MAX_SIZES sizes; a build that fails is logged once and that size stays on the ea
 from __future__ import annotations
 
 import atexit
-import contextlib
 import copy
 import logging
 import threading
 import time
 from collections.abc import Callable
 from types import ModuleType
-from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -187,7 +185,7 @@ def compiled_build(module: nn.Module, device: torch.device) -> Build:
     return build
 
 
-class TensorRTStudentBuild:
+class TensorRTStudentBuild(tensorrt_engine.CudaTouchPoints):
     """The student's FP16 TensorRT engine per size, cached in `store` (one frame a run: the graph's batch is 1)."""
 
     def __init__(self, net: StudentNet, device: torch.device, store: BlobStore, trt: ModuleType) -> None:
@@ -196,15 +194,6 @@ class TensorRTStudentBuild:
         self.device, self.store, self.trt = device, store, trt
         self.runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
 
-    # The three CUDA touch points, kept apart so the binding logic is testable without a GPU.
-    def _gpu_name(self) -> str:
-        return torch.cuda.get_device_name(self.device)
-
-    def _stream_handle(self) -> int:
-        return torch.cuda.current_stream(self.device).cuda_stream
-
-    def _on_device(self) -> contextlib.AbstractContextManager[Any]:
-        return torch.cuda.device(self.device)
 
     def engine_key(self, height: int, width: int) -> str:
         graph = f"student-{self.digest}-{width}x{height}"

@@ -3,7 +3,6 @@ ONNX Runtime, and the tensorrt backend's cache and binding against a fake Tensor
 
 from __future__ import annotations
 
-import contextlib
 import io
 
 import numpy as np
@@ -27,7 +26,7 @@ from engine.export.tensorrt_rules import tensorrt_problems
 from engine.networks import load_network
 from engine.objectives import parse_objective
 from engine.step import autograd_gradient
-from tests.fake_tensorrt import fake_tensorrt
+from tests.fake_tensorrt import CpuTouchPoints, fake_tensorrt
 
 # (height, width): 64x48 has no partial ceil-mode pool windows in squeezenet, 97x66 has them at every pool.
 SIZES = ((48, 64), (66, 97))
@@ -171,15 +170,8 @@ def test_the_two_targets_are_cached_apart():
         onnx_graph(net, ("fire3",), 24, 32, store, "tensorrtt")
 
 
-class _CpuTensorRT(TensorRTBackend):
-    def _gpu_name(self) -> str:
-        return "Fake GPU 80GB/HBM3"
-
-    def _stream_handle(self) -> int:
-        return 1234
-
-    def _on_device(self) -> contextlib.AbstractContextManager[None]:
-        return contextlib.nullcontext()
+class _CpuTensorRT(CpuTouchPoints, TensorRTBackend):
+    STREAM = 1234
 
 
 def test_tensorrt_backend_builds_the_tensorrt_target_once_caches_it_and_binds_tensors_by_address(monkeypatch):

@@ -3,7 +3,6 @@ a thread of its own, then the built pass; a failed build stays eager; TensorRT a
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import shutil
 import subprocess
@@ -25,7 +24,7 @@ from engine.student import StudentNet
 from installation.distill.student_file import weights_digest
 from installation.dreaming import student_builds
 from installation.dreaming.student_builds import BuiltPerSize, TensorRTStudentBuild, compiled_build
-from tests.fake_tensorrt import PLAN_PREFIX, fake_tensorrt
+from tests.fake_tensorrt import PLAN_PREFIX, CpuTouchPoints, fake_tensorrt
 from tests.student.helpers import TINY
 
 
@@ -118,15 +117,8 @@ def test_the_compiled_student_dreams_what_the_eager_student_dreams() -> None:
     torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-4)
 
 
-class CpuTensorRTStudent(TensorRTStudentBuild):
-    def _gpu_name(self) -> str:
-        return "Fake GPU 80GB/HBM3"
-
-    def _stream_handle(self) -> int:
-        return 4321
-
-    def _on_device(self) -> contextlib.AbstractContextManager[None]:
-        return contextlib.nullcontext()
+class CpuTensorRTStudent(CpuTouchPoints, TensorRTStudentBuild):
+    pass
 
 
 def test_tensorrt_builds_the_linted_student_graph_once_caches_it_and_binds_frames_by_address(

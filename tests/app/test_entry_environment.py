@@ -12,8 +12,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_defaults_are_set_unless_the_caller_chose(monkeypatch):
     monkeypatch.delenv("PYGAME_HIDE_SUPPORT_PROMPT", raising=False)
+    monkeypatch.delenv("TORCHINDUCTOR_CACHE_DIR", raising=False)
     run.apply_environment_defaults()
     assert os.environ["PYGAME_HIDE_SUPPORT_PROMPT"] == "1"
+    assert os.environ["TORCHINDUCTOR_CACHE_DIR"] == str(ROOT / "cache" / "inductor")  # beside the app's builds
     monkeypatch.setenv("PYGAME_HIDE_SUPPORT_PROMPT", "")
     run.apply_environment_defaults()
     assert os.environ["PYGAME_HIDE_SUPPORT_PROMPT"] == ""

@@ -123,8 +123,10 @@ def hud_lines(info: HudInfo) -> list[HudLine]:
     fps = f"capture {_fps(info.capture_fps)} · dream {_fps(info.dream_fps)} · display {_fps(info.display_fps)}"
     source = " ".join(part for part in (info.source, info.source_health) if part) or "–"
     network = f"{info.network or '–'} · backend {backend_text(info.backend, info.placement)}"
-    if info.dreamer == "student":
-        network += f" · one-pass student ({info.student_runs})" if info.student_runs else " · one-pass student"
+    if info.dreamer == "student" and info.student_runs:  # the student's runner, not the gradient's backend
+        network = f"{info.network or '–'} · {info.placement} · one-pass student, {info.student_runs}"
+    elif info.dreamer == "student":
+        network += " · one-pass student"
     lines = [
         HudLine("preset", " · ".join(state), "info"),
         HudLine("network", network, "info"),

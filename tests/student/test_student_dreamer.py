@@ -137,7 +137,7 @@ def test_a_student_for_the_look_replaces_the_gradient_steps(tmp_path: Path, sque
     assert (health.dreamer, health.dreamer_notice, health.errors) == ("student", None, 0)
     status, hud = show(health)
     assert status["worker"]["dreamer"] == "student" and status["worker"]["student"] == "torch"
-    assert any(line.endswith("· one-pass student (torch)") for line in hud)
+    assert any(line.endswith("· one-pass student, torch") and "backend" not in line for line in hud)
 
 
 def test_the_dreamer_flag_overrides_the_presets_choice_both_ways(tmp_path: Path, squeezenet: DreamNet) -> None:

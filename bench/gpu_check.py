@@ -223,13 +223,7 @@ def student_rows(device: torch.device, sizes: list[tuple[int, int]], repeats: in
             strict_fp32(dtype == torch.float32)
             with torch.inference_mode():
                 ms = median_ms(functools.partial(_student_pass, model, frame, device), repeats, warmup=3)
-            target = STUDENT_TARGET_FPS.get((width, height))
-            verdict = "no target" if target is None else ("MET" if 1000 / ms >= target else f"MISSED < {target:g} fps")
-            name = str(dtype).removeprefix("torch.")
-            rows.append({"size": f"{width}x{height}", "dtype": name, "ms_per_frame": ms, "fps": 1000 / ms,
-                         "student": source, "verdict": verdict})  # fmt: skip
-            print(f"student {width}x{height:<6}{name:<9}{1000 / ms:8.1f} fps ({ms:.2f} ms/frame, {source})  {verdict}",
-                  flush=True)  # fmt: skip
+            rows.append(_student_row((width, height), str(dtype).removeprefix("torch."), ms, source))
         for kind in ("compile", "tensorrt"):
             rows.extend(_built_student_row(net, device, (width, height), repeats, budget, skipped, source, kind))
     strict_fp32(False)
@@ -264,13 +258,22 @@ def _built_student_row(net: torch.nn.Module, device: torch.device, size: tuple[i
     build_s = time.monotonic() - began
     with torch.inference_mode():
         ms = median_ms(functools.partial(_student_pass, runner, frame, device), repeats, warmup=3)
-    target = STUDENT_TARGET_FPS.get((width, height))
-    verdict = "no target" if target is None else ("MET" if 1000 / ms >= target else f"MISSED < {target:g} fps")
     name = f"{kind} {'fp16' if kind == 'tensorrt' else str(dtype).removeprefix('torch.')}"
-    print(f"student {width}x{height:<6}{name:<9}{1000 / ms:8.1f} fps ({ms:.2f} ms/frame, built in {build_s:.0f} s, "
-          f"{source})  {verdict}", flush=True)  # fmt: skip
-    return [{"size": f"{width}x{height}", "dtype": name, "ms_per_frame": ms, "fps": 1000 / ms, "student": source,
-             "verdict": verdict, "build_s": round(build_s, 1)}]  # fmt: skip
+    return [_student_row(size, name, ms, source, build_s)]
+
+
+def _student_row(size: tuple[int, int], name: str, ms: float, source: str, build_s: float | None = None) -> dict:
+    """One student row, printed, with its verdict against the issue's target at that size; `build_s`: how long
+    a built pass (compile, tensorrt) took to build."""
+    width, height = size
+    target = STUDENT_TARGET_FPS.get(size)
+    verdict = "no target" if target is None else ("MET" if 1000 / ms >= target else f"MISSED < {target:g} fps")
+    built = "" if build_s is None else f"built in {build_s:.0f} s, "
+    print(f"student {width}x{height:<6}{name:<9}{1000 / ms:8.1f} fps ({ms:.2f} ms/frame, {built}{source})  {verdict}",
+          flush=True)  # fmt: skip
+    row = {"size": f"{width}x{height}", "dtype": name, "ms_per_frame": ms, "fps": 1000 / ms, "student": source,
+           "verdict": verdict}  # fmt: skip
+    return row if build_s is None else {**row, "build_s": round(build_s, 1)}
 
 
 def live_rows(device: torch.device, dry_run: bool, budget: Budget, skipped: list[str]) -> list[dict]:

@@ -177,7 +177,6 @@ class TensorRTBackend(CudaTouchPoints, ExportedBackend):
         self.capabilities = Capabilities("cuda", "fp16", False, True)
         self._runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
 
-
     def engine_key(self, layers: tuple[str, ...], height: int, width: int) -> str:
         graph = graph_key(self.net, layers, height, width, self.target)
         return engine_key(graph, self._gpu_name(), self.trt.__version__)

@@ -194,7 +194,6 @@ class TensorRTStudentBuild(tensorrt_engine.CudaTouchPoints):
         self.device, self.store, self.trt = device, store, trt
         self.runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
 
-
     def engine_key(self, height: int, width: int) -> str:
         graph = f"student-{self.digest}-{width}x{height}"
         return tensorrt_engine.engine_key(graph, self._gpu_name(), self.trt.__version__)

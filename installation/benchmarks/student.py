@@ -202,15 +202,13 @@ def _dreamers(preset: Preset, net: DreamNet, student: LookStudent, bf16: bool | 
         bf16 = native_bf16() is not None
     if compiler is None:
         compiler = compiled.missing(torch.device("cpu")) is None
-    computes = {"": None, " bf16": "bf16"} if bf16 else {"": None}
-    backends = ("torch", "compile") if compiler else ("torch",)
-    for backend in backends:
-        for suffix, compute in computes.items():
-            name = f"student{'' if backend == 'torch' else ' ' + backend}{suffix}"
-            if name != "student":
-                runner, label = student_runner(student.net, backend, torch.device("cpu"), compute)  # type: ignore[arg-type]
-                running = dataclasses.replace(student, net=runner, backend=label)
-                dreamers[name] = base.replace(dreamer="student", student=running)
+    runs = {"student bf16": ("torch", "bf16"), "student compile": ("compile", None),
+            "student compile bf16": ("compile", "bf16")}  # fmt: skip
+    for name, (backend, compute) in runs.items():
+        if (bf16 or compute is None) and (compiler or backend == "torch"):
+            runner, label = student_runner(student.net, backend, torch.device("cpu"), compute)  # type: ignore[arg-type]
+            dreamers[name] = base.replace(dreamer="student", student=dataclasses.replace(student, net=runner,
+                                                                                          backend=label))  # fmt: skip
     return dreamers
 
 

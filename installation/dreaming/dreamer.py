@@ -105,7 +105,6 @@ class FrameDreamer:
         self._background = BackgroundMask()
         self._mask_at: float | None = None
         self.mask: Tensor | None = None  # this frame's mask at processing size, or None (everything dreams)
-        self.dreamer = "gradient"  # what dreams the frames now: gradient or student (for the health report)
         self.dreamer_notice: str | None = None  # a preset asked for a student it has not
         self._student: LookStudent | None = None  # the student that dreams now, if one does
 
@@ -130,6 +129,11 @@ class FrameDreamer:
             self._generator.manual_seed(seed)
             self._walk = JitterWalk(seed)
             self._walk_step = 0
+
+    @property
+    def dreamer(self) -> str:
+        """What dreams the frames now: gradient or student (for the health report)."""
+        return "gradient" if self._student is None else "student"
 
     @property
     def student_runs(self) -> str:
@@ -159,7 +163,6 @@ class FrameDreamer:
         source = (frame.image.shape[1], frame.image.shape[0]) if frame is not None else None
         size = self.sizes.follow(settings.process_size, device, source)
         self._reseed(settings)
-        self.dreamer = "student" if settings.runs_student else "gradient"
         self._student = settings.student if settings.runs_student else None
         self.dreamer_notice = settings.dreamer_notice
         if settings.runs_student:

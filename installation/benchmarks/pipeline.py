@@ -1,6 +1,6 @@
 """The live pipeline end to end, as `run.py bench --live` and the GPU check measure it.
 
-Demo camera -> capture thread -> dream worker (a preset, on a device and dtype, the
+Demo camera (or a stream: `camera_url`) -> capture thread -> dream worker (a preset, on a device and dtype, the
 backend the live app's chooser picks) -> composed at the output size -> the real pygame
 Renderer in a window of that size (SDL's dummy driver when there is no display) at its
 production pacing. Measured over `repeats` windows after a warm-up; medians reported:
@@ -38,6 +38,7 @@ from installation.outputs.recorder import Recorder, RecordToggle, WriterFactory
 from installation.presets.loader import Preset
 from installation.sources.capture import Capture
 from installation.sources.demo import DemoSource
+from installation.sources.openers import open_source
 
 if TYPE_CHECKING:  # imported late at run time: SDL reads its driver setting on import
     from installation.display.renderer import Renderer
@@ -52,6 +53,7 @@ class PipelineSpec:
     output_size: tuple[int, int]
     camera_size: tuple[int, int] = (640, 360)
     camera_fps: float = 30.0
+    camera_url: str | None = None  # read the camera from this stream (as `--source URL`) instead of the demo camera
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     dtype: torch.dtype = torch.float32
     compute: str | None = None  # "bf16": the network's arithmetic under CPU bf16 autocast, frames fp32
@@ -83,6 +85,8 @@ class PipelineFigures:
     cpu_threads: str = ""  # what the thread tuner chose and measured (CPU shows)
     threads: int | None = None  # the torch thread count the tuner chose (None: it had not chosen yet)
     recording: RecordingFigures | None = None
+    camera: str = ""  # the capture's source, e.g. "demo" or "stream http://127.0.0.1:PORT/cam.mjpg"
+    camera_frames: int = 0  # frames the capture thread published
 
 
 @dataclass
@@ -189,7 +193,9 @@ def measure_pipeline(preset: Preset, spec: PipelineSpec) -> PipelineFigures:
     chooser.wanted, chooser.compute = preset.backend, spec.compute
     if spec.device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(spec.device)
-    capture = Capture(DemoSource(size=spec.camera_size, fps=spec.camera_fps)).start()
+    camera = DemoSource(size=spec.camera_size, fps=spec.camera_fps) if spec.camera_url is None else open_source(
+        spec.camera_url)  # fmt: skip
+    capture = Capture(camera).start()
     stages = StageTimer(spec.device)
     threads = torch.get_num_threads()
     tuner = ThreadTuner(thread_candidates(threads))  # as the app: the faster thread count, found in the show
@@ -203,7 +209,7 @@ def measure_pipeline(preset: Preset, spec: PipelineSpec) -> PipelineFigures:
         functools.partial(Recorder, writer_factory=spec.writer_factory) if spec.writer_factory else Recorder))
     try:
         windows = _measure_windows(worker, renderer, timing, stages, spec, record)
-        health = worker.health()
+        health, camera = worker.health(), capture.health()
         recording = None if record is None else _recording_figures(record, spec)
     finally:
         if record is not None:
@@ -231,6 +237,8 @@ def measure_pipeline(preset: Preset, spec: PipelineSpec) -> PipelineFigures:
         cpu_threads=tuner.summary,
         threads=tuner.chosen,
         recording=recording,
+        camera=camera.source,
+        camera_frames=camera.frames,
     )
 
 

@@ -13,17 +13,9 @@
   320x180: the student's gain in the look's objective over the raw frame as a share of the
   teacher's (the still dream it learnt: the preset's octaves and steps), and the feature distance
   between their dreams in the objective's layers, relative to the raw frame's distance to the teacher.
-- Inside the show (the live pipeline's own cost): the dream stage's median time per frame (the
-  gradient's steps, or the student's pass) with the whole show around it (the demo camera's capture
-  thread, the worker, composition at 1280x720 and the real pygame renderer at 60 Hz:
-  installation.benchmarks.pipeline) against the same stage in the worker alone, measured in pairs
-  (the show, then the worker alone on the torch thread count the show's tuner chose, SHOW_PAIRS
-  times) and reported as the median of the pairs' ratios: this machine's speed drifts by up to 1.5x
-  between minutes, more than the show's own cost, so a ratio against the speed rows measured
-  minutes earlier said more about the drift than about the show; and a show on one thread against
-  a worker alone on two compared thread counts, not the show. The student is also measured in the
-  show at 1280x720, its issue's second target; the gradient is not (about 2 frames/s there: the
-  show's thread tuner would still be trying counts when the window opens).
+- Inside the show (the live pipeline's own cost): the dream stage with the whole show around it against
+  the same stage in the worker alone, in pairs, with the demo camera and with an MJPEG camera of real
+  parts (installation.benchmarks.show_cost).
 - Flicker per unit strength on the temporal bench's clips (installation.benchmarks.temporal)
   through the render path at the live setting: the gradient at 1 octave x 2 steps per frame and
   the student inside the same feedback and flow, measured against the same source flow.
@@ -55,8 +47,8 @@ from engine.objectives import Objective
 from engine.step import dream_octaves
 from engine.student import StudentNet, objective_gain
 from engine.temporal import dis_flow
-from installation.benchmarks import temporal
-from installation.benchmarks.pipeline import PipelineSpec, measure_pipeline
+from installation.benchmarks import show_cost, temporal
+from installation.benchmarks.show_cost import DREAM_STAGE, ShowRow, ready
 from installation.distill.data import EVAL_PHOTOS, rgb_photo
 from installation.dreaming.cpu_precision import native_bf16
 from installation.dreaming.looks import Overrides, dream_settings
@@ -74,7 +66,6 @@ from installation.sources.demo import load_photo
 PRESET = "default"
 SIZES = ((320, 180), (640, 360), (1280, 720))
 WINDOW_S = 3.0
-DREAM_STAGE = "steps"  # the worker's stage that dreams: the gradient steps or the student's pass
 MIN_FRAMES = 3  # a window lasts until it has dreamt this many frames, however slow
 WARMUP_FRAMES = 2
 FIDELITY_SIZE = (320, 180)
@@ -82,12 +73,6 @@ CLIP_FRAMES = 40
 CLIP_SIZE = temporal.SIZE
 FAINT = 0.005  # mean |dream - frame| under which flicker per strength says nothing (a student that dreams nothing)
 TARGETS = {"fps_640x360": 25.0, "fps_1280x720": 12.0, "fidelity": 0.7, "show_over_alone": 1.2}  # issue 22, this CPU
-SHOW_ROWS = (((320, 180), ("gradient", "student")), ((640, 360), ("gradient", "student")),
-             ((1280, 720), ("student", "student bf16", "student compile", "student compile bf16")))  # fmt: skip
-"""(size, dreamers) measured inside the show; a dreamer this machine lacks (bf16 without native bf16, compile
-without a C++ compiler) is skipped."""
-SHOW_OUTPUT = (1280, 720)
-SHOW_PAIRS = 3  # (worker alone, whole show) pairs per size and dreamer
 
 
 @dataclass
@@ -98,18 +83,6 @@ class SpeedRow:
     fps_runs: list[float]
     ms_per_frame: float
     dream_ms: float | None  # the dream stage alone (steps or the student's pass), median per frame
-
-
-@dataclass
-class ShowRow:
-    size: str
-    dreamer: str
-    dream_fps: float  # dreamed frames/s end to end in the show, median of the pairs
-    dream_ms_show: float | None  # the dream stage inside the show, median per frame, median of the pairs
-    dream_ms_alone: float | None  # the same stage in the worker alone, median of the pairs
-    ratio: float | None  # median of the pairs' show / alone
-    ratios: list[float]  # each pair's
-    threads: list[int | None]  # each pair's torch threads (the show's tuner chose; the worker alone ran on them)
 
 
 @dataclass
@@ -161,7 +134,7 @@ def _worker_fps(settings: DreamSettings, size: tuple[int, int], repeats: int,
     runs = []
     stages = StageTimer(torch.device("cpu"))
     saved = torch.get_num_threads()
-    _ready(settings, size)
+    ready(settings, size)
     tuner = ThreadTuner((threads,)) if threads is not None else None  # sets the count on the worker's own thread
     worker = DreamWorker(CyclingFeed(_camera(size)), settings.replace(process_size=size), wait_timeout=0.05,
                          stage_timer=stages, thread_tuner=tuner)  # fmt: skip
@@ -212,14 +185,6 @@ def _dreamers(preset: Preset, net: DreamNet, student: LookStudent, bf16: bool | 
     return dreamers
 
 
-def _ready(settings: DreamSettings, size: tuple[int, int]) -> None:
-    """Build a compiled student's pass for `size` before it is timed (the show builds it on a thread, in its
-    first seconds at a size)."""
-    prepare = getattr(settings.student.net, "prepare", None) if settings.student is not None else None
-    if prepare is not None:
-        prepare((1, 3, size[1], size[0]))
-
-
 def measure_speed(dreamers: dict[str, DreamSettings], repeats: int) -> list[SpeedRow]:
     rows = []
     for size in SIZES:
@@ -229,35 +194,6 @@ def measure_speed(dreamers: dict[str, DreamSettings], repeats: int) -> list[Spee
             rows.append(SpeedRow(f"{size[0]}x{size[1]}", name, round(fps, 2), [round(r, 2) for r in runs],
                                  round(1000 / fps, 1), None if dream_ms is None else round(dream_ms, 2)))  # fmt: skip
     return rows
-
-
-def measure_in_show(preset: Preset, dreamers: dict[str, DreamSettings]) -> list[ShowRow]:
-    """Each dreamer inside the whole show at the sizes of SHOW_ROWS against its dream stage in the worker alone,
-    in SHOW_PAIRS pairs measured back to back: the show, then the worker alone on the threads the show chose."""
-    rows = []
-    for size, names in SHOW_ROWS:
-        for name in (name for name in names if name in dreamers):
-            settings = dreamers[name]
-            spec = PipelineSpec(size, SHOW_OUTPUT, camera_size=size, window_s=WINDOW_S + 1, warmup_s=2 * WINDOW_S,
-                                repeats=1, student=settings.student)  # fmt: skip
-            fps, show, alone, threads = [], [], [], []
-            _ready(settings, size)
-            for _ in range(SHOW_PAIRS):
-                figures = measure_pipeline(preset, spec)
-                fps.append(figures.dream_fps)
-                show.append(figures.stages_ms.get(DREAM_STAGE))
-                threads.append(figures.threads)
-                alone.append(_worker_fps(settings, size, 1, figures.threads)[1])
-            ratios = [round(s / a, 2) for s, a in zip(show, alone, strict=True) if s and a]
-            rows.append(ShowRow(f"{size[0]}x{size[1]}", name, round(statistics.median(fps), 2), _median(show),
-                                _median(alone), statistics.median(ratios) if ratios else None, ratios,
-                                threads))  # fmt: skip
-    return rows
-
-
-def _median(values: list[float | None]) -> float | None:
-    known = [v for v in values if v is not None]
-    return round(statistics.median(known), 2) if known else None
 
 
 def _held_out() -> dict[str, torch.Tensor]:
@@ -318,6 +254,11 @@ def _student(preset: Preset) -> tuple[LookStudent, str | None]:
     return LookStudent(StudentNet().eval(), preset.lr, preset.path), notice
 
 
+def _alone(settings: DreamSettings, size: tuple[int, int], threads: int | None) -> float | None:
+    """The dream stage alone, for the show's pairs: one window of the worker on the show's thread count."""
+    return _worker_fps(settings, size, 1, threads)[1]
+
+
 def run_student_bench(json_output: bool, repeats: int) -> int:
     started = time.monotonic()
     preset = PresetLibrary().load(PRESET)
@@ -329,7 +270,7 @@ def run_student_bench(json_output: bool, repeats: int) -> int:
     speed = measure_speed(dreamers, repeats)
     fidelity = measure_fidelity(preset, net, objective, student) if notice is None else []
     flicker = measure_flicker(preset, student) if notice is None else []
-    show = measure_in_show(preset, dreamers) if notice is None else []
+    show = show_cost.measure_in_show(preset, dreamers, WINDOW_S, _alone) if notice is None else []
     shape = student.net.shape.as_dict()
     result = {
         "preset": PRESET, "student": str(student.path) if notice is None else None, "notice": notice,
@@ -386,12 +327,15 @@ def _print(result: dict[str, object], speed: list[SpeedRow], fidelity: list[Fide
             mine = [r.flicker_per_strength for r in flicker if r.dreamer == name]
             print(f"  mean {name:<8} flicker/strength {statistics.fmean(mine):6.3f}")
     if show:
-        print(f"inside the show (capture thread, worker, composition at {SHOW_OUTPUT[0]}x{SHOW_OUTPUT[1]}, pygame "
-              f"renderer at 60 Hz): the dream stage per frame against the worker alone on the show's threads, median "
-              f"of {SHOW_PAIRS} pairs measured back to back (targets: <= {TARGETS['show_over_alone']}x; the student "
-              f">= {TARGETS['fps_640x360']:g} fps at 640x360, >= {TARGETS['fps_1280x720']:g} at 1280x720):")
+        width, height = show_cost.SHOW_OUTPUT
+        cameras = "; ".join(f"{key}: {text}" for key, text in show_cost.CAMERAS.items())
+        print(f"inside the show (capture thread, worker, composition at {width}x{height}, pygame renderer at 60 Hz): "
+              f"the dream stage per frame against the worker alone on the show's threads, median of "
+              f"{show_cost.SHOW_PAIRS} pairs measured back to back (targets: <= {TARGETS['show_over_alone']}x; the "
+              f"student >= {TARGETS['fps_640x360']:g} fps at 640x360, >= {TARGETS['fps_1280x720']:g} at 1280x720); "
+              f"cameras: {cameras}")
         for r in show:
-            print(f"  {r.size:>9}  {r.dreamer:<12} dreamed {r.dream_fps:6.2f} fps   dream stage "
+            print(f"  {r.size:>9}  {r.camera:<5}  {r.dreamer:<20} dreamed {r.dream_fps:6.2f} fps   dream stage "
                   f"{_ms(r.dream_ms_show)} ms in the show vs {_ms(r.dream_ms_alone)} ms alone   "
                   f"x{r.ratio if r.ratio is not None else '-'}   pairs {r.ratios}   threads {r.threads}")
 

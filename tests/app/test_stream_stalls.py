@@ -10,8 +10,6 @@ for good leaves the show running on its last frame, with the badge.
 from __future__ import annotations
 
 import signal
-import socket
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -20,47 +18,15 @@ import pytest
 
 from installation.app.status import CAMERA_LOST_BADGE
 from installation.sources.openers import STREAM_READ_TIMEOUT_MS
-from installation.testing.clips import ffmpeg_exe, pattern_clip
+from installation.testing.clips import pattern_clip
+from installation.testing.mjpeg_camera import MjpegServer
 from installation.testing.waiting import wait_for
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class MjpegServer:
-    """ffmpeg's HTTP server, one client at a time, looping a clip at its own rate."""
-
-    def __init__(self, clip: Path, port: int) -> None:
-        self.clip, self.port = clip, port
-        self.url = f"http://127.0.0.1:{port}/cam.mjpg"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", str(self.clip),
-             "-f", "mpjpeg", "-q:v", "5", "-listen", "1", self.url],
-            stdin=subprocess.DEVNULL,
-        )  # fmt: skip
-
-    def signal(self, number: int) -> None:
-        assert self.process is not None
-        self.process.send_signal(number)
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGCONT)
-            self.process.kill()
-            self.process.wait(10)
 
 
 @pytest.fixture
 def server(tmp_path: Path):
     clip = pattern_clip(tmp_path / "cam.mp4", frames=40, fps=20, size=(96, 72), tone_hz=None)
-    served = MjpegServer(clip, free_port())
-    served.start()
+    served = MjpegServer(clip).start()
     yield served
     served.kill()
 

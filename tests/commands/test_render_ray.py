@@ -20,6 +20,7 @@ from installation.rendering.split.folder import ChunkFolder
 from installation.rendering.split.plan import ChunkPlan
 from installation.rendering.work_folder import work_folder
 from installation.testing.clips import pattern_clip
+from installation.testing.ports import free_port
 from installation.testing.waiting import wait_until
 
 FRAMES = 30
@@ -133,11 +134,6 @@ def reachable(port: int) -> bool:
         return False
     return True
 
-
-def free_port() -> int:
-    with socket.socket() as probe_socket:
-        probe_socket.bind(("127.0.0.1", 0))
-        return probe_socket.getsockname()[1]
 
 
 def test_auto_with_a_stale_address_file_is_one_line_within_seconds(clip, tmp_path):

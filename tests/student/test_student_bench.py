@@ -37,13 +37,23 @@ def test_the_student_bench_reports_speed_fidelity_and_flicker(monkeypatch: pytes
     monkeypatch.setattr(bench, "CLIP_FRAMES", 18)
     monkeypatch.setattr(bench.temporal, "SKIP", 14)
     monkeypatch.setattr(bench.temporal, "GIF_SCALE", 3)
-    monkeypatch.setattr(bench, "SHOW_ROWS", (((64, 36), ("gradient", "student")),
-                                             ((96, 54), ("student", "student bf16"))))  # fmt: skip
+    monkeypatch.setattr(bench.show_cost, "SHOW_ROWS", (((64, 36), "demo", ("gradient", "student")),
+                                                       ((96, 54), "demo", ("student", "student bf16")),
+                                                       ((96, 54), "mjpeg", ("student",))))  # fmt: skip
+    monkeypatch.setattr(bench.show_cost, "CLIP_S", 1.0)
     monkeypatch.setattr(bench, "native_bf16", lambda: "amx_bf16")  # its rows, whatever this CPU (emulated: slower)
     monkeypatch.setattr(bench.compiled, "missing", lambda device: "no compiler")  # compile's rows: test below
-    monkeypatch.setattr(bench, "SHOW_OUTPUT", (128, 72))
-    monkeypatch.setattr(bench, "SHOW_PAIRS", 2)
+    monkeypatch.setattr(bench.show_cost, "SHOW_OUTPUT", (128, 72))
+    monkeypatch.setattr(bench.show_cost, "SHOW_PAIRS", 2)
+    shows = []  # each show's figures: its camera, as the capture thread named it, and the frames it published
+    measure = bench.show_cost.measure_pipeline
+    monkeypatch.setattr(bench.show_cost, "measure_pipeline", lambda preset, spec: shows.append(
+        measure(preset, spec)) or shows[-1])  # fmt: skip
     assert run.main(["bench", "--student", "--json", "--repeats", "2"]) == 0
+    # the mjpeg row read a real server's stream through the app's own stream source, a server per show
+    assert [show.camera.split(" ")[0] for show in shows] == ["demo"] * 8 + ["stream"] * 2
+    assert all(show.camera_frames > 0 for show in shows)
+    assert shows[-1].camera.startswith("stream http://127.0.0.1:") and shows[-1].camera != shows[-2].camera
     result = json.loads(capsys.readouterr().out)
     assert [(r["size"], r["dreamer"], len(r["fps_runs"])) for r in result["speed"]] == [
         ("64x36", "gradient", 2), ("64x36", "student", 2), ("64x36", "student onnx", 2),
@@ -53,8 +63,9 @@ def test_the_student_bench_reports_speed_fidelity_and_flicker(monkeypatch: pytes
     assert all(r["teacher_gain"] > 0 for r in result["fidelity"])
     assert {(r["dreamer"]) for r in result["flicker"]} == {"gradient", "student"}
     assert len(result["flicker"]) == 2 * 5 and all(r["strength"] > 0 for r in result["flicker"])
-    assert [(r["size"], r["dreamer"]) for r in result["show"]] == [
-        ("64x36", "gradient"), ("64x36", "student"), ("96x54", "student"), ("96x54", "student bf16")]  # fmt: skip
+    assert [(r["size"], r["camera"], r["dreamer"]) for r in result["show"]] == [
+        ("64x36", "demo", "gradient"), ("64x36", "demo", "student"), ("96x54", "demo", "student"),
+        ("96x54", "demo", "student bf16"), ("96x54", "mjpeg", "student")]  # fmt: skip
     for row in result["show"]:  # the dream stage timed in the show and alone, pair by pair, and their ratio
         assert row["dream_fps"] > 0 and row["dream_ms_show"] > 0 and row["dream_ms_alone"] > 0
         assert row["threads"] == [1, 1]  # the show's tuner chose among one thread; the worker alone ran on it
@@ -66,7 +77,7 @@ def test_the_student_bench_reports_speed_fidelity_and_flicker(monkeypatch: pytes
                  [bench.ShowRow(**r) for r in result["show"]])  # fmt: skip
     table = capsys.readouterr().out
     assert "gradient" in table and "student" in table and "mean fidelity" in table and "mean student" in table
-    assert "inside the show" in table and "student bf16" in table
+    assert "inside the show" in table and "student bf16" in table and "mjpeg" in table
 
 
 def test_without_native_bf16_the_bench_has_no_bf16_row(squeezenet: DreamNet) -> None:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from installation.testing.ports import free_port
 from installation.testing.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,11 +34,6 @@ if MISSING:
 pytestmark = pytest.mark.skipif(bool(MISSING), reason=f"needs {', '.join(MISSING)} (apt-get install -y chromium "
                                 "chromium-driver xvfb; pip install -r requirements-dev.txt)")  # fmt: skip
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def read_status(path: Path) -> dict:

@@ -45,7 +45,7 @@ SHOW_OUTPUT = (1280, 720)
 SHOW_PAIRS = 3  # (whole show, worker alone) pairs per row and dreamer
 CLIP_S = 10.0  # the MJPEG camera's clip, looped
 
-AloneStage = Callable[[DreamSettings, tuple[int, int], "int | None"], "float | None"]
+AloneStage = Callable[[DreamSettings, tuple[int, int], int | None], float | None]
 """The dream stage's median ms per frame in the worker alone, for settings at a size on a torch thread count."""
 
 

@@ -124,18 +124,19 @@ def run(args: argparse.Namespace) -> int:
     seen = seen_size((dream_width, dream_height), step.panorama_pad)
     check_dream_memory(look.network, objective.layers, (dream_width, dream_height), "cpu", look.backend,
                        step.panorama_pad)  # fmt: skip
-    backend, reason = select_backend(look.backend, net, objective, seen, compute=compute)
-    log.info("backend: %s", reason)
     student = still_student(args, look)
+    if student is None:
+        backend, reason = select_backend(look.backend, net, objective, seen, compute=compute)
+        log.info("backend: %s", reason)
     start_done()
     start = resize(image, dream_height, dream_width)
-    if student is not None:
-        log.info("dreamer: the student %s", student.path)
-        dreamed = student_frame(student.net, start, start, student.strength(look.lr), 0.0,
-                                panorama_pad=step.panorama_pad)  # fmt: skip
-    else:
+    if student is None:
         dreamed = dream_octaves(net, start, objective, step, look.octave_params(), generator, backend.gradient,
                                 progress)  # fmt: skip
+    else:  # one pass: no gradient backend is built, and a build of the student's own would cost more than the pass
+        log.info("dreamer: the student %s, in torch (the backend is the gradient dream's)", student.path)
+        dreamed = student_frame(student.net, start, start, student.strength(look.lr), 0.0,
+                                panorama_pad=step.panorama_pad)  # fmt: skip
     dreamed = resize(dreamed, height, width)
     write_image(args.output, to_uint8(dreamed), look.record(objective_spec=look.objective or net.default_layer))
     print(args.output)

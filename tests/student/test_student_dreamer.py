@@ -249,7 +249,8 @@ def test_render_uses_the_student_and_says_so(tmp_path: Path, squeezenet: DreamNe
 
 
 def test_dream_with_a_student_preset_runs_the_student(tmp_path: Path, frames: list[np.ndarray],
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+                                                      monkeypatch: pytest.MonkeyPatch,
+                                                      caplog: pytest.LogCaptureFixture) -> None:  # fmt: skip
     from installation.commands import dream
 
     preset = look(tmp_path)
@@ -257,8 +258,11 @@ def test_dream_with_a_student_preset_runs_the_student(tmp_path: Path, frames: li
     picture, out = tmp_path / "in.png", tmp_path / "out.png"
     write_image(picture, frames[0])
     monkeypatch.setattr(dream, "dream_octaves", lambda *a, **k: pytest.fail("the gradient dreamt"))
-    assert run.main(["dream", str(picture), "-o", str(out), "--preset", str(preset.path)]) == 0
+    monkeypatch.setattr(dream, "select_backend", lambda *a, **k: pytest.fail("a gradient backend was built"))
+    with caplog.at_level(logging.INFO, logger=dream.log.name):
+        assert run.main(["dream", str(picture), "-o", str(out), "--preset", str(preset.path), "--backend", "onnx"]) == 0
     assert out.is_file()
+    assert "the student" in caplog.text and "in torch (the backend is the gradient dream's)" in caplog.text
 
 
 def test_the_student_lives_where_the_network_lives(tmp_path: Path) -> None:

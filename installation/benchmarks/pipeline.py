@@ -193,9 +193,9 @@ def measure_pipeline(preset: Preset, spec: PipelineSpec) -> PipelineFigures:
     chooser.wanted, chooser.compute = preset.backend, spec.compute
     if spec.device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(spec.device)
-    camera = DemoSource(size=spec.camera_size, fps=spec.camera_fps) if spec.camera_url is None else open_source(
+    source = DemoSource(size=spec.camera_size, fps=spec.camera_fps) if spec.camera_url is None else open_source(
         spec.camera_url)  # fmt: skip
-    capture = Capture(camera).start()
+    capture = Capture(source).start()
     stages = StageTimer(spec.device)
     threads = torch.get_num_threads()
     tuner = ThreadTuner(thread_candidates(threads))  # as the app: the faster thread count, found in the show

@@ -33,7 +33,8 @@ def _listening(port: int) -> bool:
         rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
     except OSError:
         return True  # not Linux: the reader's reconnect covers the start-up
-    return any(row.split()[1].endswith(f":{port:04X}") and row.split()[3] == LISTEN for row in rows)
+    fields = (row.split() for row in rows)
+    return any(local.endswith(f":{port:04X}") and state == LISTEN for _, local, _, state, *_ in fields)
 
 
 class MjpegServer:
@@ -48,12 +49,12 @@ class MjpegServer:
     def start(self, wait_s: float = 10.0) -> MjpegServer:
         """Start serving; returns once the server listens (or after `wait_s`: a reader reconnects anyway)."""
         frames = ["-c", "copy"] if self.copy else ["-q:v", "5"]
-        self.process = subprocess.Popen(
+        self.process = process = subprocess.Popen(
             [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", str(self.clip),
              *frames, "-f", "mpjpeg", "-listen", "1", self.url],
             stdin=subprocess.DEVNULL,
         )  # fmt: skip
-        wait_until(lambda: _listening(self.port) or self.process is None or self.process.poll() is not None, wait_s)
+        wait_until(lambda: _listening(self.port) or process.poll() is not None, wait_s)
         return self
 
     def signal(self, number: int) -> None:

@@ -135,7 +135,6 @@ def reachable(port: int) -> bool:
     return True
 
 
-
 def test_auto_with_a_stale_address_file_is_one_line_within_seconds(clip, tmp_path):
     """An earlier `ray start` leaves <temp>/ray/ray_current_cluster behind; with that cluster gone, --ray auto
     joined it through Ray's connection retries for minutes. Ray 2.60 finds that file under $RAY_TMPDIR."""

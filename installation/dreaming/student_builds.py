@@ -98,12 +98,11 @@ class BuiltPerSize(nn.Module):
     def _key(shape: tuple[int, ...], dtype: torch.dtype) -> tuple[object, ...]:
         return (*shape, dtype)
 
-    def describe(self, shape: tuple[int, ...] | None = None, dtype: torch.dtype = torch.float32) -> str:
-        """What runs frames of `shape` now (None: the last frame's), for the HUD and the status file."""
-        if shape is None:
-            if self._last is None:
-                return self.eager_name
-            shape, dtype = self._last
+    def describe(self) -> str:
+        """What runs frames of the last frame's shape now, for the HUD and the status file."""
+        if self._last is None:
+            return self.eager_name
+        shape, dtype = self._last
         key, size = self._key(shape, dtype), f"{shape[-1]}x{shape[-2]}"
         with self._lock:
             if key in self._built:
